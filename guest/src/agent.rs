@@ -1,0 +1,146 @@
+//! The agent loop: model → tool calls → results → model, until the model stops or the turn limit.
+
+use crate::bindings::exports::pi::worker::agent::{AgentError, ChatOutcome, ChatRequest, ChatResponse, ToolCallRecord};
+use crate::fs::HostWorkspace;
+use crate::bindings::pi::worker::llm::{
+    self, ContentBlock, Message, Request, Role, StreamEvent, ToolCall, ToolResult, ToolSpec, Usage,
+};
+use crate::bindings::pi::worker::session::{self, AgentEvent, ToolEnd, ToolStart};
+use crate::prompt::{MAX_TOKENS, SYSTEM_PROMPT};
+use crate::tools::{self, Tool};
+
+/// One model answer, collected from its stream.
+struct Answer {
+    text: String,
+    calls: Vec<ToolCall>,
+    usage: Usage,
+}
+
+/// Runs one chat.
+pub fn chat(req: ChatRequest) -> Result<ChatResponse, AgentError> {
+    if req.message.trim().is_empty() {
+        return Err(AgentError::InvalidRequest("the message is empty".into()));
+    }
+    let tools = tools::all();
+    let specs: Vec<ToolSpec> = tools
+        .iter()
+        .map(|t| ToolSpec { name: t.name.into(), description: t.description.into(), input_schema: t.schema.to_string() })
+        .collect();
+    let mut messages = session::history();
+    let user = Message { role: Role::User, content: vec![ContentBlock::Text(req.message.clone())] };
+    messages.push(user.clone());
+    // Messages not yet persisted: a turn is stored whole (call and results together) or not at all.
+    let mut unsaved = vec![user];
+    let mut texts: Vec<String> = Vec::new();
+    let mut records = Vec::new();
+    let mut usage = zero_usage();
+    let mut workspace = HostWorkspace;
+
+    for _turn in 0..req.max_turns {
+        let request = Request {
+            model: req.model.clone(),
+            system: SYSTEM_PROMPT.into(),
+            messages: messages.clone(),
+            tools: specs.clone(),
+            max_tokens: MAX_TOKENS,
+        };
+        let answer = ask(&request)?;
+        add_usage(&mut usage, &answer.usage);
+        if !answer.text.is_empty() {
+            texts.push(answer.text.clone());
+        }
+        let mut content = Vec::new();
+        if !answer.text.is_empty() {
+            content.push(ContentBlock::Text(answer.text));
+        }
+        content.extend(answer.calls.iter().cloned().map(ContentBlock::ToolCall));
+        let assistant = Message { role: Role::Assistant, content };
+        messages.push(assistant.clone());
+        unsaved.push(assistant);
+
+        if answer.calls.is_empty() {
+            session::append(&unsaved);
+            return Ok(ChatResponse {
+                response: texts.join("\n\n"),
+                tool_calls: records,
+                usage,
+                outcome: ChatOutcome::Done,
+            });
+        }
+        let results = run_tools(&tools, &mut workspace, &answer.calls, &mut records);
+        let results = Message { role: Role::User, content: results };
+        messages.push(results.clone());
+        unsaved.push(results);
+        session::append(&unsaved);
+        unsaved.clear();
+    }
+    texts.push(format!(
+        "[Stopped: this chat reached its limit of {} model turns. Send another message to continue.]",
+        req.max_turns
+    ));
+    Ok(ChatResponse { response: texts.join("\n\n"), tool_calls: records, usage, outcome: ChatOutcome::TurnLimit })
+}
+
+/// Calls the model and collects its streamed answer, forwarding text to the client as it comes.
+fn ask(request: &Request) -> Result<Answer, AgentError> {
+    let stream = llm::complete(request).map_err(AgentError::Llm)?;
+    let mut answer = Answer { text: String::new(), calls: Vec::new(), usage: zero_usage() };
+    loop {
+        match stream.next().map_err(AgentError::Llm)? {
+            Some(StreamEvent::TextDelta(delta)) => {
+                session::emit(&AgentEvent::TextDelta(delta.clone()));
+                answer.text.push_str(&delta);
+            }
+            Some(StreamEvent::ToolCall(call)) => answer.calls.push(call),
+            Some(StreamEvent::Finish(finish)) => {
+                answer.usage = finish.usage;
+                return Ok(answer);
+            }
+            None => {
+                return Err(AgentError::Llm(llm::LlmError::Transport("the answer ended without finishing".into())));
+            }
+        }
+    }
+}
+
+/// Runs tool calls one after another; every call gets a result, failures as error results.
+fn run_tools(
+    tools: &[Tool],
+    workspace: &mut HostWorkspace,
+    calls: &[ToolCall],
+    records: &mut Vec<ToolCallRecord>,
+) -> Vec<ContentBlock> {
+    calls
+        .iter()
+        .map(|call| {
+            session::emit(&AgentEvent::ToolStart(ToolStart {
+                id: call.id.clone(),
+                tool: call.name.clone(),
+                args: call.arguments.clone(),
+            }));
+            records.push(ToolCallRecord { tool: call.name.clone(), args: call.arguments.clone() });
+            let (content, is_error) = match tools::dispatch(tools, workspace, &call.name, &call.arguments) {
+                Ok(text) => (text, false),
+                Err(text) => (text, true),
+            };
+            session::emit(&AgentEvent::ToolEnd(ToolEnd {
+                id: call.id.clone(),
+                tool: call.name.clone(),
+                is_error,
+                result: content.clone(),
+            }));
+            ContentBlock::ToolResult(ToolResult { call_id: call.id.clone(), content, is_error })
+        })
+        .collect()
+}
+
+fn zero_usage() -> Usage {
+    Usage { input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_write_tokens: 0 }
+}
+
+fn add_usage(total: &mut Usage, more: &Usage) {
+    total.input_tokens += more.input_tokens;
+    total.output_tokens += more.output_tokens;
+    total.cache_read_tokens += more.cache_read_tokens;
+    total.cache_write_tokens += more.cache_write_tokens;
+}

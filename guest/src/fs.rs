@@ -1,0 +1,199 @@
+//! The workspace as the tools see it: a trait over the `workspace` import, so the tools can be
+//! tested natively against an in-memory tree.
+
+use crate::bindings::pi::worker::workspace::{self as host, Entry, FsError};
+
+/// The operations the tools need.
+pub trait Workspace {
+    fn read(&mut self, path: &str) -> Result<Vec<u8>, FsError>;
+    fn write(&mut self, path: &str, contents: &[u8]) -> Result<(), FsError>;
+    fn stat(&mut self, path: &str) -> Result<Entry, FsError>;
+    fn list(&mut self, path: &str) -> Result<Vec<Entry>, FsError>;
+    fn walk(&mut self, path: &str) -> Result<Vec<Entry>, FsError>;
+    fn remove(&mut self, path: &str, recursive: bool) -> Result<(), FsError>;
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), FsError>;
+}
+
+/// The session's workspace, through the host.
+pub struct HostWorkspace;
+
+impl Workspace for HostWorkspace {
+    fn read(&mut self, path: &str) -> Result<Vec<u8>, FsError> {
+        host::read(path)
+    }
+    fn write(&mut self, path: &str, contents: &[u8]) -> Result<(), FsError> {
+        host::write(path, contents)
+    }
+    fn stat(&mut self, path: &str) -> Result<Entry, FsError> {
+        host::stat(path)
+    }
+    fn list(&mut self, path: &str) -> Result<Vec<Entry>, FsError> {
+        host::list(path)
+    }
+    fn walk(&mut self, path: &str) -> Result<Vec<Entry>, FsError> {
+        host::walk(path)
+    }
+    fn remove(&mut self, path: &str, recursive: bool) -> Result<(), FsError> {
+        host::remove(path, recursive)
+    }
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), FsError> {
+        host::rename(from, to)
+    }
+}
+
+/// How a failed workspace call reads to the model. `shown` is the path as the model wrote it.
+pub fn describe(error: &FsError, shown: &str) -> String {
+    match error {
+        FsError::NotFound(_) => format!("Path not found: {shown}"),
+        FsError::AlreadyExists(p) => format!("Path already exists: {p}"),
+        FsError::NotAFile(_) => format!("Is a directory, not a file: {shown}"),
+        FsError::NotADirectory(p) => format!("Not a directory: {p}"),
+        FsError::DirectoryNotEmpty(_) => {
+            format!("Directory not empty: {shown}. Pass recursive: true to remove it with its contents.")
+        }
+        FsError::InvalidPath(reason) => format!("Invalid path '{shown}': {reason}"),
+        FsError::TooLarge(_) => format!("File too large: {shown}"),
+        FsError::Io(message) => format!("Storage error: {message}"),
+    }
+}
+
+/// A workspace path shown relative to the root (`/src/a.ts` → `src/a.ts`).
+pub fn relative(path: &str) -> &str {
+    path.strip_prefix('/').unwrap_or(path)
+}
+
+/// Whether contents look binary (a NUL byte in the first 8000 bytes, as git decides).
+pub fn is_binary(contents: &[u8]) -> bool {
+    contents.iter().take(8000).any(|&b| b == 0)
+}
+
+#[cfg(test)]
+pub mod memory {
+    //! An in-memory workspace for the tools' unit tests, normalising paths like the host.
+
+    use std::collections::BTreeMap;
+
+    use super::Workspace;
+    use crate::bindings::pi::worker::workspace::{Entry, EntryKind, FsError};
+
+    #[derive(Default)]
+    pub struct MemoryWorkspace {
+        pub files: BTreeMap<String, Vec<u8>>,
+    }
+
+    fn norm(path: &str) -> Result<String, FsError> {
+        let mut parts: Vec<&str> = Vec::new();
+        for seg in path.split('/') {
+            match seg {
+                "" | "." => {}
+                ".." => {
+                    parts.pop().ok_or_else(|| FsError::InvalidPath(format!("path '{path}' leaves the workspace")))?;
+                }
+                s => parts.push(s),
+            }
+        }
+        Ok(format!("/{}", parts.join("/")))
+    }
+
+    fn beneath(p: &str, dir: &str) -> bool {
+        if dir == "/" { p != "/" } else { p.starts_with(&format!("{dir}/")) }
+    }
+
+    impl MemoryWorkspace {
+        pub fn with(files: &[(&str, &str)]) -> Self {
+            let mut ws = Self::default();
+            for (p, c) in files {
+                ws.write(p, c.as_bytes()).unwrap();
+            }
+            ws
+        }
+
+        fn dirs(&self) -> Vec<String> {
+            let mut dirs = std::collections::BTreeSet::new();
+            for p in self.files.keys() {
+                let mut cur = p.as_str();
+                while let Some(i) = cur.rfind('/') {
+                    cur = &cur[..i];
+                    if cur.is_empty() {
+                        break;
+                    }
+                    dirs.insert(cur.to_string());
+                }
+            }
+            dirs.into_iter().collect()
+        }
+
+        fn entries(&self) -> Vec<Entry> {
+            let mut all: Vec<Entry> = self
+                .files
+                .iter()
+                .map(|(p, c)| Entry { path: p.clone(), kind: EntryKind::File, size: c.len() as u64, mtime_ms: 0 })
+                .chain(self.dirs().into_iter().map(|p| Entry { path: p, kind: EntryKind::Directory, size: 0, mtime_ms: 0 }))
+                .collect();
+            all.sort_by(|a, b| a.path.cmp(&b.path));
+            all
+        }
+    }
+
+    impl Workspace for MemoryWorkspace {
+        fn read(&mut self, path: &str) -> Result<Vec<u8>, FsError> {
+            let p = norm(path)?;
+            if self.dirs().contains(&p) || p == "/" {
+                return Err(FsError::NotAFile(p));
+            }
+            self.files.get(&p).cloned().ok_or(FsError::NotFound(p))
+        }
+        fn write(&mut self, path: &str, contents: &[u8]) -> Result<(), FsError> {
+            let p = norm(path)?;
+            self.files.insert(p, contents.to_vec());
+            Ok(())
+        }
+        fn stat(&mut self, path: &str) -> Result<Entry, FsError> {
+            let p = norm(path)?;
+            if p == "/" {
+                return Ok(Entry { path: p, kind: EntryKind::Directory, size: 0, mtime_ms: 0 });
+            }
+            self.entries().into_iter().find(|e| e.path == p).ok_or(FsError::NotFound(p))
+        }
+        fn list(&mut self, path: &str) -> Result<Vec<Entry>, FsError> {
+            let p = norm(path)?;
+            if self.stat(&p)?.kind == EntryKind::File {
+                return Err(FsError::NotADirectory(p));
+            }
+            Ok(self.entries().into_iter().filter(|e| beneath(&e.path, &p) && !e.path[p.len().max(1)..].trim_start_matches('/').contains('/')).collect())
+        }
+        fn walk(&mut self, path: &str) -> Result<Vec<Entry>, FsError> {
+            let p = norm(path)?;
+            if self.stat(&p)?.kind == EntryKind::File {
+                return Err(FsError::NotADirectory(p));
+            }
+            Ok(self.entries().into_iter().filter(|e| beneath(&e.path, &p)).collect())
+        }
+        fn remove(&mut self, path: &str, recursive: bool) -> Result<(), FsError> {
+            let p = norm(path)?;
+            if self.files.remove(&p).is_some() {
+                return Ok(());
+            }
+            let inside: Vec<String> = self.files.keys().filter(|k| beneath(k, &p)).cloned().collect();
+            if inside.is_empty() {
+                return Err(FsError::NotFound(p));
+            }
+            if !recursive {
+                return Err(FsError::DirectoryNotEmpty(p));
+            }
+            for k in inside {
+                self.files.remove(&k);
+            }
+            Ok(())
+        }
+        fn rename(&mut self, from: &str, to: &str) -> Result<(), FsError> {
+            let (f, t) = (norm(from)?, norm(to)?);
+            if self.stat(&t).is_ok() {
+                return Err(FsError::AlreadyExists(t));
+            }
+            let c = self.files.remove(&f).ok_or(FsError::NotFound(f))?;
+            self.files.insert(t, c);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! `ls`: a directory's entries.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::ToolOutput;
+use crate::fs::{Workspace, describe};
+use crate::bindings::pi::worker::workspace::EntryKind;
+use crate::truncate::{MAX_BYTES, format_size, truncate_head, with_notices};
+
+pub const NAME: &str = "ls";
+pub const DESCRIPTION: &str = "List directory contents. Returns entries sorted alphabetically, with '/' suffix for directories. Includes dotfiles. Output is truncated to 500 entries or 50KB (whichever is hit first).";
+
+const DEFAULT_LIMIT: usize = 500;
+
+#[derive(Deserialize, JsonSchema)]
+pub struct Args {
+    /// Directory to list (default: the workspace root)
+    path: Option<String>,
+    /// Maximum number of entries to return (default: 500)
+    limit: Option<usize>,
+}
+
+pub fn run(ws: &mut dyn Workspace, args: Args) -> ToolOutput {
+    let path = args.path.unwrap_or_else(|| "/".into());
+    let limit = args.limit.unwrap_or(DEFAULT_LIMIT);
+    let mut entries = ws.list(&path).map_err(|e| describe(&e, &path))?;
+    entries.sort_by_key(|e| crate::fs::relative(&e.path).to_lowercase());
+    if entries.is_empty() || limit == 0 {
+        return Ok("(empty directory)".into());
+    }
+    let limited = entries.len() > limit;
+    let names: Vec<String> = entries
+        .iter()
+        .take(limit)
+        .map(|e| {
+            let name = e.path.rsplit('/').next().unwrap_or_default();
+            if e.kind == EntryKind::Directory { format!("{name}/") } else { name.to_string() }
+        })
+        .collect();
+    let head = truncate_head(&names.join("\n"), usize::MAX, MAX_BYTES);
+    let mut notices = Vec::new();
+    if limited {
+        notices.push(format!("{limit} entries limit reached. Use limit={} for more", limit * 2));
+    }
+    if head.truncated_by.is_some() {
+        notices.push(format!("{} limit reached", format_size(MAX_BYTES)));
+    }
+    Ok(with_notices(head.content, &notices))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::memory::MemoryWorkspace;
+
+    #[test]
+    fn lists_sorted_with_dir_suffix_and_limit() {
+        let mut ws = MemoryWorkspace::with(&[("/b.txt", ""), ("/A.md", ""), ("/src/x.ts", ""), ("/.env", "")]);
+        let ls = |ws: &mut MemoryWorkspace, json: &str| run(ws, serde_json::from_str(json).unwrap());
+        assert_eq!(ls(&mut ws, "{}").unwrap(), ".env\nA.md\nb.txt\nsrc/");
+        assert_eq!(ls(&mut ws, r#"{"path":"src"}"#).unwrap(), "x.ts");
+        assert_eq!(ls(&mut ws, r#"{"limit":2}"#).unwrap(), ".env\nA.md\n\n[2 entries limit reached. Use limit=4 for more]");
+        assert_eq!(ls(&mut ws, r#"{"path":"nope"}"#).unwrap_err(), "Path not found: nope");
+        assert_eq!(ls(&mut ws, r#"{"path":"b.txt"}"#).unwrap_err(), "Not a directory: /b.txt");
+    }
+}

@@ -1,0 +1,134 @@
+//! Output limits shared by the tools (pi's `truncate.ts`): whole lines from the head, bounded by
+//! a line count and a byte count, whichever is hit first.
+
+/// Most lines a tool returns.
+pub const MAX_LINES: usize = 2000;
+/// Most bytes a tool returns.
+pub const MAX_BYTES: usize = 50 * 1024;
+/// Longest line grep shows, in characters.
+pub const GREP_MAX_LINE_CHARS: usize = 500;
+
+/// Which limit cut the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TruncatedBy {
+    Lines,
+    Bytes,
+}
+
+/// The kept head of some text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub content: String,
+    pub truncated_by: Option<TruncatedBy>,
+    /// Lines in the input.
+    pub total_lines: usize,
+    /// Whole lines kept.
+    pub output_lines: usize,
+    /// The first line alone exceeds the byte limit (nothing kept).
+    pub first_line_too_long: bool,
+}
+
+/// Keeps whole lines from the start of `text` within `max_lines` and `max_bytes`.
+pub fn truncate_head(text: &str, max_lines: usize, max_bytes: usize) -> Head {
+    let lines: Vec<&str> = text.split('\n').collect();
+    let total_lines = lines.len();
+    if total_lines <= max_lines && text.len() <= max_bytes {
+        return Head {
+            content: text.to_string(),
+            truncated_by: None,
+            total_lines,
+            output_lines: total_lines,
+            first_line_too_long: false,
+        };
+    }
+    if lines[0].len() > max_bytes {
+        return Head {
+            content: String::new(),
+            truncated_by: Some(TruncatedBy::Bytes),
+            total_lines,
+            output_lines: 0,
+            first_line_too_long: true,
+        };
+    }
+    let mut bytes = 0;
+    let mut kept = 0;
+    let mut by = TruncatedBy::Lines;
+    for (i, line) in lines.iter().take(max_lines).enumerate() {
+        let cost = line.len() + usize::from(i > 0);
+        if bytes + cost > max_bytes {
+            by = TruncatedBy::Bytes;
+            break;
+        }
+        bytes += cost;
+        kept += 1;
+    }
+    Head {
+        content: lines[..kept].join("\n"),
+        truncated_by: Some(by),
+        total_lines,
+        output_lines: kept,
+        first_line_too_long: false,
+    }
+}
+
+/// Cuts a line to `max_chars` characters, marking the cut; returns whether it cut.
+pub fn truncate_line(line: &str, max_chars: usize) -> (String, bool) {
+    match line.char_indices().nth(max_chars) {
+        None => (line.to_string(), false),
+        Some((at, _)) => (format!("{}... [truncated]", &line[..at]), true),
+    }
+}
+
+/// A byte count for people: `512B`, `50.0KB`, `1.5MB` (halves round up, as JavaScript's `toFixed`).
+pub fn format_size(bytes: usize) -> String {
+    let one_decimal = |value: f64| (value * 10.0 + 0.5).floor() / 10.0;
+    if bytes < 1024 {
+        format!("{bytes}B")
+    } else if bytes < 1024 * 1024 {
+        format!("{:.1}KB", one_decimal(bytes as f64 / 1024.0))
+    } else {
+        format!("{:.1}MB", one_decimal(bytes as f64 / (1024.0 * 1024.0)))
+    }
+}
+
+/// Appends pi's notice block (`\n\n[a. b]`) when there are notices.
+pub fn with_notices(mut output: String, notices: &[String]) -> String {
+    if !notices.is_empty() {
+        output.push_str("\n\n[");
+        output.push_str(&notices.join(". "));
+        output.push(']');
+    }
+    output
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_short_text_whole() {
+        let h = truncate_head("a\nb\n", 10, 100);
+        assert_eq!((h.content.as_str(), h.truncated_by, h.total_lines), ("a\nb\n", None, 3));
+    }
+
+    #[test]
+    fn cuts_by_lines_then_bytes_and_flags_a_huge_first_line() {
+        let h = truncate_head("1\n2\n3\n4", 2, 100);
+        assert_eq!((h.content.as_str(), h.truncated_by, h.output_lines), ("1\n2", Some(TruncatedBy::Lines), 2));
+        let h = truncate_head("aaaa\nbbbb\ncccc", 100, 9);
+        assert_eq!((h.content.as_str(), h.truncated_by), ("aaaa\nbbbb", Some(TruncatedBy::Bytes)));
+        let h = truncate_head("aaaaaaaaaa\nb", 100, 5);
+        assert!(h.first_line_too_long);
+        assert_eq!(h.content, "");
+    }
+
+    #[test]
+    fn lines_and_sizes() {
+        assert_eq!(truncate_line("héllo", 3), ("hél... [truncated]".to_string(), true));
+        assert_eq!(truncate_line("abc", 3), ("abc".to_string(), false));
+        assert_eq!(format_size(51200), "50.0KB");
+        assert_eq!(format_size(1280), "1.3KB");
+        assert_eq!(format_size(10), "10B");
+        assert_eq!(format_size(3 * 1024 * 1024 / 2), "1.5MB");
+    }
+}

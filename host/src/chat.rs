@@ -1,0 +1,175 @@
+//! One chat: a fresh guest instance in its own store, run to completion on a blocking thread.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::UnboundedSender;
+use wasmtime::component::ResourceTable;
+use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::bindings::exports::pi::worker::agent;
+use crate::engine::AgentEngine;
+use crate::interfaces::llm::{LlmCtx, LlmCtxView, LlmView};
+use crate::interfaces::session::{ChatEvent, SessionCtx, SessionCtxView, SessionView};
+use crate::interfaces::workspace::{WorkspaceCtxView, WorkspaceView};
+use crate::llm::{LlmError, Providers};
+use crate::message::Usage;
+use crate::storage::SessionDb;
+
+/// Per-chat limits.
+#[derive(Debug, Clone, Copy)]
+pub struct ChatLimits {
+    /// Model calls allowed in one chat.
+    pub max_turns: u32,
+    /// Guest CPU time allowed in one chat (time spent waiting for the model not counted).
+    pub max_guest_cpu: Duration,
+    /// Largest linear memory the guest may grow to.
+    pub max_memory_bytes: usize,
+}
+
+/// What a client asked.
+#[derive(Debug, Clone)]
+pub struct ChatRequest {
+    /// The user's message.
+    pub message: String,
+    /// The model, if not the default.
+    pub model: Option<String>,
+}
+
+/// A tool call the agent ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolCallRecord {
+    /// The tool's name.
+    pub tool: String,
+    /// Its arguments as JSON text.
+    pub args: String,
+}
+
+/// The result of a chat.
+#[derive(Debug, Clone)]
+pub struct ChatReply {
+    /// The model's text.
+    pub response: String,
+    /// Tool calls, in the order they ran.
+    pub tool_calls: Vec<ToolCallRecord>,
+    /// Tokens over all model calls.
+    pub usage: Usage,
+    /// Whether the chat was stopped by the turn limit.
+    pub turn_limit_reached: bool,
+}
+
+/// Why a chat failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    /// The model call failed.
+    #[error("{0}")]
+    Llm(LlmError),
+    /// The agent refused the request.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// The guest used up its CPU time.
+    #[error("the agent exceeded its CPU time limit of {0:?} and was stopped")]
+    CpuLimit(Duration),
+    /// The guest trapped (crashed, or hit its memory limit).
+    #[error("the agent crashed: {0}")]
+    Trap(String),
+    /// The host could not set up the chat.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Marker error raised by the epoch callback when the CPU budget is spent.
+#[derive(Debug, thiserror::Error)]
+#[error("guest CPU time limit exceeded")]
+struct CpuLimitExceeded;
+
+/// Everything a chat's store holds.
+pub struct ChatState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+    db: SessionDb,
+    llm: LlmCtx,
+    session: SessionCtx,
+}
+
+impl WasiView for ChatState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WorkspaceView for ChatState {
+    fn workspace(&mut self) -> WorkspaceCtxView<'_> {
+        WorkspaceCtxView { db: &mut self.db }
+    }
+}
+
+impl LlmView for ChatState {
+    fn llm(&mut self) -> LlmCtxView<'_> {
+        LlmCtxView { ctx: &mut self.llm, table: &mut self.table }
+    }
+}
+
+impl SessionView for ChatState {
+    fn session(&mut self) -> SessionCtxView<'_> {
+        SessionCtxView { ctx: &mut self.session, db: &mut self.db }
+    }
+}
+
+/// Runs one chat to completion. Blocks: call it from a blocking thread inside a Tokio runtime.
+pub fn run_chat(
+    engine: &AgentEngine,
+    providers: Arc<Providers>,
+    db: SessionDb,
+    request: ChatRequest,
+    limits: ChatLimits,
+    events: Option<UnboundedSender<ChatEvent>>,
+) -> Result<ChatReply, ChatError> {
+    let runtime = tokio::runtime::Handle::try_current().map_err(|e| ChatError::Internal(e.to_string()))?;
+    let state = ChatState {
+        // No preopened directories, no environment, no arguments, no network: the WASI defaults.
+        wasi: WasiCtx::builder().build(),
+        table: ResourceTable::new(),
+        limits: StoreLimitsBuilder::new().memory_size(limits.max_memory_bytes).trap_on_grow_failure(true).build(),
+        db,
+        llm: LlmCtx::new(providers, runtime),
+        session: SessionCtx { events },
+    };
+    let mut store = Store::new(engine.engine(), state);
+    store.limiter(|s| &mut s.limits);
+    let started = Instant::now();
+    let budget = limits.max_guest_cpu;
+    store.epoch_deadline_callback(move |ctx| {
+        let guest_time = started.elapsed().saturating_sub(ctx.data().llm.waited());
+        if guest_time > budget { Err(CpuLimitExceeded.into()) } else { Ok(UpdateDeadline::Continue(1)) }
+    });
+    store.set_epoch_deadline(1);
+
+    let outcome = engine.pre().instantiate(&mut store).and_then(|world| {
+        let request = agent::ChatRequest {
+            message: request.message,
+            model: request.model,
+            max_turns: limits.max_turns,
+        };
+        world.pi_worker_agent().call_chat(&mut store, &request)
+    });
+    match outcome {
+        Ok(Ok(reply)) => Ok(ChatReply {
+            response: reply.response,
+            tool_calls: reply.tool_calls.into_iter().map(|c| ToolCallRecord { tool: c.tool, args: c.args }).collect(),
+            usage: Usage {
+                input_tokens: reply.usage.input_tokens,
+                output_tokens: reply.usage.output_tokens,
+                cache_read_tokens: reply.usage.cache_read_tokens,
+                cache_write_tokens: reply.usage.cache_write_tokens,
+            },
+            turn_limit_reached: reply.outcome == agent::ChatOutcome::TurnLimit,
+        }),
+        Ok(Err(agent::AgentError::Llm(e))) => Err(ChatError::Llm(e.into())),
+        Ok(Err(agent::AgentError::InvalidRequest(m))) => Err(ChatError::InvalidRequest(m)),
+        Err(e) if e.downcast_ref::<CpuLimitExceeded>().is_some() => Err(ChatError::CpuLimit(budget)),
+        Err(e) => Err(ChatError::Trap(format!("{e:#}"))),
+    }
+}

@@ -1,0 +1,74 @@
+//! Server configuration: command-line flags, environment variables and `.dev.vars` / `.env`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use crate::chat::ChatLimits;
+use crate::llm::LlmConfig;
+use crate::storage::StorageOptions;
+
+/// Everything `pi-worker serve` needs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub addr: SocketAddr,
+    /// Where sessions live (`sessions/`, `blobs/`).
+    pub data_dir: PathBuf,
+    /// Where the compiled guest is cached.
+    pub cache_dir: PathBuf,
+    /// A guest component to run instead of the built-in agent.
+    pub guest: Option<PathBuf>,
+    /// Storage thresholds.
+    pub storage: StorageOptions,
+    /// Per-chat limits.
+    pub chat: ChatLimits,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Most chats running at once (across sessions).
+    pub max_concurrent_chats: u32,
+    /// Model providers.
+    pub llm: LlmConfig,
+}
+
+/// The process environment merged over `.env` and `.dev.vars` in `dir` (the environment wins,
+/// then `.dev.vars`, then `.env`). Unreadable or malformed files are reported and skipped.
+pub fn load_vars(dir: &Path) -> HashMap<String, String> {
+    let mut vars = HashMap::new();
+    for name in [".env", ".dev.vars"] {
+        let path = dir.join(name);
+        if !path.exists() {
+            continue;
+        }
+        match dotenvy::from_path_iter(&path) {
+            Ok(iter) => {
+                for item in iter {
+                    match item {
+                        Ok((key, value)) => {
+                            vars.insert(key, value);
+                        }
+                        Err(e) => tracing::warn!(file = %path.display(), "skipping a malformed line: {e}"),
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(file = %path.display(), "cannot read: {e}"),
+        }
+    }
+    vars.extend(std::env::vars());
+    vars
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dev_vars_override_env_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join(".env"), "PI_TEST_A=from-env\nPI_TEST_B=b\n").unwrap();
+        std::fs::write(tmp.path().join(".dev.vars"), "# comment\nPI_TEST_A=\"from dev vars\"\n").unwrap();
+        let vars = load_vars(tmp.path());
+        assert_eq!(vars["PI_TEST_A"], "from dev vars");
+        assert_eq!(vars["PI_TEST_B"], "b");
+    }
+}

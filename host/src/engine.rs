@@ -1,0 +1,144 @@
+//! The Wasmtime side: one engine, one linker, one pre-instantiated guest for the whole server.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use wasmtime::error::Context as _;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::bindings::AgentWorldPre;
+use crate::chat::ChatState;
+use crate::interfaces;
+
+/// How often the epoch ticker advances the engine's epoch; the granularity of CPU limits.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Sizing of the engine's instance pool.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    /// Most guest instances alive at once (= most chats running at once).
+    pub max_instances: u32,
+    /// Largest linear memory one guest may have, in bytes.
+    pub max_memory_bytes: usize,
+}
+
+/// A compiled guest, ready to instantiate for each chat.
+pub struct AgentEngine {
+    engine: Engine,
+    pre: AgentWorldPre<ChatState>,
+}
+
+impl AgentEngine {
+    /// Compiles (or loads from `cache_dir`) the guest component `wasm`, links the host
+    /// interfaces and pre-instantiates it. Starts the engine's epoch ticker.
+    pub fn new(wasm: &[u8], cache_dir: &Path, pool: PoolOptions) -> wasmtime::Result<Self> {
+        let mut pooling = PoolingAllocationConfig::default();
+        // One component instance per running chat; the pool is the hard cap on parallel chats.
+        pooling.total_component_instances(pool.max_instances);
+        // A Rust wasip2 guest is a handful of core instances (its module plus adapter shims).
+        pooling.max_core_instances_per_component(16);
+        pooling.total_core_instances(pool.max_instances * 16);
+        // One linear memory per guest; a couple of spare slots for shim modules.
+        pooling.max_memories_per_component(4);
+        pooling.total_memories(pool.max_instances * 2);
+        pooling.max_tables_per_component(16);
+        pooling.total_tables(pool.max_instances * 16);
+        // The per-memory cap; `StoreLimits` enforces the same bound with a clear error.
+        pooling.max_memory_size(pool.max_memory_bytes);
+        // Keep a few warm slots' memory mapped so a new chat's instantiation is a memset away.
+        pooling.max_unused_warm_slots(8);
+
+        let mut config = Config::new();
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+        // Runaway guests are stopped by epoch deadlines, checked at loop headers and calls.
+        config.epoch_interruption(true);
+        config.wasm_component_model(true);
+        let engine = Engine::new(&config)?;
+        spawn_epoch_ticker(&engine);
+
+        let component = load_or_compile(&engine, wasm, cache_dir)?;
+        let mut linker: Linker<ChatState> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        interfaces::workspace::add_to_linker(&mut linker)?;
+        interfaces::llm::add_to_linker(&mut linker)?;
+        interfaces::session::add_to_linker(&mut linker)?;
+        let instance_pre = linker
+            .instantiate_pre(&component)
+            .context("the guest does not fit the pi:worker agent-world (missing or mismatched imports)")?;
+        let pre = AgentWorldPre::new(instance_pre)
+            .context("the guest does not export pi:worker/agent as the agent-world describes")?;
+        Ok(Self { engine, pre })
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The pre-instantiated guest.
+    pub fn pre(&self) -> &AgentWorldPre<ChatState> {
+        &self.pre
+    }
+}
+
+/// One thread per engine advances its epoch every [`EPOCH_TICK`]; it ends with the engine.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("pi-worker-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .map(drop)
+        .unwrap_or_else(|e| tracing::error!("cannot start the epoch ticker: {e}"));
+}
+
+/// The cache file for `wasm` compiled by `engine`: named by the guest's hash and the engine's
+/// compatibility hash, so a different guest or a different Wasmtime never loads a stale file.
+fn cache_path(engine: &Engine, wasm: &[u8], cache_dir: &Path) -> PathBuf {
+    let mut hasher = DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    let engine_hash = hasher.finish();
+    let guest_id = crate::storage::files::git_blob_id(wasm);
+    cache_dir.join(format!("guest-{}-{engine_hash:016x}.cwasm", &guest_id[..16]))
+}
+
+fn load_or_compile(engine: &Engine, wasm: &[u8], cache_dir: &Path) -> wasmtime::Result<Component> {
+    let path = cache_path(engine, wasm, cache_dir);
+    if path.exists() {
+        // SAFETY: the file was written by `precompile_component` below, into our own cache
+        // directory, under a name that binds it to this guest and this engine's settings.
+        #[allow(unsafe_code, reason = "loading our own precompiled guest from the cache")]
+        match unsafe { Component::deserialize_file(engine, &path) } {
+            Ok(component) => {
+                tracing::info!(path = %path.display(), "loaded the compiled guest from the cache");
+                return Ok(component);
+            }
+            Err(e) => tracing::warn!(path = %path.display(), "ignoring unusable cached guest: {e}"),
+        }
+    }
+    let started = std::time::Instant::now();
+    let compiled = engine.precompile_component(wasm).context("the guest is not a valid component")?;
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "compiled the guest");
+    if let Err(e) = write_atomically(&path, &compiled) {
+        tracing::warn!(path = %path.display(), "cannot cache the compiled guest: {e}");
+    }
+    #[allow(unsafe_code, reason = "the bytes were produced by this engine a moment ago")]
+    // SAFETY: `compiled` comes straight from `precompile_component` on this engine.
+    unsafe { Component::deserialize(engine, &compiled) }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}

@@ -1,0 +1,247 @@
+//! `pi:worker/llm`: model calls for the guest, through the configured [`Providers`].
+//!
+//! The guest runs on a blocking thread; each call here blocks that thread on the async provider
+//! and records how long it waited, so the guest's CPU budget does not count model latency.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
+
+use crate::bindings::pi::worker::llm::{self as wit, Host, HostResponseStream};
+use crate::llm::{EventStream, LlmError, LlmRequest, Providers, StopReason, StreamEvent, ToolSpec};
+use crate::message::{ContentBlock, Message, Role, ToolCall, ToolResult, Usage};
+
+/// A streamed answer held for the guest.
+pub struct ResponseStream {
+    events: EventStream,
+    finished: bool,
+}
+
+/// State behind `pi:worker/llm`.
+pub struct LlmCtx {
+    providers: Arc<Providers>,
+    runtime: tokio::runtime::Handle,
+    waited: Duration,
+}
+
+impl LlmCtx {
+    /// A context calling `providers`, driving their futures on `runtime`.
+    pub fn new(providers: Arc<Providers>, runtime: tokio::runtime::Handle) -> Self {
+        Self { providers, runtime, waited: Duration::ZERO }
+    }
+
+    /// Total time spent waiting for providers so far.
+    pub fn waited(&self) -> Duration {
+        self.waited
+    }
+
+    /// Blocks on a provider future, counting the time as waiting.
+    fn block_on<F: Future>(&mut self, future: F) -> F::Output {
+        let start = Instant::now();
+        let out = self.runtime.block_on(future);
+        self.waited += start.elapsed();
+        out
+    }
+}
+
+/// Borrowed access to what `pi:worker/llm` needs.
+pub struct LlmCtxView<'a> {
+    /// Providers and wait accounting.
+    pub ctx: &'a mut LlmCtx,
+    /// Where response streams live.
+    pub table: &'a mut ResourceTable,
+}
+
+/// A store type that can hand out an [`LlmCtxView`].
+pub trait LlmView: Send {
+    /// The view used by the `llm` host functions.
+    fn llm(&mut self) -> LlmCtxView<'_>;
+}
+
+/// [`HasData`] marker for `pi:worker/llm`.
+pub struct HasLlm;
+
+impl HasData for HasLlm {
+    type Data<'a> = LlmCtxView<'a>;
+}
+
+/// Adds `pi:worker/llm` to `linker`.
+pub fn add_to_linker<T: LlmView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    wit::add_to_linker::<T, HasLlm>(linker, T::llm)
+}
+
+impl From<LlmError> for wit::LlmError {
+    fn from(e: LlmError) -> Self {
+        match e {
+            LlmError::NotConfigured(m) => Self::NotConfigured(m),
+            LlmError::Provider { status, message } => Self::Provider(wit::ProviderError { status, message }),
+            LlmError::Transport(m) => Self::Transport(m),
+            LlmError::Protocol(m) => Self::Protocol(m),
+        }
+    }
+}
+
+impl From<wit::LlmError> for LlmError {
+    fn from(e: wit::LlmError) -> Self {
+        match e {
+            wit::LlmError::NotConfigured(m) => Self::NotConfigured(m),
+            wit::LlmError::Provider(p) => Self::Provider { status: p.status, message: p.message },
+            wit::LlmError::Transport(m) => Self::Transport(m),
+            wit::LlmError::Protocol(m) => Self::Protocol(m),
+        }
+    }
+}
+
+/// Converts a stored message to its WIT form.
+pub fn message_to_wit(m: Message) -> wit::Message {
+    wit::Message {
+        role: match m.role {
+            Role::User => wit::Role::User,
+            Role::Assistant => wit::Role::Assistant,
+        },
+        content: m
+            .content
+            .into_iter()
+            .map(|block| match block {
+                ContentBlock::Text { text } => wit::ContentBlock::Text(text),
+                ContentBlock::ToolCall(c) => {
+                    wit::ContentBlock::ToolCall(wit::ToolCall { id: c.id, name: c.name, arguments: c.arguments })
+                }
+                ContentBlock::ToolResult(r) => wit::ContentBlock::ToolResult(wit::ToolResult {
+                    call_id: r.call_id,
+                    content: r.content,
+                    is_error: r.is_error,
+                }),
+            })
+            .collect(),
+    }
+}
+
+/// Converts a WIT message to its stored form.
+pub fn message_from_wit(m: wit::Message) -> Message {
+    Message {
+        role: match m.role {
+            wit::Role::User => Role::User,
+            wit::Role::Assistant => Role::Assistant,
+        },
+        content: m
+            .content
+            .into_iter()
+            .map(|block| match block {
+                wit::ContentBlock::Text(text) => ContentBlock::Text { text },
+                wit::ContentBlock::ToolCall(c) => {
+                    ContentBlock::ToolCall(ToolCall { id: c.id, name: c.name, arguments: c.arguments })
+                }
+                wit::ContentBlock::ToolResult(r) => ContentBlock::ToolResult(ToolResult {
+                    call_id: r.call_id,
+                    content: r.content,
+                    is_error: r.is_error,
+                }),
+            })
+            .collect(),
+    }
+}
+
+/// Converts token counts to their WIT form.
+pub fn usage_to_wit(u: Usage) -> wit::Usage {
+    wit::Usage {
+        input_tokens: u.input_tokens,
+        output_tokens: u.output_tokens,
+        cache_read_tokens: u.cache_read_tokens,
+        cache_write_tokens: u.cache_write_tokens,
+    }
+}
+
+fn event_to_wit(event: StreamEvent) -> wit::StreamEvent {
+    match event {
+        StreamEvent::TextDelta(text) => wit::StreamEvent::TextDelta(text),
+        StreamEvent::ToolCall(c) => {
+            wit::StreamEvent::ToolCall(wit::ToolCall { id: c.id, name: c.name, arguments: c.arguments })
+        }
+        StreamEvent::Finish { stop_reason, usage } => wit::StreamEvent::Finish(wit::Finish {
+            stop_reason: match stop_reason {
+                StopReason::EndTurn => wit::StopReason::EndTurn,
+                StopReason::ToolUse => wit::StopReason::ToolUse,
+                StopReason::MaxTokens => wit::StopReason::MaxTokens,
+                StopReason::StopSequence => wit::StopReason::StopSequence,
+                StopReason::Refusal => wit::StopReason::Refusal,
+                StopReason::Other => wit::StopReason::Other,
+            },
+            usage: usage_to_wit(usage),
+        }),
+    }
+}
+
+fn request_from_wit(req: wit::Request, model: String) -> Result<LlmRequest, LlmError> {
+    let tools = req
+        .tools
+        .into_iter()
+        .map(|t| {
+            let input_schema = serde_json::from_str(&t.input_schema)
+                .map_err(|e| LlmError::Protocol(format!("tool '{}' has an invalid input schema: {e}", t.name)))?;
+            Ok(ToolSpec { name: t.name, description: t.description, input_schema })
+        })
+        .collect::<Result<_, LlmError>>()?;
+    Ok(LlmRequest {
+        model,
+        system: req.system,
+        messages: req.messages.into_iter().map(message_from_wit).collect(),
+        tools,
+        max_tokens: req.max_tokens,
+    })
+}
+
+impl Host for LlmCtxView<'_> {
+    fn complete(&mut self, req: wit::Request) -> wasmtime::Result<Result<Resource<ResponseStream>, wit::LlmError>> {
+        let (provider, model) = match self.ctx.providers.resolve(req.model.as_deref()) {
+            Ok(found) => found,
+            Err(e) => return Ok(Err(e.into())),
+        };
+        let request = match request_from_wit(req, model) {
+            Ok(request) => request,
+            Err(e) => return Ok(Err(e.into())),
+        };
+        let span = tracing::info_span!("llm_call", model = %request.model, messages = request.messages.len());
+        let _entered = span.enter();
+        match self.ctx.block_on(provider.stream(request)) {
+            Ok(events) => Ok(Ok(self.table.push(ResponseStream { events, finished: false })?)),
+            Err(e) => {
+                tracing::warn!(error = %e, "model call failed");
+                Ok(Err(e.into()))
+            }
+        }
+    }
+}
+
+impl HostResponseStream for LlmCtxView<'_> {
+    fn next(&mut self, stream: Resource<ResponseStream>) -> wasmtime::Result<Result<Option<wit::StreamEvent>, wit::LlmError>> {
+        let stream = self.table.get_mut(&stream)?;
+        if stream.finished {
+            return Ok(Ok(None));
+        }
+        let next = self.ctx.block_on(stream.events.next());
+        match next {
+            Some(Ok(event)) => {
+                stream.finished = matches!(event, StreamEvent::Finish { .. });
+                Ok(Ok(Some(event_to_wit(event))))
+            }
+            Some(Err(e)) => {
+                stream.finished = true;
+                tracing::warn!(error = %e, "model stream failed");
+                Ok(Err(e.into()))
+            }
+            None => {
+                stream.finished = true;
+                Ok(Ok(None))
+            }
+        }
+    }
+
+    fn drop(&mut self, stream: Resource<ResponseStream>) -> wasmtime::Result<()> {
+        self.table.delete(stream)?;
+        Ok(())
+    }
+}

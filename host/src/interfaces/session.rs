@@ -1,0 +1,95 @@
+//! `pi:worker/session`: the persisted conversation and the live event stream of a chat.
+
+use tokio::sync::mpsc::UnboundedSender;
+use wasmtime::component::{HasData, Linker};
+
+use super::llm::{message_from_wit, message_to_wit};
+use crate::bindings::pi::worker::llm as wit_llm;
+use crate::bindings::pi::worker::session::{self as wit, Host};
+use crate::storage::SessionDb;
+
+/// Progress of a chat, as the client sees it live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChatEvent {
+    /// More of the model's text.
+    TextDelta(String),
+    /// A tool call starting.
+    ToolStart {
+        /// The call's id.
+        id: String,
+        /// The tool's name.
+        tool: String,
+        /// Arguments as JSON text.
+        args: String,
+    },
+    /// A tool call finished.
+    ToolEnd {
+        /// The call's id.
+        id: String,
+        /// The tool's name.
+        tool: String,
+        /// Whether it failed.
+        is_error: bool,
+        /// What it returned.
+        result: String,
+    },
+}
+
+/// State behind `pi:worker/session` that is not the database.
+#[derive(Debug, Default)]
+pub struct SessionCtx {
+    /// Where live events go; `None` when nobody watches.
+    pub events: Option<UnboundedSender<ChatEvent>>,
+}
+
+/// Borrowed access to what `pi:worker/session` needs.
+pub struct SessionCtxView<'a> {
+    /// Event delivery.
+    pub ctx: &'a mut SessionCtx,
+    /// The session's database (conversation storage).
+    pub db: &'a mut SessionDb,
+}
+
+/// A store type that can hand out a [`SessionCtxView`].
+pub trait SessionView: Send {
+    /// The view used by the `session` host functions.
+    fn session(&mut self) -> SessionCtxView<'_>;
+}
+
+/// [`HasData`] marker for `pi:worker/session`.
+pub struct HasSession;
+
+impl HasData for HasSession {
+    type Data<'a> = SessionCtxView<'a>;
+}
+
+/// Adds `pi:worker/session` to `linker`.
+pub fn add_to_linker<T: SessionView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    wit::add_to_linker::<T, HasSession>(linker, T::session)
+}
+
+impl Host for SessionCtxView<'_> {
+    fn history(&mut self) -> wasmtime::Result<Vec<wit_llm::Message>> {
+        Ok(self.db.history()?.into_iter().map(message_to_wit).collect())
+    }
+
+    fn append(&mut self, messages: Vec<wit_llm::Message>) -> wasmtime::Result<()> {
+        let messages: Vec<_> = messages.into_iter().map(message_from_wit).collect();
+        self.db.append_messages(&messages)?;
+        Ok(())
+    }
+
+    fn emit(&mut self, event: wit::AgentEvent) -> wasmtime::Result<()> {
+        let Some(events) = &self.ctx.events else { return Ok(()) };
+        let event = match event {
+            wit::AgentEvent::TextDelta(text) => ChatEvent::TextDelta(text),
+            wit::AgentEvent::ToolStart(s) => ChatEvent::ToolStart { id: s.id, tool: s.tool, args: s.args },
+            wit::AgentEvent::ToolEnd(e) => {
+                ChatEvent::ToolEnd { id: e.id, tool: e.tool, is_error: e.is_error, result: e.result }
+            }
+        };
+        // A client that went away is no error: the chat carries on and its work is kept.
+        let _ = events.send(event);
+        Ok(())
+    }
+}

@@ -1,0 +1,37 @@
+//! pi-worker: a coding agent that lives on a server.
+//!
+//! Each session is an isolated workspace (files and conversation in one SQLite database); an
+//! agent compiled to a sandboxed WebAssembly component works on it through the `pi:worker` WIT
+//! imports this crate implements.
+//!
+//! Embedders can link the host interfaces into their own Wasmtime store type:
+//!
+//! ```no_run
+//! use pi_worker::interfaces::{llm, session, workspace};
+//! use wasmtime::component::Linker;
+//!
+//! fn link<T: workspace::WorkspaceView + llm::LlmView + session::SessionView + 'static>(
+//!     linker: &mut Linker<T>,
+//! ) -> wasmtime::Result<()> {
+//!     workspace::add_to_linker(linker)?;
+//!     llm::add_to_linker(linker)?;
+//!     session::add_to_linker(linker)?;
+//!     Ok(())
+//! }
+//! ```
+
+pub mod bindings;
+pub mod chat;
+pub mod config;
+pub mod engine;
+pub mod http;
+pub mod interfaces;
+pub mod llm;
+pub mod message;
+pub mod seed;
+pub mod server;
+pub mod sessions;
+pub mod storage;
+
+/// The built-in agent component (`guest/`), compiled for `wasm32-wasip2` by the build script.
+pub const DEFAULT_GUEST: &[u8] = include_bytes!(env!("PI_WORKER_GUEST_WASM"));

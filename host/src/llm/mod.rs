@@ -1,0 +1,106 @@
+//! Language-model providers behind one small trait, so the agent never sees a key or a wire format.
+
+pub mod anthropic;
+pub mod providers;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use futures_util::Stream;
+
+pub use self::anthropic::AnthropicProvider;
+pub use self::providers::{LlmConfig, Providers};
+use crate::message::{Message, ToolCall, Usage};
+
+/// A tool the model may call.
+#[derive(Debug, Clone)]
+pub struct ToolSpec {
+    /// The tool's name.
+    pub name: String,
+    /// What the tool does, for the model.
+    pub description: String,
+    /// JSON Schema of the arguments.
+    pub input_schema: serde_json::Value,
+}
+
+/// One model call, provider-neutral.
+#[derive(Debug, Clone)]
+pub struct LlmRequest {
+    /// The provider's model name (without any provider prefix).
+    pub model: String,
+    /// The system prompt.
+    pub system: String,
+    /// The conversation, oldest first.
+    pub messages: Vec<Message>,
+    /// Tools the model may call.
+    pub tools: Vec<ToolSpec>,
+    /// Most tokens the answer may have.
+    pub max_tokens: u32,
+}
+
+/// Why the model stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// The answer is complete.
+    EndTurn,
+    /// The model wants tool results.
+    ToolUse,
+    /// The answer hit `max_tokens`.
+    MaxTokens,
+    /// A stop sequence matched.
+    StopSequence,
+    /// The model declined to answer.
+    Refusal,
+    /// Anything else the provider reported.
+    Other,
+}
+
+/// One piece of a streamed answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    /// More text.
+    TextDelta(String),
+    /// A complete tool call.
+    ToolCall(ToolCall),
+    /// The answer is complete; always the last event.
+    Finish {
+        /// Why the model stopped.
+        stop_reason: StopReason,
+        /// Tokens of this call.
+        usage: Usage,
+    },
+}
+
+/// Why a model call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LlmError {
+    /// No provider is configured for the model.
+    #[error("{0}")]
+    NotConfigured(String),
+    /// The provider answered with an error.
+    #[error("provider error (HTTP {status}): {message}")]
+    Provider {
+        /// HTTP status (for errors inside a stream, the status the error type stands for).
+        status: u16,
+        /// The provider's error type and message.
+        message: String,
+    },
+    /// The connection failed or the stream ended early.
+    #[error("transport error: {0}")]
+    Transport(String),
+    /// The provider broke its wire format.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+}
+
+/// A streamed answer.
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, LlmError>> + Send>>;
+
+/// A boxed future returned by [`LlmProvider::stream`].
+pub type StreamFuture<'a> = Pin<Box<dyn Future<Output = Result<EventStream, LlmError>> + Send + 'a>>;
+
+/// A language-model provider.
+pub trait LlmProvider: Send + Sync {
+    /// Starts a model call; the answer streams.
+    fn stream(&self, request: LlmRequest) -> StreamFuture<'_>;
+}

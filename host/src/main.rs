@@ -1,0 +1,95 @@
+//! The `pi-worker` command.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use pi_worker::chat::ChatLimits;
+use pi_worker::config::{ServerConfig, load_vars};
+use pi_worker::llm::LlmConfig;
+use pi_worker::storage::StorageOptions;
+
+#[derive(Parser)]
+#[command(name = "pi-worker", version, about = "A coding agent that lives on a server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PI_WORKER_ADDR", default_value = "127.0.0.1:8787")]
+    addr: SocketAddr,
+    /// Data directory (session databases and blobs).
+    #[arg(long, env = "PI_WORKER_DATA", default_value = "./data")]
+    data: PathBuf,
+    /// A guest component implementing pi:worker/agent-world, instead of the built-in agent.
+    #[arg(long, env = "PI_WORKER_GUEST")]
+    guest: Option<PathBuf>,
+    /// Where the compiled guest is cached [default: <data>/cache].
+    #[arg(long, env = "PI_WORKER_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Model calls allowed per chat.
+    #[arg(long, env = "PI_WORKER_MAX_TURNS", default_value_t = 50)]
+    max_turns: u32,
+    /// Guest CPU seconds allowed per chat (model latency not counted).
+    #[arg(long, env = "PI_WORKER_GUEST_CPU_SECS", default_value_t = 60.0)]
+    guest_cpu_secs: f64,
+    /// Guest linear memory limit, in MiB.
+    #[arg(long, env = "PI_WORKER_MEMORY_MIB", default_value_t = 256)]
+    memory_mib: usize,
+    /// Files of at least this many bytes spill to the blob directory.
+    #[arg(long, env = "PI_WORKER_SPILL_BYTES", default_value_t = 1_500_000)]
+    spill_bytes: u64,
+    /// Largest file the agent may write, in bytes.
+    #[arg(long, env = "PI_WORKER_MAX_FILE_BYTES", default_value_t = 100 * 1024 * 1024)]
+    max_file_bytes: u64,
+    /// Largest request body, in bytes.
+    #[arg(long, env = "PI_WORKER_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    max_body_bytes: usize,
+    /// Most chats running at once, across all sessions.
+    #[arg(long, env = "PI_WORKER_MAX_CHATS", default_value_t = 64)]
+    max_chats: u32,
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PI_WORKER_LOG").unwrap_or_else(|_| "pi_worker=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let Command::Serve(args) = Cli::parse().command;
+    if !(args.guest_cpu_secs.is_finite() && args.guest_cpu_secs > 0.0) {
+        anyhow::bail!("--guest-cpu-secs must be a positive number of seconds");
+    }
+    if args.max_chats == 0 || args.max_turns == 0 {
+        anyhow::bail!("--max-chats and --max-turns must be at least 1");
+    }
+    let vars = load_vars(&std::env::current_dir()?);
+    let config = ServerConfig {
+        addr: args.addr,
+        cache_dir: args.cache_dir.unwrap_or_else(|| args.data.join("cache")),
+        data_dir: args.data,
+        guest: args.guest,
+        storage: StorageOptions { spill_threshold: args.spill_bytes, max_file_bytes: args.max_file_bytes },
+        chat: ChatLimits {
+            max_turns: args.max_turns,
+            max_guest_cpu: Duration::from_secs_f64(args.guest_cpu_secs),
+            max_memory_bytes: args.memory_mib.saturating_mul(1024 * 1024),
+        },
+        max_body_bytes: args.max_body_bytes,
+        max_concurrent_chats: args.max_chats,
+        llm: LlmConfig::from_vars(&vars),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(pi_worker::server::serve(config))
+}
