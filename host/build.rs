@@ -9,11 +9,16 @@ use std::process::Command;
 const TARGET: &str = "wasm32-wasip2";
 const GUESTS: &[(&str, &str, &str)] = &[
     ("pi-worker-guest", "pi_worker_guest", "PI_WORKER_GUEST_WASM"),
-    ("pi-worker-hostile-guest", "pi_worker_hostile_guest", "PI_WORKER_HOSTILE_GUEST_WASM"),
+    (
+        "pi-worker-hostile-guest",
+        "pi_worker_hostile_guest",
+        "PI_WORKER_HOSTILE_GUEST_WASM",
+    ),
 ];
 
 fn main() {
-    let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let manifest_dir =
+        PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let root = manifest_dir.parent().expect("workspace root").to_path_buf();
     for watched in ["guest", "wit", "tests/hostile-guest", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
@@ -26,7 +31,7 @@ fn main() {
 
     let mut cmd = Command::new(&cargo);
     cmd.current_dir(&root)
-        .args(["build", "--release", "--target", TARGET])
+        .args(["build", "--profile", "guest", "--target", TARGET])
         .arg("--target-dir")
         .arg(&target_dir);
     for (package, _, _) in GUESTS {
@@ -46,11 +51,19 @@ fn main() {
     ] {
         cmd.env_remove(var);
     }
-    let status = cmd.status().expect("failed to run cargo for the guest components");
-    assert!(status.success(), "building the guest components for {TARGET} failed");
+    let status = cmd
+        .status()
+        .expect("failed to run cargo for the guest components");
+    assert!(
+        status.success(),
+        "building the guest components for {TARGET} failed"
+    );
 
     for (_, artifact, var) in GUESTS {
-        let wasm = target_dir.join(TARGET).join("release").join(format!("{artifact}.wasm"));
+        let wasm = target_dir
+            .join(TARGET)
+            .join("release")
+            .join(format!("{artifact}.wasm"));
         assert!(wasm.exists(), "missing guest artifact {}", wasm.display());
         println!("cargo:rustc-env={var}={}", wasm.display());
     }
@@ -60,18 +73,33 @@ fn main() {
 /// machine needs nothing but the Rust toolchain.
 fn ensure_target_installed() {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let sysroot = Command::new(&rustc).args(["--print", "sysroot"]).output().ok().and_then(|o| {
-        o.status.success().then(|| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
-    });
-    if sysroot.as_deref().is_some_and(|s| has_target(s)) {
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .and_then(|o| {
+            o.status
+                .success()
+                .then(|| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        });
+    if sysroot.as_deref().is_some_and(has_target) {
         return;
     }
-    let status = Command::new("rustup").args(["target", "add", TARGET]).status();
+    let status = Command::new("rustup")
+        .args(["target", "add", TARGET])
+        .status();
     if !matches!(status, Ok(s) if s.success()) {
-        println!("cargo:warning=could not run `rustup target add {TARGET}`; install the target by hand");
+        println!(
+            "cargo:warning=could not run `rustup target add {TARGET}`; install the target by hand"
+        );
     }
 }
 
 fn has_target(sysroot: &Path) -> bool {
-    sysroot.join("lib").join("rustlib").join(TARGET).join("lib").exists()
+    sysroot
+        .join("lib")
+        .join("rustlib")
+        .join(TARGET)
+        .join("lib")
+        .exists()
 }

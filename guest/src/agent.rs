@@ -1,11 +1,13 @@
 //! The agent loop: model → tool calls → results → model, until the model stops or the turn limit.
 
-use crate::bindings::exports::pi::worker::agent::{AgentError, ChatOutcome, ChatRequest, ChatResponse, ToolCallRecord};
-use crate::fs::HostWorkspace;
+use crate::bindings::exports::pi::worker::agent::{
+    AgentError, ChatOutcome, ChatRequest, ChatResponse, ToolCallRecord,
+};
 use crate::bindings::pi::worker::llm::{
     self, ContentBlock, Message, Request, Role, StreamEvent, ToolCall, ToolResult, ToolSpec, Usage,
 };
 use crate::bindings::pi::worker::session::{self, AgentEvent, ToolEnd, ToolStart};
+use crate::fs::HostWorkspace;
 use crate::prompt::{MAX_TOKENS, SYSTEM_PROMPT};
 use crate::tools::{self, Tool};
 
@@ -24,10 +26,17 @@ pub fn chat(req: ChatRequest) -> Result<ChatResponse, AgentError> {
     let tools = tools::all();
     let specs: Vec<ToolSpec> = tools
         .iter()
-        .map(|t| ToolSpec { name: t.name.into(), description: t.description.into(), input_schema: t.schema.to_string() })
+        .map(|t| ToolSpec {
+            name: t.name.into(),
+            description: t.description.into(),
+            input_schema: t.schema.to_string(),
+        })
         .collect();
     let mut messages = session::history();
-    let user = Message { role: Role::User, content: vec![ContentBlock::Text(req.message.clone())] };
+    let user = Message {
+        role: Role::User,
+        content: vec![ContentBlock::Text(req.message.clone())],
+    };
     messages.push(user.clone());
     // Messages not yet persisted: a turn is stored whole (call and results together) or not at all.
     let mut unsaved = vec![user];
@@ -54,7 +63,10 @@ pub fn chat(req: ChatRequest) -> Result<ChatResponse, AgentError> {
             content.push(ContentBlock::Text(answer.text));
         }
         content.extend(answer.calls.iter().cloned().map(ContentBlock::ToolCall));
-        let assistant = Message { role: Role::Assistant, content };
+        let assistant = Message {
+            role: Role::Assistant,
+            content,
+        };
         messages.push(assistant.clone());
         unsaved.push(assistant);
 
@@ -68,7 +80,10 @@ pub fn chat(req: ChatRequest) -> Result<ChatResponse, AgentError> {
             });
         }
         let results = run_tools(&tools, &mut workspace, &answer.calls, &mut records);
-        let results = Message { role: Role::User, content: results };
+        let results = Message {
+            role: Role::User,
+            content: results,
+        };
         messages.push(results.clone());
         unsaved.push(results);
         session::append(&unsaved);
@@ -78,13 +93,22 @@ pub fn chat(req: ChatRequest) -> Result<ChatResponse, AgentError> {
         "[Stopped: this chat reached its limit of {} model turns. Send another message to continue.]",
         req.max_turns
     ));
-    Ok(ChatResponse { response: texts.join("\n\n"), tool_calls: records, usage, outcome: ChatOutcome::TurnLimit })
+    Ok(ChatResponse {
+        response: texts.join("\n\n"),
+        tool_calls: records,
+        usage,
+        outcome: ChatOutcome::TurnLimit,
+    })
 }
 
 /// Calls the model and collects its streamed answer, forwarding text to the client as it comes.
 fn ask(request: &Request) -> Result<Answer, AgentError> {
     let stream = llm::complete(request).map_err(AgentError::Llm)?;
-    let mut answer = Answer { text: String::new(), calls: Vec::new(), usage: zero_usage() };
+    let mut answer = Answer {
+        text: String::new(),
+        calls: Vec::new(),
+        usage: zero_usage(),
+    };
     loop {
         match stream.next().map_err(AgentError::Llm)? {
             Some(StreamEvent::TextDelta(delta)) => {
@@ -97,7 +121,9 @@ fn ask(request: &Request) -> Result<Answer, AgentError> {
                 return Ok(answer);
             }
             None => {
-                return Err(AgentError::Llm(llm::LlmError::Transport("the answer ended without finishing".into())));
+                return Err(AgentError::Llm(llm::LlmError::Transport(
+                    "the answer ended without finishing".into(),
+                )));
             }
         }
     }
@@ -118,24 +144,37 @@ fn run_tools(
                 tool: call.name.clone(),
                 args: call.arguments.clone(),
             }));
-            records.push(ToolCallRecord { tool: call.name.clone(), args: call.arguments.clone() });
-            let (content, is_error) = match tools::dispatch(tools, workspace, &call.name, &call.arguments) {
-                Ok(text) => (text, false),
-                Err(text) => (text, true),
-            };
+            records.push(ToolCallRecord {
+                tool: call.name.clone(),
+                args: call.arguments.clone(),
+            });
+            let (content, is_error) =
+                match tools::dispatch(tools, workspace, &call.name, &call.arguments) {
+                    Ok(text) => (text, false),
+                    Err(text) => (text, true),
+                };
             session::emit(&AgentEvent::ToolEnd(ToolEnd {
                 id: call.id.clone(),
                 tool: call.name.clone(),
                 is_error,
                 result: content.clone(),
             }));
-            ContentBlock::ToolResult(ToolResult { call_id: call.id.clone(), content, is_error })
+            ContentBlock::ToolResult(ToolResult {
+                call_id: call.id.clone(),
+                content,
+                is_error,
+            })
         })
         .collect()
 }
 
 fn zero_usage() -> Usage {
-    Usage { input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_write_tokens: 0 }
+    Usage {
+        input_tokens: 0,
+        output_tokens: 0,
+        cache_read_tokens: 0,
+        cache_write_tokens: 0,
+    }
 }
 
 fn add_usage(total: &mut Usage, more: &Usage) {

@@ -49,7 +49,9 @@ pub fn describe(error: &FsError, shown: &str) -> String {
         FsError::NotAFile(_) => format!("Is a directory, not a file: {shown}"),
         FsError::NotADirectory(p) => format!("Not a directory: {p}"),
         FsError::DirectoryNotEmpty(_) => {
-            format!("Directory not empty: {shown}. Pass recursive: true to remove it with its contents.")
+            format!(
+                "Directory not empty: {shown}. Pass recursive: true to remove it with its contents."
+            )
         }
         FsError::InvalidPath(reason) => format!("Invalid path '{shown}': {reason}"),
         FsError::TooLarge(_) => format!("File too large: {shown}"),
@@ -87,7 +89,9 @@ pub mod memory {
             match seg {
                 "" | "." => {}
                 ".." => {
-                    parts.pop().ok_or_else(|| FsError::InvalidPath(format!("path '{path}' leaves the workspace")))?;
+                    parts.pop().ok_or_else(|| {
+                        FsError::InvalidPath(format!("path '{path}' leaves the workspace"))
+                    })?;
                 }
                 s => parts.push(s),
             }
@@ -96,7 +100,11 @@ pub mod memory {
     }
 
     fn beneath(p: &str, dir: &str) -> bool {
-        if dir == "/" { p != "/" } else { p.starts_with(&format!("{dir}/")) }
+        if dir == "/" {
+            p != "/"
+        } else {
+            p.starts_with(&format!("{dir}/"))
+        }
     }
 
     impl MemoryWorkspace {
@@ -127,8 +135,18 @@ pub mod memory {
             let mut all: Vec<Entry> = self
                 .files
                 .iter()
-                .map(|(p, c)| Entry { path: p.clone(), kind: EntryKind::File, size: c.len() as u64, mtime_ms: 0 })
-                .chain(self.dirs().into_iter().map(|p| Entry { path: p, kind: EntryKind::Directory, size: 0, mtime_ms: 0 }))
+                .map(|(p, c)| Entry {
+                    path: p.clone(),
+                    kind: EntryKind::File,
+                    size: c.len() as u64,
+                    mtime_ms: 0,
+                })
+                .chain(self.dirs().into_iter().map(|p| Entry {
+                    path: p,
+                    kind: EntryKind::Directory,
+                    size: 0,
+                    mtime_ms: 0,
+                }))
                 .collect();
             all.sort_by(|a, b| a.path.cmp(&b.path));
             all
@@ -151,30 +169,56 @@ pub mod memory {
         fn stat(&mut self, path: &str) -> Result<Entry, FsError> {
             let p = norm(path)?;
             if p == "/" {
-                return Ok(Entry { path: p, kind: EntryKind::Directory, size: 0, mtime_ms: 0 });
+                return Ok(Entry {
+                    path: p,
+                    kind: EntryKind::Directory,
+                    size: 0,
+                    mtime_ms: 0,
+                });
             }
-            self.entries().into_iter().find(|e| e.path == p).ok_or(FsError::NotFound(p))
+            self.entries()
+                .into_iter()
+                .find(|e| e.path == p)
+                .ok_or(FsError::NotFound(p))
         }
         fn list(&mut self, path: &str) -> Result<Vec<Entry>, FsError> {
             let p = norm(path)?;
             if self.stat(&p)?.kind == EntryKind::File {
                 return Err(FsError::NotADirectory(p));
             }
-            Ok(self.entries().into_iter().filter(|e| beneath(&e.path, &p) && !e.path[p.len().max(1)..].trim_start_matches('/').contains('/')).collect())
+            Ok(self
+                .entries()
+                .into_iter()
+                .filter(|e| {
+                    beneath(&e.path, &p)
+                        && !e.path[p.len().max(1)..]
+                            .trim_start_matches('/')
+                            .contains('/')
+                })
+                .collect())
         }
         fn walk(&mut self, path: &str) -> Result<Vec<Entry>, FsError> {
             let p = norm(path)?;
             if self.stat(&p)?.kind == EntryKind::File {
                 return Err(FsError::NotADirectory(p));
             }
-            Ok(self.entries().into_iter().filter(|e| beneath(&e.path, &p)).collect())
+            Ok(self
+                .entries()
+                .into_iter()
+                .filter(|e| beneath(&e.path, &p))
+                .collect())
         }
         fn remove(&mut self, path: &str, recursive: bool) -> Result<(), FsError> {
             let p = norm(path)?;
             if self.files.remove(&p).is_some() {
                 return Ok(());
             }
-            let inside: Vec<String> = self.files.keys().filter(|k| beneath(k, &p)).cloned().collect();
+            let inside: Vec<String> = self
+                .files
+                .keys()
+                .filter(|k| beneath(k, &p))
+                .cloned()
+                .collect();
             if inside.is_empty() {
                 return Err(FsError::NotFound(p));
             }

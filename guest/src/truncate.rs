@@ -108,15 +108,24 @@ mod tests {
     #[test]
     fn keeps_short_text_whole() {
         let h = truncate_head("a\nb\n", 10, 100);
-        assert_eq!((h.content.as_str(), h.truncated_by, h.total_lines), ("a\nb\n", None, 3));
+        assert_eq!(
+            (h.content.as_str(), h.truncated_by, h.total_lines),
+            ("a\nb\n", None, 3)
+        );
     }
 
     #[test]
     fn cuts_by_lines_then_bytes_and_flags_a_huge_first_line() {
         let h = truncate_head("1\n2\n3\n4", 2, 100);
-        assert_eq!((h.content.as_str(), h.truncated_by, h.output_lines), ("1\n2", Some(TruncatedBy::Lines), 2));
+        assert_eq!(
+            (h.content.as_str(), h.truncated_by, h.output_lines),
+            ("1\n2", Some(TruncatedBy::Lines), 2)
+        );
         let h = truncate_head("aaaa\nbbbb\ncccc", 100, 9);
-        assert_eq!((h.content.as_str(), h.truncated_by), ("aaaa\nbbbb", Some(TruncatedBy::Bytes)));
+        assert_eq!(
+            (h.content.as_str(), h.truncated_by),
+            ("aaaa\nbbbb", Some(TruncatedBy::Bytes))
+        );
         let h = truncate_head("aaaaaaaaaa\nb", 100, 5);
         assert!(h.first_line_too_long);
         assert_eq!(h.content, "");
@@ -124,7 +133,10 @@ mod tests {
 
     #[test]
     fn lines_and_sizes() {
-        assert_eq!(truncate_line("héllo", 3), ("hél... [truncated]".to_string(), true));
+        assert_eq!(
+            truncate_line("héllo", 3),
+            ("hél... [truncated]".to_string(), true)
+        );
         assert_eq!(truncate_line("abc", 3), ("abc".to_string(), false));
         assert_eq!(format_size(51200), "50.0KB");
         assert_eq!(format_size(1280), "1.3KB");

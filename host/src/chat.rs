@@ -96,7 +96,10 @@ pub struct ChatState {
 
 impl WasiView for ChatState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -108,13 +111,19 @@ impl WorkspaceView for ChatState {
 
 impl LlmView for ChatState {
     fn llm(&mut self) -> LlmCtxView<'_> {
-        LlmCtxView { ctx: &mut self.llm, table: &mut self.table }
+        LlmCtxView {
+            ctx: &mut self.llm,
+            table: &mut self.table,
+        }
     }
 }
 
 impl SessionView for ChatState {
     fn session(&mut self) -> SessionCtxView<'_> {
-        SessionCtxView { ctx: &mut self.session, db: &mut self.db }
+        SessionCtxView {
+            ctx: &mut self.session,
+            db: &mut self.db,
+        }
     }
 }
 
@@ -127,12 +136,16 @@ pub fn run_chat(
     limits: ChatLimits,
     events: Option<UnboundedSender<ChatEvent>>,
 ) -> Result<ChatReply, ChatError> {
-    let runtime = tokio::runtime::Handle::try_current().map_err(|e| ChatError::Internal(e.to_string()))?;
+    let runtime =
+        tokio::runtime::Handle::try_current().map_err(|e| ChatError::Internal(e.to_string()))?;
     let state = ChatState {
         // No preopened directories, no environment, no arguments, no network: the WASI defaults.
         wasi: WasiCtx::builder().build(),
         table: ResourceTable::new(),
-        limits: StoreLimitsBuilder::new().memory_size(limits.max_memory_bytes).trap_on_grow_failure(true).build(),
+        limits: StoreLimitsBuilder::new()
+            .memory_size(limits.max_memory_bytes)
+            .trap_on_grow_failure(true)
+            .build(),
         db,
         llm: LlmCtx::new(providers, runtime),
         session: SessionCtx { events },
@@ -143,7 +156,11 @@ pub fn run_chat(
     let budget = limits.max_guest_cpu;
     store.epoch_deadline_callback(move |ctx| {
         let guest_time = started.elapsed().saturating_sub(ctx.data().llm.waited());
-        if guest_time > budget { Err(CpuLimitExceeded.into()) } else { Ok(UpdateDeadline::Continue(1)) }
+        if guest_time > budget {
+            Err(CpuLimitExceeded.into())
+        } else {
+            Ok(UpdateDeadline::Continue(1))
+        }
     });
     store.set_epoch_deadline(1);
 
@@ -158,7 +175,14 @@ pub fn run_chat(
     match outcome {
         Ok(Ok(reply)) => Ok(ChatReply {
             response: reply.response,
-            tool_calls: reply.tool_calls.into_iter().map(|c| ToolCallRecord { tool: c.tool, args: c.args }).collect(),
+            tool_calls: reply
+                .tool_calls
+                .into_iter()
+                .map(|c| ToolCallRecord {
+                    tool: c.tool,
+                    args: c.args,
+                })
+                .collect(),
             usage: Usage {
                 input_tokens: reply.usage.input_tokens,
                 output_tokens: reply.usage.output_tokens,
@@ -169,7 +193,9 @@ pub fn run_chat(
         }),
         Ok(Err(agent::AgentError::Llm(e))) => Err(ChatError::Llm(e.into())),
         Ok(Err(agent::AgentError::InvalidRequest(m))) => Err(ChatError::InvalidRequest(m)),
-        Err(e) if e.downcast_ref::<CpuLimitExceeded>().is_some() => Err(ChatError::CpuLimit(budget)),
+        Err(e) if e.downcast_ref::<CpuLimitExceeded>().is_some() => {
+            Err(ChatError::CpuLimit(budget))
+        }
         Err(e) => Err(ChatError::Trap(format!("{e:#}"))),
     }
 }

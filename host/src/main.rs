@@ -11,7 +11,11 @@ use pi_worker::llm::LlmConfig;
 use pi_worker::storage::StorageOptions;
 
 #[derive(Parser)]
-#[command(name = "pi-worker", version, about = "A coding agent that lives on a server")]
+#[command(
+    name = "pi-worker",
+    version,
+    about = "A coding agent that lives on a server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -63,7 +67,8 @@ struct ServeArgs {
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PI_WORKER_LOG").unwrap_or_else(|_| "pi_worker=info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("PI_WORKER_LOG")
+                .unwrap_or_else(|_| "pi_worker=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -80,7 +85,10 @@ fn main() -> anyhow::Result<()> {
         cache_dir: args.cache_dir.unwrap_or_else(|| args.data.join("cache")),
         data_dir: args.data,
         guest: args.guest,
-        storage: StorageOptions { spill_threshold: args.spill_bytes, max_file_bytes: args.max_file_bytes },
+        storage: StorageOptions {
+            spill_threshold: args.spill_bytes,
+            max_file_bytes: args.max_file_bytes,
+        },
         chat: ChatLimits {
             max_turns: args.max_turns,
             max_guest_cpu: Duration::from_secs_f64(args.guest_cpu_secs),
@@ -90,6 +98,8 @@ fn main() -> anyhow::Result<()> {
         max_concurrent_chats: args.max_chats,
         llm: LlmConfig::from_vars(&vars),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(pi_worker::server::serve(config))
 }

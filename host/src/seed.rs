@@ -78,9 +78,12 @@ pub fn seed(db: &mut SessionDb, template: Template) -> Result<(), FsError> {
             db.write_file(path, contents.as_bytes())?;
         }
     }
-    db.set_meta("template", match template {
-        Template::Sample => "sample",
-        Template::Empty => "empty",
-    })?;
+    db.set_meta(
+        "template",
+        match template {
+            Template::Sample => "sample",
+            Template::Empty => "empty",
+        },
+    )?;
     Ok(())
 }

@@ -15,10 +15,15 @@ use crate::sessions::SessionStore;
 /// Builds the server's shared state: sessions, providers and the compiled guest.
 pub fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
     let wasm = match &config.guest {
-        Some(path) => std::fs::read(path).with_context(|| format!("cannot read guest {}", path.display()))?,
+        Some(path) => {
+            std::fs::read(path).with_context(|| format!("cannot read guest {}", path.display()))?
+        }
         None => crate::DEFAULT_GUEST.to_vec(),
     };
-    let pool = PoolOptions { max_instances: config.max_concurrent_chats, max_memory_bytes: config.chat.max_memory_bytes };
+    let pool = PoolOptions {
+        max_instances: config.max_concurrent_chats,
+        max_memory_bytes: config.chat.max_memory_bytes,
+    };
     let engine = AgentEngine::new(&wasm, &config.cache_dir, pool)?;
     let sessions = SessionStore::new(config.data_dir.clone(), config.storage)
         .with_context(|| format!("cannot use data directory {}", config.data_dir.display()))?;
@@ -27,19 +32,29 @@ pub fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
         tracing::warn!("ANTHROPIC_API_KEY is not set: chats will answer with an error until it is");
     }
     let chat_slots = Semaphore::new(config.max_concurrent_chats as usize);
-    Ok(AppState { sessions, engine, providers, config, chat_slots })
+    Ok(AppState {
+        sessions,
+        engine,
+        providers,
+        config,
+        chat_slots,
+    })
 }
 
 /// Serves the API until SIGINT or SIGTERM; in-flight requests finish first.
 pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let addr = config.addr;
     let state = Arc::new(tokio::task::block_in_place(|| build_state(config))?);
-    let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
     // The first line on stdout tells scripts (and the tests) where to connect.
     println!("pi-worker listening on http://{local}");
     tracing::info!(%local, "listening");
-    axum::serve(listener, http::router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, http::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -5,8 +5,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::ToolOutput;
-use crate::fs::{Workspace, describe, relative};
 use crate::bindings::pi::worker::workspace::EntryKind;
+use crate::fs::{Workspace, describe, relative};
 use crate::truncate::{MAX_BYTES, format_size, truncate_head, with_notices};
 
 pub const NAME: &str = "find";
@@ -37,27 +37,47 @@ pub fn run(ws: &mut dyn Workspace, args: Args) -> ToolOutput {
     let entries = ws.walk(&base).map_err(|e| describe(&e, &root))?;
     let mut found = Vec::new();
     for entry in entries {
-        let below = relative(entry.path.strip_prefix(base.as_str()).unwrap_or(&entry.path));
-        let subject = if on_paths { below } else { below.rsplit('/').next().unwrap_or(below) };
+        let below = relative(
+            entry
+                .path
+                .strip_prefix(base.as_str())
+                .unwrap_or(&entry.path),
+        );
+        let subject = if on_paths {
+            below
+        } else {
+            below.rsplit('/').next().unwrap_or(below)
+        };
         if !glob.is_match(subject) {
             continue;
         }
         if found.len() == limit {
             let head = truncate_head(&found.join("\n"), usize::MAX, MAX_BYTES);
-            let mut notices = vec![format!("{limit} results limit reached. Use limit={} for more, or refine pattern", limit * 2)];
+            let mut notices = vec![format!(
+                "{limit} results limit reached. Use limit={} for more, or refine pattern",
+                limit * 2
+            )];
             if head.truncated_by.is_some() {
                 notices.push(format!("{} limit reached", format_size(MAX_BYTES)));
             }
             return Ok(with_notices(head.content, &notices));
         }
         let shown = relative(&entry.path);
-        found.push(if entry.kind == EntryKind::Directory { format!("{shown}/") } else { shown.to_string() });
+        found.push(if entry.kind == EntryKind::Directory {
+            format!("{shown}/")
+        } else {
+            shown.to_string()
+        });
     }
     if found.is_empty() {
         return Ok("No files found matching pattern".into());
     }
     let head = truncate_head(&found.join("\n"), usize::MAX, MAX_BYTES);
-    let notices = if head.truncated_by.is_some() { vec![format!("{} limit reached", format_size(MAX_BYTES))] } else { vec![] };
+    let notices = if head.truncated_by.is_some() {
+        vec![format!("{} limit reached", format_size(MAX_BYTES))]
+    } else {
+        vec![]
+    };
     Ok(with_notices(head.content, &notices))
 }
 
@@ -68,14 +88,36 @@ mod tests {
 
     #[test]
     fn matches_names_or_paths() {
-        let mut ws = MemoryWorkspace::with(&[("/src/a.ts", ""), ("/src/x/b.spec.ts", ""), ("/c.json", "")]);
-        let find = |ws: &mut MemoryWorkspace, json: &str| run(ws, serde_json::from_str(json).unwrap());
-        assert_eq!(find(&mut ws, r#"{"pattern":"*.ts"}"#).unwrap(), "src/a.ts\nsrc/x/b.spec.ts");
-        assert_eq!(find(&mut ws, r#"{"pattern":"src/**/*.spec.ts"}"#).unwrap(), "src/x/b.spec.ts");
-        assert_eq!(find(&mut ws, r#"{"pattern":"x/*","path":"src"}"#).unwrap(), "src/x/b.spec.ts");
+        let mut ws =
+            MemoryWorkspace::with(&[("/src/a.ts", ""), ("/src/x/b.spec.ts", ""), ("/c.json", "")]);
+        let find =
+            |ws: &mut MemoryWorkspace, json: &str| run(ws, serde_json::from_str(json).unwrap());
+        assert_eq!(
+            find(&mut ws, r#"{"pattern":"*.ts"}"#).unwrap(),
+            "src/a.ts\nsrc/x/b.spec.ts"
+        );
+        assert_eq!(
+            find(&mut ws, r#"{"pattern":"src/**/*.spec.ts"}"#).unwrap(),
+            "src/x/b.spec.ts"
+        );
+        assert_eq!(
+            find(&mut ws, r#"{"pattern":"x/*","path":"src"}"#).unwrap(),
+            "src/x/b.spec.ts"
+        );
         assert_eq!(find(&mut ws, r#"{"pattern":"x"}"#).unwrap(), "src/x/");
-        assert_eq!(find(&mut ws, r#"{"pattern":"*.py"}"#).unwrap(), "No files found matching pattern");
-        assert!(find(&mut ws, r#"{"pattern":"*.ts","limit":1}"#).unwrap().ends_with("[1 results limit reached. Use limit=2 for more, or refine pattern]"));
-        assert!(find(&mut ws, r#"{"pattern":"a[","path":"src"}"#).unwrap_err().starts_with("Invalid glob pattern"));
+        assert_eq!(
+            find(&mut ws, r#"{"pattern":"*.py"}"#).unwrap(),
+            "No files found matching pattern"
+        );
+        assert!(
+            find(&mut ws, r#"{"pattern":"*.ts","limit":1}"#)
+                .unwrap()
+                .ends_with("[1 results limit reached. Use limit=2 for more, or refine pattern]")
+        );
+        assert!(
+            find(&mut ws, r#"{"pattern":"a[","path":"src"}"#)
+                .unwrap_err()
+                .starts_with("Invalid glob pattern")
+        );
     }
 }

@@ -6,9 +6,11 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::ToolOutput;
-use crate::fs::{Workspace, describe, is_binary, relative};
 use crate::bindings::pi::worker::workspace::EntryKind;
-use crate::truncate::{GREP_MAX_LINE_CHARS, MAX_BYTES, format_size, truncate_head, truncate_line, with_notices};
+use crate::fs::{Workspace, describe, is_binary, relative};
+use crate::truncate::{
+    GREP_MAX_LINE_CHARS, MAX_BYTES, format_size, truncate_head, truncate_line, with_notices,
+};
 
 pub const NAME: &str = "grep";
 pub const DESCRIPTION: &str = "Search file contents for a pattern. Returns matching lines as `path:line: text` (context lines as `path-line- text`). Binary files are skipped. Output is truncated to 100 matches or 50KB (whichever is hit first). Long lines are truncated to 500 chars.";
@@ -35,14 +37,23 @@ pub struct Args {
 }
 
 pub fn run(ws: &mut dyn Workspace, args: Args) -> ToolOutput {
-    let pattern = if args.literal.unwrap_or(false) { regex::escape(&args.pattern) } else { args.pattern.clone() };
+    let pattern = if args.literal.unwrap_or(false) {
+        regex::escape(&args.pattern)
+    } else {
+        args.pattern.clone()
+    };
     let regex = RegexBuilder::new(&pattern)
         .case_insensitive(args.ignore_case.unwrap_or(false))
         .size_limit(1 << 20)
         .build()
         .map_err(|e| format!("Invalid pattern: {e}"))?;
     let glob = match &args.glob {
-        Some(g) => Some(GlobBuilder::new(g).build().map_err(|e| format!("Invalid glob: {e}"))?.compile_matcher()),
+        Some(g) => Some(
+            GlobBuilder::new(g)
+                .build()
+                .map_err(|e| format!("Invalid glob: {e}"))?
+                .compile_matcher(),
+        ),
         None => None,
     };
     let root = args.path.clone().unwrap_or_else(|| "/".into());
@@ -60,7 +71,7 @@ pub fn run(ws: &mut dyn Workspace, args: Args) -> ToolOutput {
     let limit = args.limit.unwrap_or(DEFAULT_LIMIT).max(1);
     let context = args.context.unwrap_or(0);
     let mut out: Vec<String> = Vec::new();
-    let (mut matches, mut lines_cut) = (0, false);
+    let (mut matches, mut more, mut lines_cut) = (0, false, false);
     'files: for path in files {
         let shown = relative(&path);
         let name = shown.rsplit('/').next().unwrap_or(shown);
@@ -80,7 +91,14 @@ pub fn run(ws: &mut dyn Workspace, args: Args) -> ToolOutput {
             if !regex.is_match(line) {
                 continue;
             }
-            let (from, to) = (i.saturating_sub(context), (i + context).min(lines.len() - 1));
+            if matches == limit {
+                more = true;
+                break 'files;
+            }
+            let (from, to) = (
+                i.saturating_sub(context),
+                (i + context).min(lines.len() - 1),
+            );
             for (j, shown_line) in lines.iter().enumerate().take(to + 1).skip(from) {
                 let (text, cut) = truncate_line(shown_line, GREP_MAX_LINE_CHARS);
                 lines_cut |= cut;
@@ -88,9 +106,6 @@ pub fn run(ws: &mut dyn Workspace, args: Args) -> ToolOutput {
                 out.push(format!("{shown}{sep}{}{sep} {text}", j + 1));
             }
             matches += 1;
-            if matches >= limit {
-                break 'files;
-            }
         }
     }
     if out.is_empty() {
@@ -98,14 +113,19 @@ pub fn run(ws: &mut dyn Workspace, args: Args) -> ToolOutput {
     }
     let head = truncate_head(&out.join("\n"), usize::MAX, MAX_BYTES);
     let mut notices = Vec::new();
-    if matches >= limit {
-        notices.push(format!("{limit} matches limit reached. Use limit={} for more, or refine pattern", limit * 2));
+    if more {
+        notices.push(format!(
+            "{limit} matches limit reached. Use limit={} for more, or refine pattern",
+            limit * 2
+        ));
     }
     if head.truncated_by.is_some() {
         notices.push(format!("{} limit reached", format_size(MAX_BYTES)));
     }
     if lines_cut {
-        notices.push(format!("Some lines truncated to {GREP_MAX_LINE_CHARS} chars. Use read tool to see full lines"));
+        notices.push(format!(
+            "Some lines truncated to {GREP_MAX_LINE_CHARS} chars. Use read tool to see full lines"
+        ));
     }
     Ok(with_notices(head.content, &notices))
 }
@@ -130,30 +150,65 @@ mod tests {
     #[test]
     fn finds_matches_with_paths_lines_and_options() {
         let mut ws = sample();
-        assert_eq!(grep(&mut ws, r#"{"pattern":"foo"}"#).unwrap(), "src/a.ts:2: foo();\nsrc/b.js:1: foo.bar");
         assert_eq!(
-            grep(&mut ws, r#"{"pattern":"foo","ignoreCase":true,"glob":"*.ts"}"#).unwrap(),
+            grep(&mut ws, r#"{"pattern":"foo"}"#).unwrap(),
+            "src/a.ts:2: foo();\nsrc/b.js:1: foo.bar"
+        );
+        assert_eq!(
+            grep(
+                &mut ws,
+                r#"{"pattern":"foo","ignoreCase":true,"glob":"*.ts"}"#
+            )
+            .unwrap(),
             "src/a.ts:1: const Foo = 1;\nsrc/a.ts:2: foo();"
         );
-        assert_eq!(grep(&mut ws, r#"{"pattern":"(a.b)","literal":true}"#).unwrap(), "README.md:1: Foo (a.b)");
         assert_eq!(
-            grep(&mut ws, r#"{"pattern":"^foo\\(","path":"src/a.ts","context":1}"#).unwrap(),
+            grep(&mut ws, r#"{"pattern":"(a.b)","literal":true}"#).unwrap(),
+            "README.md:1: Foo (a.b)"
+        );
+        assert_eq!(
+            grep(
+                &mut ws,
+                r#"{"pattern":"^foo\\(","path":"src/a.ts","context":1}"#
+            )
+            .unwrap(),
             "src/a.ts-1- const Foo = 1;\nsrc/a.ts:2: foo();\nsrc/a.ts-3- bar();"
         );
-        assert_eq!(grep(&mut ws, r#"{"pattern":"zzz"}"#).unwrap(), "No matches found");
-        assert!(grep(&mut ws, r#"{"pattern":"("}"#).unwrap_err().starts_with("Invalid pattern"));
-        assert_eq!(grep(&mut ws, r#"{"pattern":"x","path":"nope"}"#).unwrap_err(), "Path not found: nope");
+        assert_eq!(
+            grep(&mut ws, r#"{"pattern":"zzz"}"#).unwrap(),
+            "No matches found"
+        );
+        assert!(
+            grep(&mut ws, r#"{"pattern":"("}"#)
+                .unwrap_err()
+                .starts_with("Invalid pattern")
+        );
+        assert_eq!(
+            grep(&mut ws, r#"{"pattern":"x","path":"nope"}"#).unwrap_err(),
+            "Path not found: nope"
+        );
     }
 
     #[test]
     fn limits_skips_binary_and_cuts_long_lines() {
         let mut ws = sample();
         ws.write("/bin.dat", b"foo\0foo").unwrap();
-        ws.write("/long.txt", format!("foo{}", "x".repeat(600)).as_bytes()).unwrap();
+        ws.write("/long.txt", format!("foo{}", "x".repeat(600)).as_bytes())
+            .unwrap();
         let out = grep(&mut ws, r#"{"pattern":"foo","limit":1}"#).unwrap();
-        assert!(out.ends_with("[1 matches limit reached. Use limit=2 for more, or refine pattern]"), "{out}");
+        assert!(
+            out.contains("[1 matches limit reached. Use limit=2 for more, or refine pattern."),
+            "{out}"
+        );
         let out = grep(&mut ws, r#"{"pattern":"foo","path":"long.txt"}"#).unwrap();
-        assert!(out.contains("... [truncated]") && out.ends_with("Use read tool to see full lines]"), "{out}");
-        assert!(!grep(&mut ws, r#"{"pattern":"foo"}"#).unwrap().contains("bin.dat"));
+        assert!(
+            out.contains("... [truncated]") && out.ends_with("Use read tool to see full lines]"),
+            "{out}"
+        );
+        assert!(
+            !grep(&mut ws, r#"{"pattern":"foo"}"#)
+                .unwrap()
+                .contains("bin.dat")
+        );
     }
 }

@@ -4,8 +4,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::ToolOutput;
-use crate::fs::{Workspace, describe};
 use crate::bindings::pi::worker::workspace::EntryKind;
+use crate::fs::{Workspace, describe};
 use crate::truncate::{MAX_BYTES, format_size, truncate_head, with_notices};
 
 pub const NAME: &str = "ls";
@@ -35,13 +35,20 @@ pub fn run(ws: &mut dyn Workspace, args: Args) -> ToolOutput {
         .take(limit)
         .map(|e| {
             let name = e.path.rsplit('/').next().unwrap_or_default();
-            if e.kind == EntryKind::Directory { format!("{name}/") } else { name.to_string() }
+            if e.kind == EntryKind::Directory {
+                format!("{name}/")
+            } else {
+                name.to_string()
+            }
         })
         .collect();
     let head = truncate_head(&names.join("\n"), usize::MAX, MAX_BYTES);
     let mut notices = Vec::new();
     if limited {
-        notices.push(format!("{limit} entries limit reached. Use limit={} for more", limit * 2));
+        notices.push(format!(
+            "{limit} entries limit reached. Use limit={} for more",
+            limit * 2
+        ));
     }
     if head.truncated_by.is_some() {
         notices.push(format!("{} limit reached", format_size(MAX_BYTES)));
@@ -56,12 +63,27 @@ mod tests {
 
     #[test]
     fn lists_sorted_with_dir_suffix_and_limit() {
-        let mut ws = MemoryWorkspace::with(&[("/b.txt", ""), ("/A.md", ""), ("/src/x.ts", ""), ("/.env", "")]);
-        let ls = |ws: &mut MemoryWorkspace, json: &str| run(ws, serde_json::from_str(json).unwrap());
+        let mut ws = MemoryWorkspace::with(&[
+            ("/b.txt", ""),
+            ("/A.md", ""),
+            ("/src/x.ts", ""),
+            ("/.env", ""),
+        ]);
+        let ls =
+            |ws: &mut MemoryWorkspace, json: &str| run(ws, serde_json::from_str(json).unwrap());
         assert_eq!(ls(&mut ws, "{}").unwrap(), ".env\nA.md\nb.txt\nsrc/");
         assert_eq!(ls(&mut ws, r#"{"path":"src"}"#).unwrap(), "x.ts");
-        assert_eq!(ls(&mut ws, r#"{"limit":2}"#).unwrap(), ".env\nA.md\n\n[2 entries limit reached. Use limit=4 for more]");
-        assert_eq!(ls(&mut ws, r#"{"path":"nope"}"#).unwrap_err(), "Path not found: nope");
-        assert_eq!(ls(&mut ws, r#"{"path":"b.txt"}"#).unwrap_err(), "Not a directory: /b.txt");
+        assert_eq!(
+            ls(&mut ws, r#"{"limit":2}"#).unwrap(),
+            ".env\nA.md\n\n[2 entries limit reached. Use limit=4 for more]"
+        );
+        assert_eq!(
+            ls(&mut ws, r#"{"path":"nope"}"#).unwrap_err(),
+            "Path not found: nope"
+        );
+        assert_eq!(
+            ls(&mut ws, r#"{"path":"b.txt"}"#).unwrap_err(),
+            "Not a directory: /b.txt"
+        );
     }
 }

@@ -20,12 +20,15 @@ use crate::fs::Workspace;
 /// What a tool returns: text for the model, or an error text for the model.
 pub type ToolOutput = Result<String, String>;
 
+/// A tool's implementation behind its typed arguments: workspace and JSON arguments in, output out.
+type Invoke = Box<dyn Fn(&mut dyn Workspace, &str) -> ToolOutput>;
+
 /// A tool: its name, description, argument schema and implementation.
 pub struct Tool {
     pub name: &'static str,
     pub description: &'static str,
     pub schema: serde_json::Value,
-    run: Box<dyn Fn(&mut dyn Workspace, &str) -> ToolOutput>,
+    run: Invoke,
 }
 
 impl Tool {
@@ -39,7 +42,12 @@ impl Tool {
                 .map_err(|e| format!("Invalid arguments for {name}: {e}"))?;
             run(ws, args)
         };
-        Self { name, description, schema: schema_of::<A>(), run: Box::new(invoke) }
+        Self {
+            name,
+            description,
+            schema: schema_of::<A>(),
+            run: Box::new(invoke),
+        }
     }
 
     /// Runs the tool with arguments given as JSON text.
@@ -54,7 +62,10 @@ fn schema_of<A: JsonSchema>() -> serde_json::Value {
         s.meta_schema = None;
         s.inline_subschemas = true;
     });
-    let mut schema = settings.into_generator().into_root_schema_for::<A>().to_value();
+    let mut schema = settings
+        .into_generator()
+        .into_root_schema_for::<A>()
+        .to_value();
     if let Some(object) = schema.as_object_mut() {
         object.remove("title");
     }
@@ -82,7 +93,10 @@ pub fn dispatch(tools: &[Tool], ws: &mut dyn Workspace, name: &str, args: &str) 
         Some(tool) => tool.run(ws, args),
         None => {
             let known: Vec<&str> = tools.iter().map(|t| t.name).collect();
-            Err(format!("Unknown tool: {name}. Available tools: {}", known.join(", ")))
+            Err(format!(
+                "Unknown tool: {name}. Available tools: {}",
+                known.join(", ")
+            ))
         }
     }
 }
@@ -109,9 +123,15 @@ mod tests {
         let tools = all();
         let mut ws = MemoryWorkspace::default();
         let err = dispatch(&tools, &mut ws, "bash", "{}").unwrap_err();
-        assert!(err.starts_with("Unknown tool: bash. Available tools: read, write"), "{err}");
+        assert!(
+            err.starts_with("Unknown tool: bash. Available tools: read, write"),
+            "{err}"
+        );
         let err = dispatch(&tools, &mut ws, "read", "{}").unwrap_err();
-        assert!(err.contains("Invalid arguments for read: missing field `path`"), "{err}");
+        assert!(
+            err.contains("Invalid arguments for read: missing field `path`"),
+            "{err}"
+        );
         let err = dispatch(&tools, &mut ws, "read", "{\"path\": 3}").unwrap_err();
         assert!(err.contains("invalid type"), "{err}");
         let err = dispatch(&tools, &mut ws, "read", "not json").unwrap_err();

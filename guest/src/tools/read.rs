@@ -23,7 +23,11 @@ pub struct Args {
 pub fn run(ws: &mut dyn Workspace, args: Args) -> ToolOutput {
     let bytes = ws.read(&args.path).map_err(|e| describe(&e, &args.path))?;
     if is_binary(&bytes) {
-        return Ok(format!("[Binary file {}: {}, not shown as text]", args.path, format_size(bytes.len())));
+        return Ok(format!(
+            "[Binary file {}: {}, not shown as text]",
+            args.path,
+            format_size(bytes.len())
+        ));
     }
     let text = String::from_utf8_lossy(&bytes);
     let lines: Vec<&str> = text.split('\n').collect();
@@ -51,7 +55,11 @@ pub fn run(ws: &mut dyn Workspace, args: Args) -> ToolOutput {
     }
     if let Some(by) = head.truncated_by {
         let last = first + head.output_lines - 1;
-        let limit_note = if by == TruncatedBy::Bytes { format!(" ({} limit)", format_size(MAX_BYTES)) } else { String::new() };
+        let limit_note = if by == TruncatedBy::Bytes {
+            format!(" ({} limit)", format_size(MAX_BYTES))
+        } else {
+            String::new()
+        };
         return Ok(format!(
             "{}\n\n[Showing lines {first}-{last} of {}{limit_note}. Use offset={} to continue.]",
             head.content,
@@ -82,7 +90,10 @@ mod tests {
     #[test]
     fn reads_whole_and_windows() {
         let mut ws = MemoryWorkspace::with(&[("/a.txt", "one\ntwo\nthree\n")]);
-        assert_eq!(read(&mut ws, r#"{"path":"a.txt"}"#).unwrap(), "one\ntwo\nthree\n");
+        assert_eq!(
+            read(&mut ws, r#"{"path":"a.txt"}"#).unwrap(),
+            "one\ntwo\nthree\n"
+        );
         assert_eq!(
             read(&mut ws, r#"{"path":"/a.txt","offset":2,"limit":1}"#).unwrap(),
             "two\n\n[2 more lines in file. Use offset=3 to continue.]"
@@ -91,7 +102,10 @@ mod tests {
             read(&mut ws, r#"{"path":"a.txt","offset":9}"#).unwrap_err(),
             "Offset 9 is beyond end of file (4 lines total)"
         );
-        assert_eq!(read(&mut ws, r#"{"path":"nope"}"#).unwrap_err(), "Path not found: nope");
+        assert_eq!(
+            read(&mut ws, r#"{"path":"nope"}"#).unwrap_err(),
+            "Path not found: nope"
+        );
     }
 
     #[test]
@@ -99,10 +113,18 @@ mod tests {
         let text: String = (1..=2500).map(|i| format!("line {i}\n")).collect();
         let mut ws = MemoryWorkspace::with(&[("/big.txt", &text)]);
         let out = read(&mut ws, r#"{"path":"big.txt"}"#).unwrap();
-        assert!(out.ends_with("[Showing lines 1-2000 of 2501. Use offset=2001 to continue.]"), "{}", &out[out.len() - 80..]);
+        assert!(
+            out.ends_with("[Showing lines 1-2000 of 2501. Use offset=2001 to continue.]"),
+            "{}",
+            &out[out.len() - 80..]
+        );
         let wide = "x".repeat(60 * 1024);
         let mut ws = MemoryWorkspace::with(&[("/wide.txt", &wide)]);
-        assert!(read(&mut ws, r#"{"path":"wide.txt"}"#).unwrap().starts_with("[Line 1 is 60.0KB, exceeds 50.0KB limit."));
+        assert!(
+            read(&mut ws, r#"{"path":"wide.txt"}"#)
+                .unwrap()
+                .starts_with("[Line 1 is 60.0KB, exceeds 50.0KB limit.")
+        );
     }
 
     #[test]
@@ -110,7 +132,13 @@ mod tests {
         let mut ws = MemoryWorkspace::default();
         ws.write("/bin", &[0, 1, 2, 3]).unwrap();
         ws.write("/latin1", &[b'c', b'a', b'f', 0xe9]).unwrap();
-        assert_eq!(read(&mut ws, r#"{"path":"bin"}"#).unwrap(), "[Binary file bin: 4B, not shown as text]");
-        assert_eq!(read(&mut ws, r#"{"path":"latin1"}"#).unwrap(), "caf\u{fffd}");
+        assert_eq!(
+            read(&mut ws, r#"{"path":"bin"}"#).unwrap(),
+            "[Binary file bin: 4B, not shown as text]"
+        );
+        assert_eq!(
+            read(&mut ws, r#"{"path":"latin1"}"#).unwrap(),
+            "caf\u{fffd}"
+        );
     }
 }

@@ -18,8 +18,13 @@ pub struct Args {
 }
 
 pub fn run(ws: &mut dyn Workspace, args: Args) -> ToolOutput {
-    ws.write(&args.path, args.content.as_bytes()).map_err(|e| describe(&e, &args.path))?;
-    Ok(format!("Successfully wrote {} bytes to {}", args.content.len(), args.path))
+    ws.write(&args.path, args.content.as_bytes())
+        .map_err(|e| describe(&e, &args.path))?;
+    Ok(format!(
+        "Successfully wrote {} bytes to {}",
+        args.content.len(),
+        args.path
+    ))
 }
 
 #[cfg(test)]
@@ -31,9 +36,16 @@ mod tests {
     fn writes_and_reports_bytes() {
         let mut ws = MemoryWorkspace::default();
         let args = serde_json::from_str(r#"{"path":"src/é.ts","content":"héllo"}"#).unwrap();
-        assert_eq!(run(&mut ws, args).unwrap(), "Successfully wrote 6 bytes to src/é.ts");
+        assert_eq!(
+            run(&mut ws, args).unwrap(),
+            "Successfully wrote 6 bytes to src/é.ts"
+        );
         assert_eq!(ws.files["/src/é.ts"], "héllo".as_bytes());
         let args = serde_json::from_str(r#"{"path":"../x","content":""}"#).unwrap();
-        assert!(run(&mut ws, args).unwrap_err().starts_with("Invalid path '../x'"));
+        assert!(
+            run(&mut ws, args)
+                .unwrap_err()
+                .starts_with("Invalid path '../x'")
+        );
     }
 }

@@ -30,7 +30,11 @@ pub struct LlmCtx {
 impl LlmCtx {
     /// A context calling `providers`, driving their futures on `runtime`.
     pub fn new(providers: Arc<Providers>, runtime: tokio::runtime::Handle) -> Self {
-        Self { providers, runtime, waited: Duration::ZERO }
+        Self {
+            providers,
+            runtime,
+            waited: Duration::ZERO,
+        }
     }
 
     /// Total time spent waiting for providers so far.
@@ -77,7 +81,9 @@ impl From<LlmError> for wit::LlmError {
     fn from(e: LlmError) -> Self {
         match e {
             LlmError::NotConfigured(m) => Self::NotConfigured(m),
-            LlmError::Provider { status, message } => Self::Provider(wit::ProviderError { status, message }),
+            LlmError::Provider { status, message } => {
+                Self::Provider(wit::ProviderError { status, message })
+            }
             LlmError::Transport(m) => Self::Transport(m),
             LlmError::Protocol(m) => Self::Protocol(m),
         }
@@ -88,7 +94,10 @@ impl From<wit::LlmError> for LlmError {
     fn from(e: wit::LlmError) -> Self {
         match e {
             wit::LlmError::NotConfigured(m) => Self::NotConfigured(m),
-            wit::LlmError::Provider(p) => Self::Provider { status: p.status, message: p.message },
+            wit::LlmError::Provider(p) => Self::Provider {
+                status: p.status,
+                message: p.message,
+            },
             wit::LlmError::Transport(m) => Self::Transport(m),
             wit::LlmError::Protocol(m) => Self::Protocol(m),
         }
@@ -107,9 +116,11 @@ pub fn message_to_wit(m: Message) -> wit::Message {
             .into_iter()
             .map(|block| match block {
                 ContentBlock::Text { text } => wit::ContentBlock::Text(text),
-                ContentBlock::ToolCall(c) => {
-                    wit::ContentBlock::ToolCall(wit::ToolCall { id: c.id, name: c.name, arguments: c.arguments })
-                }
+                ContentBlock::ToolCall(c) => wit::ContentBlock::ToolCall(wit::ToolCall {
+                    id: c.id,
+                    name: c.name,
+                    arguments: c.arguments,
+                }),
                 ContentBlock::ToolResult(r) => wit::ContentBlock::ToolResult(wit::ToolResult {
                     call_id: r.call_id,
                     content: r.content,
@@ -132,9 +143,11 @@ pub fn message_from_wit(m: wit::Message) -> Message {
             .into_iter()
             .map(|block| match block {
                 wit::ContentBlock::Text(text) => ContentBlock::Text { text },
-                wit::ContentBlock::ToolCall(c) => {
-                    ContentBlock::ToolCall(ToolCall { id: c.id, name: c.name, arguments: c.arguments })
-                }
+                wit::ContentBlock::ToolCall(c) => ContentBlock::ToolCall(ToolCall {
+                    id: c.id,
+                    name: c.name,
+                    arguments: c.arguments,
+                }),
                 wit::ContentBlock::ToolResult(r) => ContentBlock::ToolResult(ToolResult {
                     call_id: r.call_id,
                     content: r.content,
@@ -158,9 +171,11 @@ pub fn usage_to_wit(u: Usage) -> wit::Usage {
 fn event_to_wit(event: StreamEvent) -> wit::StreamEvent {
     match event {
         StreamEvent::TextDelta(text) => wit::StreamEvent::TextDelta(text),
-        StreamEvent::ToolCall(c) => {
-            wit::StreamEvent::ToolCall(wit::ToolCall { id: c.id, name: c.name, arguments: c.arguments })
-        }
+        StreamEvent::ToolCall(c) => wit::StreamEvent::ToolCall(wit::ToolCall {
+            id: c.id,
+            name: c.name,
+            arguments: c.arguments,
+        }),
         StreamEvent::Finish { stop_reason, usage } => wit::StreamEvent::Finish(wit::Finish {
             stop_reason: match stop_reason {
                 StopReason::EndTurn => wit::StopReason::EndTurn,
@@ -180,9 +195,17 @@ fn request_from_wit(req: wit::Request, model: String) -> Result<LlmRequest, LlmE
         .tools
         .into_iter()
         .map(|t| {
-            let input_schema = serde_json::from_str(&t.input_schema)
-                .map_err(|e| LlmError::Protocol(format!("tool '{}' has an invalid input schema: {e}", t.name)))?;
-            Ok(ToolSpec { name: t.name, description: t.description, input_schema })
+            let input_schema = serde_json::from_str(&t.input_schema).map_err(|e| {
+                LlmError::Protocol(format!(
+                    "tool '{}' has an invalid input schema: {e}",
+                    t.name
+                ))
+            })?;
+            Ok(ToolSpec {
+                name: t.name,
+                description: t.description,
+                input_schema,
+            })
         })
         .collect::<Result<_, LlmError>>()?;
     Ok(LlmRequest {
@@ -195,7 +218,10 @@ fn request_from_wit(req: wit::Request, model: String) -> Result<LlmRequest, LlmE
 }
 
 impl Host for LlmCtxView<'_> {
-    fn complete(&mut self, req: wit::Request) -> wasmtime::Result<Result<Resource<ResponseStream>, wit::LlmError>> {
+    fn complete(
+        &mut self,
+        req: wit::Request,
+    ) -> wasmtime::Result<Result<Resource<ResponseStream>, wit::LlmError>> {
         let (provider, model) = match self.ctx.providers.resolve(req.model.as_deref()) {
             Ok(found) => found,
             Err(e) => return Ok(Err(e.into())),
@@ -207,7 +233,10 @@ impl Host for LlmCtxView<'_> {
         let span = tracing::info_span!("llm_call", model = %request.model, messages = request.messages.len());
         let _entered = span.enter();
         match self.ctx.block_on(provider.stream(request)) {
-            Ok(events) => Ok(Ok(self.table.push(ResponseStream { events, finished: false })?)),
+            Ok(events) => Ok(Ok(self.table.push(ResponseStream {
+                events,
+                finished: false,
+            })?)),
             Err(e) => {
                 tracing::warn!(error = %e, "model call failed");
                 Ok(Err(e.into()))
@@ -217,7 +246,10 @@ impl Host for LlmCtxView<'_> {
 }
 
 impl HostResponseStream for LlmCtxView<'_> {
-    fn next(&mut self, stream: Resource<ResponseStream>) -> wasmtime::Result<Result<Option<wit::StreamEvent>, wit::LlmError>> {
+    fn next(
+        &mut self,
+        stream: Resource<ResponseStream>,
+    ) -> wasmtime::Result<Result<Option<wit::StreamEvent>, wit::LlmError>> {
         let stream = self.table.get_mut(&stream)?;
         if stream.finished {
             return Ok(Ok(None));

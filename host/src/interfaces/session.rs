@@ -80,13 +80,22 @@ impl Host for SessionCtxView<'_> {
     }
 
     fn emit(&mut self, event: wit::AgentEvent) -> wasmtime::Result<()> {
-        let Some(events) = &self.ctx.events else { return Ok(()) };
+        let Some(events) = &self.ctx.events else {
+            return Ok(());
+        };
         let event = match event {
             wit::AgentEvent::TextDelta(text) => ChatEvent::TextDelta(text),
-            wit::AgentEvent::ToolStart(s) => ChatEvent::ToolStart { id: s.id, tool: s.tool, args: s.args },
-            wit::AgentEvent::ToolEnd(e) => {
-                ChatEvent::ToolEnd { id: e.id, tool: e.tool, is_error: e.is_error, result: e.result }
-            }
+            wit::AgentEvent::ToolStart(s) => ChatEvent::ToolStart {
+                id: s.id,
+                tool: s.tool,
+                args: s.args,
+            },
+            wit::AgentEvent::ToolEnd(e) => ChatEvent::ToolEnd {
+                id: e.id,
+                tool: e.tool,
+                is_error: e.is_error,
+                result: e.result,
+            },
         };
         // A client that went away is no error: the chat carries on and its work is kept.
         let _ = events.send(event);

@@ -61,7 +61,9 @@ impl From<storage::Entry> for wit::Entry {
 type FsResult<T> = wasmtime::Result<Result<T, wit::FsError>>;
 
 fn entries(result: Result<Vec<storage::Entry>, FsError>) -> FsResult<Vec<wit::Entry>> {
-    Ok(result.map(|v| v.into_iter().map(Into::into).collect()).map_err(Into::into))
+    Ok(result
+        .map(|v| v.into_iter().map(Into::into).collect())
+        .map_err(Into::into))
 }
 
 impl Host for WorkspaceCtxView<'_> {
@@ -99,6 +101,10 @@ impl Host for WorkspaceCtxView<'_> {
 
     fn stats(&mut self) -> wasmtime::Result<wit::Totals> {
         let s = self.db.stats()?;
-        Ok(wit::Totals { file_count: s.file_count, directory_count: s.directory_count, total_bytes: s.total_bytes })
+        Ok(wit::Totals {
+            file_count: s.file_count,
+            directory_count: s.directory_count,
+            total_bytes: s.total_bytes,
+        })
     }
 }

@@ -7,7 +7,9 @@ use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use super::{EventStream, LlmError, LlmProvider, LlmRequest, StopReason, StreamEvent, StreamFuture};
+use super::{
+    EventStream, LlmError, LlmProvider, LlmRequest, StopReason, StreamEvent, StreamFuture,
+};
 use crate::message::{ContentBlock, Message, Role, ToolCall, Usage};
 
 /// The API version this client speaks (`anthropic-version` header).
@@ -30,7 +32,11 @@ impl AnthropicProvider {
             .read_timeout(Duration::from_secs(300))
             .build()
             .map_err(|e| LlmError::Transport(e.to_string()))?;
-        Ok(Self { client, base_url: base_url.trim_end_matches('/').to_string(), api_key: api_key.to_string() })
+        Ok(Self {
+            client,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            api_key: api_key.to_string(),
+        })
     }
 
     async fn start(&self, request: LlmRequest) -> Result<EventStream, LlmError> {
@@ -49,29 +55,39 @@ impl AnthropicProvider {
         let status = response.status();
         if !status.is_success() {
             let text = response.text().await.unwrap_or_default();
-            return Err(LlmError::Provider { status: status.as_u16(), message: error_message(&text) });
+            return Err(LlmError::Provider {
+                status: status.as_u16(),
+                message: error_message(&text),
+            });
         }
         let events = response.bytes_stream().eventsource();
-        let stream = futures_util::stream::unfold((events, Decoder::default()), |(mut events, mut decoder)| async move {
-            if decoder.finished {
-                return None;
-            }
-            loop {
-                let item = match events.next().await {
-                    None => Err(LlmError::Transport("the answer stream ended before `message_stop`".into())),
-                    Some(Err(e)) => Err(LlmError::Transport(format!("the answer stream broke: {e}"))),
-                    Some(Ok(event)) => match decoder.decode(&event.event, &event.data) {
-                        Ok(None) => continue,
-                        Ok(Some(out)) => Ok(out),
-                        Err(e) => Err(e),
-                    },
-                };
-                if item.is_err() {
-                    decoder.finished = true;
+        let stream = futures_util::stream::unfold(
+            (events, Decoder::default()),
+            |(mut events, mut decoder)| async move {
+                if decoder.finished {
+                    return None;
                 }
-                return Some((item, (events, decoder)));
-            }
-        });
+                loop {
+                    let item = match events.next().await {
+                        None => Err(LlmError::Transport(
+                            "the answer stream ended before `message_stop`".into(),
+                        )),
+                        Some(Err(e)) => {
+                            Err(LlmError::Transport(format!("the answer stream broke: {e}")))
+                        }
+                        Some(Ok(event)) => match decoder.decode(&event.event, &event.data) {
+                            Ok(None) => continue,
+                            Ok(Some(out)) => Ok(out),
+                            Err(e) => Err(e),
+                        },
+                    };
+                    if item.is_err() {
+                        decoder.finished = true;
+                    }
+                    return Some((item, (events, decoder)));
+                }
+            },
+        );
         Ok(Box::pin(stream))
     }
 }
@@ -121,7 +137,9 @@ fn message_json(message: &Message) -> Option<Value> {
                     .ok()
                     .filter(Value::is_object)
                     .unwrap_or_else(|| json!({}));
-                Some(json!({ "type": "tool_use", "id": call.id, "name": call.name, "input": input }))
+                Some(
+                    json!({ "type": "tool_use", "id": call.id, "name": call.name, "input": input }),
+                )
             }
             ContentBlock::ToolResult(result) => Some(json!({
                 "type": "tool_result",
@@ -170,7 +188,11 @@ fn status_of_error_type(kind: &str) -> u16 {
 #[derive(Debug)]
 enum Block {
     Text,
-    ToolUse { id: String, name: String, json: String },
+    ToolUse {
+        id: String,
+        name: String,
+        json: String,
+    },
     Other,
 }
 
@@ -184,7 +206,9 @@ struct Decoder {
 }
 
 fn field<'a>(value: &'a Value, name: &str) -> Result<&'a Value, LlmError> {
-    value.get(name).ok_or_else(|| LlmError::Protocol(format!("event without `{name}`")))
+    value
+        .get(name)
+        .ok_or_else(|| LlmError::Protocol(format!("event without `{name}`")))
 }
 
 fn usage_into(usage: &Value, into: &mut Usage) {
@@ -209,8 +233,9 @@ impl Decoder {
         if event == "ping" {
             return Ok(None);
         }
-        let value: Value = serde_json::from_str(data)
-            .map_err(|e| LlmError::Protocol(format!("`{event}` event with invalid JSON data: {e}")))?;
+        let value: Value = serde_json::from_str(data).map_err(|e| {
+            LlmError::Protocol(format!("`{event}` event with invalid JSON data: {e}"))
+        })?;
         match event {
             "message_start" => {
                 if let Some(usage) = value.get("message").and_then(|m| m.get("usage")) {
@@ -230,7 +255,10 @@ impl Decoder {
                     },
                     _ => Block::Other,
                 };
-                let initial_text = value["content_block"]["text"].as_str().unwrap_or_default().to_string();
+                let initial_text = value["content_block"]["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
                 self.blocks.insert(index, block);
                 Ok((!initial_text.is_empty()).then_some(StreamEvent::TextDelta(initial_text)))
             }
@@ -238,14 +266,16 @@ impl Decoder {
                 let index = field(&value, "index")?.as_u64().unwrap_or(0);
                 let delta = field(&value, "delta")?;
                 match (delta["type"].as_str(), self.blocks.get_mut(&index)) {
-                    (Some("text_delta"), Some(Block::Text)) => {
-                        Ok(Some(StreamEvent::TextDelta(delta["text"].as_str().unwrap_or_default().to_string())))
-                    }
+                    (Some("text_delta"), Some(Block::Text)) => Ok(Some(StreamEvent::TextDelta(
+                        delta["text"].as_str().unwrap_or_default().to_string(),
+                    ))),
                     (Some("input_json_delta"), Some(Block::ToolUse { json, .. })) => {
                         json.push_str(delta["partial_json"].as_str().unwrap_or_default());
                         Ok(None)
                     }
-                    (_, None) => Err(LlmError::Protocol(format!("delta for unknown content block {index}"))),
+                    (_, None) => Err(LlmError::Protocol(format!(
+                        "delta for unknown content block {index}"
+                    ))),
                     // Thinking, signatures, citations: nothing the agent uses.
                     _ => Ok(None),
                 }
@@ -253,13 +283,21 @@ impl Decoder {
             "content_block_stop" => {
                 let index = field(&value, "index")?.as_u64().unwrap_or(0);
                 match self.blocks.remove(&index) {
-                    Some(Block::ToolUse { id, name, json }) => Ok(Some(StreamEvent::ToolCall(ToolCall {
-                        id,
-                        name,
-                        arguments: if json.trim().is_empty() { "{}".into() } else { json },
-                    }))),
+                    Some(Block::ToolUse { id, name, json }) => {
+                        Ok(Some(StreamEvent::ToolCall(ToolCall {
+                            id,
+                            name,
+                            arguments: if json.trim().is_empty() {
+                                "{}".into()
+                            } else {
+                                json
+                            },
+                        })))
+                    }
                     Some(_) => Ok(None),
-                    None => Err(LlmError::Protocol(format!("stop for unknown content block {index}"))),
+                    None => Err(LlmError::Protocol(format!(
+                        "stop for unknown content block {index}"
+                    ))),
                 }
             }
             "message_delta" => {
@@ -281,12 +319,20 @@ impl Decoder {
                     Some("refusal") => StopReason::Refusal,
                     _ => StopReason::Other,
                 };
-                Ok(Some(StreamEvent::Finish { stop_reason, usage: self.usage }))
+                Ok(Some(StreamEvent::Finish {
+                    stop_reason,
+                    usage: self.usage,
+                }))
             }
             "error" => {
                 let kind = value["error"]["type"].as_str().unwrap_or("api_error");
-                let message = value["error"]["message"].as_str().unwrap_or("unknown error");
-                Err(LlmError::Provider { status: status_of_error_type(kind), message: format!("{kind}: {message}") })
+                let message = value["error"]["message"]
+                    .as_str()
+                    .unwrap_or("unknown error");
+                Err(LlmError::Provider {
+                    status: status_of_error_type(kind),
+                    message: format!("{kind}: {message}"),
+                })
             }
             // New event types may appear; the API promises they can be ignored.
             _ => Ok(None),
@@ -308,16 +354,43 @@ mod tests {
     #[test]
     fn decodes_text_and_tool_use_with_usage() {
         let out = decode_all(&[
-            ("message_start", r#"{"type":"message_start","message":{"usage":{"input_tokens":10,"output_tokens":1,"cache_read_input_tokens":4}}}"#),
-            ("content_block_start", r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#),
+            (
+                "message_start",
+                r#"{"type":"message_start","message":{"usage":{"input_tokens":10,"output_tokens":1,"cache_read_input_tokens":4}}}"#,
+            ),
+            (
+                "content_block_start",
+                r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+            ),
             ("ping", r#"{"type":"ping"}"#),
-            ("content_block_delta", r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#),
-            ("content_block_stop", r#"{"type":"content_block_stop","index":0}"#),
-            ("content_block_start", r#"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_1","name":"read","input":{}}}"#),
-            ("content_block_delta", r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"pa"}}"#),
-            ("content_block_delta", r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"th\":\"/a\"}"}}"#),
-            ("content_block_stop", r#"{"type":"content_block_stop","index":1}"#),
-            ("message_delta", r#"{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":7}}"#),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#,
+            ),
+            (
+                "content_block_stop",
+                r#"{"type":"content_block_stop","index":0}"#,
+            ),
+            (
+                "content_block_start",
+                r#"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_1","name":"read","input":{}}}"#,
+            ),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"pa"}}"#,
+            ),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"th\":\"/a\"}"}}"#,
+            ),
+            (
+                "content_block_stop",
+                r#"{"type":"content_block_stop","index":1}"#,
+            ),
+            (
+                "message_delta",
+                r#"{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":7}}"#,
+            ),
             ("some_future_event", r#"{}"#),
             ("message_stop", r#"{"type":"message_stop"}"#),
         ]);
@@ -326,10 +399,19 @@ mod tests {
             events,
             vec![
                 StreamEvent::TextDelta("Hi".into()),
-                StreamEvent::ToolCall(ToolCall { id: "toolu_1".into(), name: "read".into(), arguments: r#"{"path":"/a"}"#.into() }),
+                StreamEvent::ToolCall(ToolCall {
+                    id: "toolu_1".into(),
+                    name: "read".into(),
+                    arguments: r#"{"path":"/a"}"#.into()
+                }),
                 StreamEvent::Finish {
                     stop_reason: StopReason::ToolUse,
-                    usage: Usage { input_tokens: 10, output_tokens: 7, cache_read_tokens: 4, cache_write_tokens: 0 },
+                    usage: Usage {
+                        input_tokens: 10,
+                        output_tokens: 7,
+                        cache_read_tokens: 4,
+                        cache_write_tokens: 0
+                    },
                 },
             ]
         );
@@ -337,8 +419,17 @@ mod tests {
 
     #[test]
     fn stream_errors_and_garbage_are_errors() {
-        let out = decode_all(&[("error", r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#)]);
-        assert_eq!(out[0], Err(LlmError::Provider { status: 529, message: "overloaded_error: Overloaded".into() }));
+        let out = decode_all(&[(
+            "error",
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+        )]);
+        assert_eq!(
+            out[0],
+            Err(LlmError::Provider {
+                status: 529,
+                message: "overloaded_error: Overloaded".into()
+            })
+        );
         let out = decode_all(&[("content_block_delta", "not json")]);
         assert!(matches!(out[0], Err(LlmError::Protocol(_))));
         let out = decode_all(&[("content_block_stop", r#"{"index":3}"#)]);
@@ -351,20 +442,37 @@ mod tests {
             model: "m".into(),
             system: "sys".into(),
             messages: vec![
-                Message { role: Role::User, content: vec![ContentBlock::Text { text: "go".into() }] },
+                Message {
+                    role: Role::User,
+                    content: vec![ContentBlock::Text { text: "go".into() }],
+                },
                 Message {
                     role: Role::Assistant,
                     content: vec![
-                        ContentBlock::Text { text: String::new() },
-                        ContentBlock::ToolCall(ToolCall { id: "t".into(), name: "ls".into(), arguments: "not json".into() }),
+                        ContentBlock::Text {
+                            text: String::new(),
+                        },
+                        ContentBlock::ToolCall(ToolCall {
+                            id: "t".into(),
+                            name: "ls".into(),
+                            arguments: "not json".into(),
+                        }),
                     ],
                 },
                 Message {
                     role: Role::User,
-                    content: vec![ContentBlock::ToolResult(ToolResult { call_id: "t".into(), content: "x".into(), is_error: true })],
+                    content: vec![ContentBlock::ToolResult(ToolResult {
+                        call_id: "t".into(),
+                        content: "x".into(),
+                        is_error: true,
+                    })],
                 },
             ],
-            tools: vec![ToolSpec { name: "ls".into(), description: "d".into(), input_schema: json!({"type":"object"}) }],
+            tools: vec![ToolSpec {
+                name: "ls".into(),
+                description: "d".into(),
+                input_schema: json!({"type":"object"}),
+            }],
             max_tokens: 100,
         };
         let body = request_body(&request);
@@ -375,6 +483,11 @@ mod tests {
         assert_eq!(body["messages"][1]["content"][0]["input"], json!({}));
         assert_eq!(body["messages"][2]["content"][0]["tool_use_id"], "t");
         assert_eq!(body["messages"][2]["content"][0]["is_error"], true);
-        assert_eq!(error_message(r#"{"type":"error","error":{"type":"rate_limit_error","message":"slow"}}"#), "rate_limit_error: slow");
+        assert_eq!(
+            error_message(
+                r#"{"type":"error","error":{"type":"rate_limit_error","message":"slow"}}"#
+            ),
+            "rate_limit_error: slow"
+        );
     }
 }

@@ -22,10 +22,15 @@ pub struct LlmConfig {
 impl LlmConfig {
     /// Reads the settings from a variable lookup (the process environment merged with env files).
     pub fn from_vars(vars: &HashMap<String, String>) -> Self {
-        let get = |k: &str| vars.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |k: &str| {
+            vars.get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         Self {
             anthropic_api_key: get("ANTHROPIC_API_KEY"),
-            anthropic_base_url: get("ANTHROPIC_BASE_URL").unwrap_or_else(|| "https://api.anthropic.com".into()),
+            anthropic_base_url: get("ANTHROPIC_BASE_URL")
+                .unwrap_or_else(|| "https://api.anthropic.com".into()),
             default_model: get("PI_WORKER_MODEL").unwrap_or_else(|| DEFAULT_MODEL.into()),
         }
     }
@@ -50,10 +55,16 @@ impl Providers {
     /// Builds the providers the configuration has keys for.
     pub fn new(config: &LlmConfig) -> Result<Self, LlmError> {
         let anthropic = match &config.anthropic_api_key {
-            Some(key) => Some(Arc::new(AnthropicProvider::new(&config.anthropic_base_url, key)?)),
+            Some(key) => Some(Arc::new(AnthropicProvider::new(
+                &config.anthropic_base_url,
+                key,
+            )?)),
             None => None,
         };
-        Ok(Self { anthropic, default_model: config.default_model.clone() })
+        Ok(Self {
+            anthropic,
+            default_model: config.default_model.clone(),
+        })
     }
 
     /// The model used when a request names none.
@@ -63,7 +74,10 @@ impl Providers {
 
     /// The provider for `model` (or the default model) and the model name to send it.
     pub fn resolve(&self, model: Option<&str>) -> Result<(Arc<dyn LlmProvider>, String), LlmError> {
-        let model = model.map(str::trim).filter(|m| !m.is_empty()).unwrap_or(&self.default_model);
+        let model = model
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .unwrap_or(&self.default_model);
         let name = model.strip_prefix("anthropic/").unwrap_or(model);
         if let Some((prefix, _)) = name.split_once('/') {
             return Err(LlmError::NotConfigured(format!(

@@ -17,7 +17,9 @@ impl BlobDir {
     /// Opens (creating if needed) the blob directory at `path`.
     pub fn open(path: &std::path::Path) -> io::Result<Self> {
         std::fs::create_dir_all(path)?;
-        Ok(Self { dir: Dir::open_ambient_dir(path, ambient_authority())? })
+        Ok(Self {
+            dir: Dir::open_ambient_dir(path, ambient_authority())?,
+        })
     }
 
     /// Stores `contents` under `id` (a 40-hex-digit git blob id). Writing an id that is already
@@ -48,7 +50,10 @@ impl BlobDir {
 /// Splits a blob id into its fan-out directory and file name, refusing anything but 40 hex digits.
 fn split(id: &str) -> io::Result<(&str, &str)> {
     if id.len() != 40 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("bad blob id '{id}'")));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("bad blob id '{id}'"),
+        ));
     }
     Ok(id.split_at(2))
 }

@@ -19,13 +19,19 @@ pub enum ConversationError {
 impl SessionDb {
     /// The whole conversation, oldest first.
     pub fn history(&self) -> Result<Vec<Message>, ConversationError> {
-        let mut stmt = self.conn.prepare_cached("SELECT role, content FROM messages ORDER BY seq")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT role, content FROM messages ORDER BY seq")?;
         let mut rows = stmt.query([])?;
         let mut messages = Vec::new();
         while let Some(row) = rows.next()? {
             let role: String = row.get(0)?;
             let content: String = row.get(1)?;
-            let role = if role == "assistant" { Role::Assistant } else { Role::User };
+            let role = if role == "assistant" {
+                Role::Assistant
+            } else {
+                Role::User
+            };
             let content: Vec<ContentBlock> = serde_json::from_str(&content)?;
             messages.push(Message { role, content });
         }
@@ -52,7 +58,11 @@ impl SessionDb {
 
     /// Number of messages in the conversation.
     pub fn message_count(&self) -> Result<u64, ConversationError> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM messages", [], |row| row.get::<_, i64>(0))? as u64)
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM messages", [], |row| {
+                row.get::<_, i64>(0)
+            })? as u64)
     }
 }
 
@@ -65,12 +75,26 @@ mod tests {
     #[test]
     fn append_and_read_back_in_order() {
         let tmp = tempfile::tempdir().unwrap();
-        let mut db =
-            SessionDb::create(&tmp.path().join("s.sqlite"), &tmp.path().join("b"), StorageOptions::default()).unwrap();
-        let call = ToolCall { id: "t1".into(), name: "read".into(), arguments: "{\"path\":\"/a\"}".into() };
+        let mut db = SessionDb::create(
+            &tmp.path().join("s.sqlite"),
+            &tmp.path().join("b"),
+            StorageOptions::default(),
+        )
+        .unwrap();
+        let call = ToolCall {
+            id: "t1".into(),
+            name: "read".into(),
+            arguments: "{\"path\":\"/a\"}".into(),
+        };
         let msgs = vec![
-            Message { role: Role::User, content: vec![ContentBlock::Text { text: "hi".into() }] },
-            Message { role: Role::Assistant, content: vec![ContentBlock::ToolCall(call)] },
+            Message {
+                role: Role::User,
+                content: vec![ContentBlock::Text { text: "hi".into() }],
+            },
+            Message {
+                role: Role::Assistant,
+                content: vec![ContentBlock::ToolCall(call)],
+            },
             Message {
                 role: Role::User,
                 content: vec![ContentBlock::ToolResult(ToolResult {

@@ -109,20 +109,32 @@ pub fn git_blob_id(contents: &[u8]) -> String {
     hex
 }
 
+/// A stored row as `read_file` needs it: kind, inline contents, spilled flag, blob id.
+type StoredFile = (i64, Option<Vec<u8>>, bool, Option<String>);
+
 const ENTRY_COLUMNS: &str = "path, kind, size, mtime_ms";
 
 fn entry_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
     let kind: i64 = row.get(1)?;
     Ok(Entry {
         path: row.get(0)?,
-        kind: if kind == 1 { EntryKind::Directory } else { EntryKind::File },
+        kind: if kind == 1 {
+            EntryKind::Directory
+        } else {
+            EntryKind::File
+        },
         size: row.get::<_, i64>(2)? as u64,
         mtime_ms: row.get::<_, i64>(3)? as u64,
     })
 }
 
 fn root_entry() -> Entry {
-    Entry { path: "/".into(), kind: EntryKind::Directory, size: 0, mtime_ms: 0 }
+    Entry {
+        path: "/".into(),
+        kind: EntryKind::Directory,
+        size: 0,
+        mtime_ms: 0,
+    }
 }
 
 /// The kind of the entry at a normalised path, if any.
@@ -130,9 +142,18 @@ fn kind_at(tx: &Transaction<'_>, path: &str) -> rusqlite::Result<Option<EntryKin
     if path == "/" {
         return Ok(Some(EntryKind::Directory));
     }
-    let kind: Option<i64> =
-        tx.query_row("SELECT kind FROM files WHERE path = ?1", [path], |row| row.get(0)).optional()?;
-    Ok(kind.map(|k| if k == 1 { EntryKind::Directory } else { EntryKind::File }))
+    let kind: Option<i64> = tx
+        .query_row("SELECT kind FROM files WHERE path = ?1", [path], |row| {
+            row.get(0)
+        })
+        .optional()?;
+    Ok(kind.map(|k| {
+        if k == 1 {
+            EntryKind::Directory
+        } else {
+            EntryKind::File
+        }
+    }))
 }
 
 /// Creates `dir` and its missing ancestors; fails if one of them is a file.
@@ -161,18 +182,24 @@ fn ensure_dir(tx: &Transaction<'_>, dir: &str, now: u64) -> Result<(), FsError> 
 
 /// The bounds `(low, high)` such that `low < p < high` selects every path beneath `dir`.
 fn subtree_bounds(dir: &str) -> (String, String) {
-    if dir == "/" { ("/".into(), "0".into()) } else { (format!("{dir}/"), format!("{dir}0")) }
+    if dir == "/" {
+        ("/".into(), "0".into())
+    } else {
+        (format!("{dir}/"), format!("{dir}0"))
+    }
 }
 
 impl SessionDb {
     /// Reads a file's contents.
     pub fn read_file(&self, path: &str) -> Result<Vec<u8>, FsError> {
         let path = normalize(path)?;
-        let row: Option<(i64, Option<Vec<u8>>, bool, Option<String>)> = self
+        let row: Option<StoredFile> = self
             .conn
-            .query_row("SELECT kind, content, spilled, blob_id FROM files WHERE path = ?1", [&path], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
-            })
+            .query_row(
+                "SELECT kind, content, spilled, blob_id FROM files WHERE path = ?1",
+                [&path],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+            )
             .optional()?;
         match row {
             None if path == "/" => Err(FsError::NotAFile(path)),
@@ -231,7 +258,11 @@ impl SessionDb {
             return Ok(root_entry());
         }
         self.conn
-            .query_row(&format!("SELECT {ENTRY_COLUMNS} FROM files WHERE path = ?1"), [&path], entry_from_row)
+            .query_row(
+                &format!("SELECT {ENTRY_COLUMNS} FROM files WHERE path = ?1"),
+                [&path],
+                entry_from_row,
+            )
             .optional()?
             .ok_or(FsError::NotFound(path))
     }
@@ -239,8 +270,14 @@ impl SessionDb {
     /// The git blob id recorded for a file when it was last written.
     pub fn blob_id(&self, path: &str) -> Result<String, FsError> {
         let path = normalize(path)?;
-        let id: Option<Option<String>> =
-            self.conn.query_row("SELECT blob_id FROM files WHERE path = ?1", [&path], |row| row.get(0)).optional()?;
+        let id: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT blob_id FROM files WHERE path = ?1",
+                [&path],
+                |row| row.get(0),
+            )
+            .optional()?;
         match id {
             Some(Some(id)) => Ok(id),
             Some(None) => Err(FsError::NotAFile(path)),
@@ -259,8 +296,9 @@ impl SessionDb {
     pub fn list_dir(&self, path: &str) -> Result<Vec<Entry>, FsError> {
         let path = normalize(path)?;
         self.require_dir(&path)?;
-        let mut stmt =
-            self.conn.prepare_cached(&format!("SELECT {ENTRY_COLUMNS} FROM files WHERE parent = ?1 ORDER BY path"))?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM files WHERE parent = ?1 ORDER BY path"
+        ))?;
         let rows = stmt.query_map([&path], entry_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -290,7 +328,9 @@ impl SessionDb {
     pub fn remove(&mut self, path: &str, recursive: bool) -> Result<(), FsError> {
         let path = normalize(path)?;
         if path == "/" {
-            return Err(FsError::InvalidPath("the workspace root cannot be removed".into()));
+            return Err(FsError::InvalidPath(
+                "the workspace root cannot be removed".into(),
+            ));
         }
         let tx = self.conn.transaction()?;
         match kind_at(&tx, &path)? {
@@ -308,7 +348,10 @@ impl SessionDb {
                         return Err(FsError::DirectoryNotEmpty(path));
                     }
                 }
-                tx.execute("DELETE FROM files WHERE path > ?1 AND path < ?2", [&low, &high])?;
+                tx.execute(
+                    "DELETE FROM files WHERE path > ?1 AND path < ?2",
+                    [&low, &high],
+                )?;
             }
         }
         tx.execute("DELETE FROM files WHERE path = ?1", [&path])?;
@@ -321,10 +364,14 @@ impl SessionDb {
         let from = normalize(from)?;
         let to = normalize(to)?;
         if from == "/" || to == "/" {
-            return Err(FsError::InvalidPath("the workspace root cannot be moved or replaced".into()));
+            return Err(FsError::InvalidPath(
+                "the workspace root cannot be moved or replaced".into(),
+            ));
         }
         if is_beneath(&to, &from) {
-            return Err(FsError::InvalidPath(format!("cannot move '{from}' into itself ('{to}')")));
+            return Err(FsError::InvalidPath(format!(
+                "cannot move '{from}' into itself ('{to}')"
+            )));
         }
         let now = now_ms();
         let tx = self.conn.transaction()?;
@@ -379,7 +426,12 @@ mod tests {
 
     fn db(options: StorageOptions) -> (tempfile::TempDir, SessionDb) {
         let tmp = tempfile::tempdir().unwrap();
-        let db = SessionDb::create(&tmp.path().join("s.sqlite"), &tmp.path().join("blobs"), options).unwrap();
+        let db = SessionDb::create(
+            &tmp.path().join("s.sqlite"),
+            &tmp.path().join("blobs"),
+            options,
+        )
+        .unwrap();
         (tmp, db)
     }
 
@@ -390,11 +442,20 @@ mod tests {
         assert_eq!(db.read_file("/src/deep/a.ts").unwrap(), b"hello\n");
         assert_eq!(db.stat("/src").unwrap().kind, EntryKind::Directory);
         // `git hash-object` of "hello\n".
-        assert_eq!(db.blob_id("/src/deep/a.ts").unwrap(), "ce013625030ba8dba906f756967f9e9ca394464a");
+        assert_eq!(
+            db.blob_id("/src/deep/a.ts").unwrap(),
+            "ce013625030ba8dba906f756967f9e9ca394464a"
+        );
         db.write_file("/src/deep/a.ts", b"").unwrap();
-        assert_eq!(db.blob_id("/src/deep/a.ts").unwrap(), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+        assert_eq!(
+            db.blob_id("/src/deep/a.ts").unwrap(),
+            "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
+        );
         let stats = db.stats().unwrap();
-        assert_eq!((stats.file_count, stats.directory_count, stats.total_bytes), (1, 2, 0));
+        assert_eq!(
+            (stats.file_count, stats.directory_count, stats.total_bytes),
+            (1, 2, 0)
+        );
     }
 
     #[test]
@@ -403,11 +464,17 @@ mod tests {
         db.write_file("/a", b"x").unwrap();
         assert!(matches!(db.write_file("/a/b", b"x"), Err(FsError::NotADirectory(p)) if p == "/a"));
         db.mkdir("/d/e").unwrap();
-        assert!(matches!(db.write_file("/d", b"x"), Err(FsError::NotAFile(_))));
+        assert!(matches!(
+            db.write_file("/d", b"x"),
+            Err(FsError::NotAFile(_))
+        ));
         assert!(matches!(db.read_file("/d"), Err(FsError::NotAFile(_))));
         assert!(matches!(db.read_file("/nope"), Err(FsError::NotFound(_))));
         assert!(matches!(db.read_file("../x"), Err(FsError::InvalidPath(_))));
-        assert!(matches!(db.write_file("/x\0y", b""), Err(FsError::InvalidPath(_))));
+        assert!(matches!(
+            db.write_file("/x\0y", b""),
+            Err(FsError::InvalidPath(_))
+        ));
         assert!(matches!(db.list_dir("/a"), Err(FsError::NotADirectory(_))));
     }
 
@@ -418,7 +485,10 @@ mod tests {
             db.write_file(p, p.as_bytes()).unwrap();
         }
         let names = |v: Vec<Entry>| v.into_iter().map(|e| e.path).collect::<Vec<_>>();
-        assert_eq!(names(db.list_dir("/").unwrap()), ["/a", "/a.txt", "/ab", "/b"]);
+        assert_eq!(
+            names(db.list_dir("/").unwrap()),
+            ["/a", "/a.txt", "/ab", "/b"]
+        );
         assert_eq!(names(db.list_dir("/a").unwrap()), ["/a/x", "/a/y"]);
         assert_eq!(names(db.walk("/a").unwrap()), ["/a/x", "/a/y", "/a/y/z"]);
         assert_eq!(db.walk("/").unwrap().len(), 7);
@@ -429,10 +499,19 @@ mod tests {
         let (_tmp, mut db) = db(StorageOptions::default());
         db.write_file("/d/a", b"1").unwrap();
         db.write_file("/d/e/b", b"2").unwrap();
-        assert!(matches!(db.remove("/d", false), Err(FsError::DirectoryNotEmpty(_))));
-        assert!(matches!(db.rename("/d", "/d/e/f"), Err(FsError::InvalidPath(_))));
+        assert!(matches!(
+            db.remove("/d", false),
+            Err(FsError::DirectoryNotEmpty(_))
+        ));
+        assert!(matches!(
+            db.rename("/d", "/d/e/f"),
+            Err(FsError::InvalidPath(_))
+        ));
         db.write_file("/taken", b"").unwrap();
-        assert!(matches!(db.rename("/d", "/taken"), Err(FsError::AlreadyExists(_))));
+        assert!(matches!(
+            db.rename("/d", "/taken"),
+            Err(FsError::AlreadyExists(_))
+        ));
         db.rename("/d", "/n/m").unwrap();
         assert_eq!(db.read_file("/n/m/e/b").unwrap(), b"2");
         assert_eq!(db.list_dir("/n/m/e").unwrap().len(), 1);
@@ -444,14 +523,26 @@ mod tests {
 
     #[test]
     fn large_files_spill_and_oversized_are_refused() {
-        let (tmp, mut db) = db(StorageOptions { spill_threshold: 10, max_file_bytes: 20 });
+        let (tmp, mut db) = db(StorageOptions {
+            spill_threshold: 10,
+            max_file_bytes: 20,
+        });
         db.write_file("/big", b"0123456789abc").unwrap();
         db.write_file("/small", b"012").unwrap();
         assert_eq!(db.read_file("/big").unwrap(), b"0123456789abc");
         assert_eq!(db.stats().unwrap().spilled_files, 1);
         let id = db.blob_id("/big").unwrap();
-        assert!(tmp.path().join("blobs").join(&id[..2]).join(&id[2..]).exists());
-        assert!(matches!(db.write_file("/huge", &[0; 21]), Err(FsError::TooLarge(_))));
+        assert!(
+            tmp.path()
+                .join("blobs")
+                .join(&id[..2])
+                .join(&id[2..])
+                .exists()
+        );
+        assert!(matches!(
+            db.write_file("/huge", &[0; 21]),
+            Err(FsError::TooLarge(_))
+        ));
     }
 
     #[test]
@@ -461,11 +552,18 @@ mod tests {
         let mut db = SessionDb::create(&dbp, &blobs, StorageOptions::default()).unwrap();
         db.write_file("/keep", b"kept").unwrap();
         drop(db);
-        assert!(matches!(SessionDb::create(&dbp, &blobs, StorageOptions::default()), Err(super::super::OpenError::AlreadyExists)));
+        assert!(matches!(
+            SessionDb::create(&dbp, &blobs, StorageOptions::default()),
+            Err(super::super::OpenError::AlreadyExists)
+        ));
         let db = SessionDb::open(&dbp, &blobs, StorageOptions::default()).unwrap();
         assert_eq!(db.read_file("/keep").unwrap(), b"kept");
         assert!(matches!(
-            SessionDb::open(&tmp.path().join("none.sqlite"), &blobs, StorageOptions::default()),
+            SessionDb::open(
+                &tmp.path().join("none.sqlite"),
+                &blobs,
+                StorageOptions::default()
+            ),
             Err(super::super::OpenError::NotFound)
         ));
     }

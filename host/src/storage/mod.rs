@@ -25,7 +25,10 @@ pub struct StorageOptions {
 
 impl Default for StorageOptions {
     fn default() -> Self {
-        Self { spill_threshold: 1_500_000, max_file_bytes: 100 * 1024 * 1024 }
+        Self {
+            spill_threshold: 1_500_000,
+            max_file_bytes: 100 * 1024 * 1024,
+        }
     }
 }
 
@@ -81,11 +84,17 @@ pub struct SessionDb {
 
 impl SessionDb {
     /// Creates a new session database at `db_path`, with its blob directory at `blob_path`.
-    pub fn create(db_path: &Path, blob_path: &Path, options: StorageOptions) -> Result<Self, OpenError> {
+    pub fn create(
+        db_path: &Path,
+        blob_path: &Path,
+        options: StorageOptions,
+    ) -> Result<Self, OpenError> {
         if db_path.exists() {
             return Err(OpenError::AlreadyExists);
         }
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(db_path, flags)?;
         let mut db = Self::configure(conn, blob_path, options)?;
         db.conn.execute_batch(SCHEMA)?;
@@ -94,7 +103,11 @@ impl SessionDb {
     }
 
     /// Opens an existing session database.
-    pub fn open(db_path: &Path, blob_path: &Path, options: StorageOptions) -> Result<Self, OpenError> {
+    pub fn open(
+        db_path: &Path,
+        blob_path: &Path,
+        options: StorageOptions,
+    ) -> Result<Self, OpenError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = match Connection::open_with_flags(db_path, flags) {
             Ok(conn) => conn,
@@ -106,20 +119,30 @@ impl SessionDb {
         Ok(db)
     }
 
-    fn configure(conn: Connection, blob_path: &Path, options: StorageOptions) -> Result<Self, OpenError> {
+    fn configure(
+        conn: Connection,
+        blob_path: &Path,
+        options: StorageOptions,
+    ) -> Result<Self, OpenError> {
         // WAL: readers never block the writer. synchronous=NORMAL in WAL mode survives a process
         // crash (SIGKILL) without losing a committed transaction; only power loss can drop the
         // last commits.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        Ok(Self { conn, blobs: BlobDir::open(blob_path)?, options })
+        Ok(Self {
+            conn,
+            blobs: BlobDir::open(blob_path)?,
+            options,
+        })
     }
 
     /// Reads a metadata value.
     pub fn meta(&self, key: &str) -> rusqlite::Result<Option<String>> {
         self.conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0))
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
+                row.get(0)
+            })
             .optional()
     }
 
@@ -140,5 +163,8 @@ impl SessionDb {
 
 /// Milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }

@@ -1,0 +1,136 @@
+//! Test support: the fake model, the real server as a child process, and an HTTP client.
+
+pub mod fake_anthropic;
+pub mod server;
+
+pub use fake_anthropic::{Block, FakeAnthropic, Reply};
+pub use server::{Server, ServerOptions};
+
+use eventsource_stream::Eventsource;
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+/// A session-level client over plain HTTP.
+pub struct Api {
+    pub base: String,
+    client: reqwest::Client,
+}
+
+impl Api {
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.to_string(),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// POSTs raw bytes; returns status and parsed JSON body (or the text as a JSON string).
+    pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        read(response).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.post_raw(path, body.to_string()).await
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        read(
+            self.client
+                .get(format!("{}{path}", self.base))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn new_session(&self) -> String {
+        let (status, body) = self.post("/session/new", &json!({})).await;
+        assert_eq!(status, 200, "{body}");
+        body["sessionId"].as_str().unwrap().to_string()
+    }
+
+    /// A non-streaming chat; returns status and body.
+    pub async fn chat(&self, session: &str, message: &str) -> (u16, Value) {
+        self.post(
+            &format!("/session/{session}/chat"),
+            &json!({ "message": message }),
+        )
+        .await
+    }
+
+    /// A streaming chat; returns the status and the `(event, data)` pairs in order.
+    pub async fn chat_stream(&self, session: &str, message: &str) -> (u16, Vec<(String, Value)>) {
+        let response = self
+            .client
+            .post(format!("{}/session/{session}/chat", self.base))
+            .body(json!({ "message": message, "stream": true }).to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let mut events = Vec::new();
+        let mut stream = response.bytes_stream().eventsource();
+        while let Some(event) = stream.next().await {
+            let event = event.unwrap();
+            events.push((event.event, serde_json::from_str(&event.data).unwrap()));
+        }
+        (status, events)
+    }
+
+    pub async fn info(&self, session: &str) -> Value {
+        let (status, body) = self.get(&format!("/session/{session}/info")).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+}
+
+async fn read(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// The `tool_result` blocks of a request the fake received, as `(content, is_error)`.
+pub fn tool_results(request: &Value) -> Vec<(String, bool)> {
+    let messages = request["messages"].as_array().unwrap();
+    let last = messages.last().unwrap();
+    last["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["type"] == "tool_result")
+        .map(|b| {
+            (
+                b["content"].as_str().unwrap().to_string(),
+                b["is_error"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect()
+}
+
+/// A fake model with `replies`, a server using it, and a client.
+pub async fn setup(replies: Vec<Reply>) -> (FakeAnthropic, Server, Api) {
+    setup_with(replies, &[]).await
+}
+
+/// Like [`setup`], with extra server flags.
+pub async fn setup_with(replies: Vec<Reply>, args: &[&str]) -> (FakeAnthropic, Server, Api) {
+    let fake = FakeAnthropic::start(replies).await;
+    let server = Server::start(ServerOptions {
+        llm_url: Some(fake.url.clone()),
+        args: args.iter().map(|s| s.to_string()).collect(),
+    });
+    let api = Api::new(&server.url);
+    (fake, server, api)
+}

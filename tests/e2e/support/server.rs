@@ -1,0 +1,115 @@
+//! The real `pi-worker` binary, started on an ephemeral loopback port.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use tempfile::TempDir;
+
+/// How to start the server.
+#[derive(Clone, Default)]
+pub struct ServerOptions {
+    /// The fake model's base URL; `None` starts the server without an API key.
+    pub llm_url: Option<String>,
+    /// Extra command-line flags.
+    pub args: Vec<String>,
+}
+
+/// A running server; killed when dropped. Its log is printed if the test fails.
+pub struct Server {
+    pub url: String,
+    child: Child,
+    options: ServerOptions,
+    dir: TempDir,
+}
+
+/// Compiled guests are cached across the tests of a run, as across restarts of a real server.
+fn cache_dir() -> PathBuf {
+    std::env::temp_dir().join("pi-worker-e2e-cache")
+}
+
+impl Server {
+    pub fn start(options: ServerOptions) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (child, url) = spawn(dir.path(), &options);
+        Self {
+            url,
+            child,
+            options,
+            dir,
+        }
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Kills the process (SIGKILL) and starts a new one on the same data directory.
+    pub fn restart(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        let (child, url) = spawn(self.dir.path(), &self.options);
+        self.child = child;
+        self.url = url;
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+fn spawn(dir: &Path, options: &ServerOptions) -> (Child, String) {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("server.log"))
+        .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pi-worker"));
+    cmd.args(["serve", "--addr", "127.0.0.1:0", "--data"])
+        .arg(dir.join("data"))
+        .arg("--cache-dir")
+        .arg(cache_dir())
+        .args(&options.args)
+        // The working directory holds no .env/.dev.vars: the test decides the configuration.
+        .current_dir(dir)
+        .env_remove("ANTHROPIC_API_KEY")
+        .env_remove("ANTHROPIC_BASE_URL")
+        .env_remove("PI_WORKER_MODEL")
+        .env("PI_WORKER_LOG", "pi_worker=debug")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log);
+    if let Some(url) = &options.llm_url {
+        cmd.env("ANTHROPIC_API_KEY", "test-key")
+            .env("ANTHROPIC_BASE_URL", url);
+    }
+    let mut child = cmd.spawn().expect("start pi-worker");
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("pi-worker listening on ")
+        .unwrap_or_else(|| {
+            panic!(
+                "server did not start: {line:?}\n{}",
+                std::fs::read_to_string(dir.join("server.log")).unwrap()
+            )
+        })
+        .to_string();
+    (child, url)
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            let log =
+                std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
+            eprintln!("--- pi-worker log ---\n{log}");
+        }
+    }
+}

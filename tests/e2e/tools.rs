@@ -1,0 +1,262 @@
+//! Every tool through a real tool-call round trip: the fake model calls it, the guest runs it
+//! against the session's SQLite workspace, and the result goes back to the model.
+
+use serde_json::{Value, json};
+
+use crate::support::{Api, Block, FakeAnthropic, Reply, setup, tool_results};
+
+/// Runs one chat in which the model calls `tool` with `args`, then answers "done". Returns the
+/// tool's result as the model saw it, and whether it was an error.
+async fn call(
+    fake: &FakeAnthropic,
+    api: &Api,
+    session: &str,
+    tool: &str,
+    args: Value,
+) -> (String, bool) {
+    fake.push([Reply::tool(tool, args.clone()), Reply::text("done")]);
+    let (status, body) = api.chat(session, &format!("please use {tool}")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["response"], "done");
+    assert_eq!(body["toolCalls"], json!([{ "tool": tool, "args": args }]));
+    let received = fake.received();
+    let mut results = tool_results(&received.last().unwrap().body);
+    assert_eq!(results.len(), 1);
+    results.remove(0)
+}
+
+#[tokio::test]
+async fn read_write_edit_round_trip() {
+    let (fake, _server, api) = setup(vec![]).await;
+    let s = api.new_session().await;
+
+    let (out, err) = call(&fake, &api, &s, "read", json!({ "path": "src/utils.ts" })).await;
+    assert!(
+        !err && out.starts_with("export function greet(name: string): string {"),
+        "{out}"
+    );
+
+    let (out, err) = call(
+        &fake,
+        &api,
+        &s,
+        "write",
+        json!({ "path": "/notes/todo.md", "content": "- one\n- two\n" }),
+    )
+    .await;
+    assert_eq!(
+        (out.as_str(), err),
+        ("Successfully wrote 12 bytes to /notes/todo.md", false)
+    );
+
+    let (out, err) = call(
+        &fake,
+        &api,
+        &s,
+        "edit",
+        json!({ "path": "notes/todo.md", "oldText": "- two", "newText": "- 2" }),
+    )
+    .await;
+    assert_eq!(
+        (out.as_str(), err),
+        ("Successfully replaced text in notes/todo.md.", false)
+    );
+
+    let (out, _) = call(
+        &fake,
+        &api,
+        &s,
+        "read",
+        json!({ "path": "notes/todo.md", "offset": 2, "limit": 1 }),
+    )
+    .await;
+    assert_eq!(
+        out,
+        "- 2\n\n[1 more lines in file. Use offset=3 to continue.]"
+    );
+
+    let (out, err) = call(
+        &fake,
+        &api,
+        &s,
+        "edit",
+        json!({ "path": "notes/todo.md", "oldText": "absent", "newText": "x" }),
+    )
+    .await;
+    assert!(
+        err && out.starts_with("Could not find the exact text in notes/todo.md."),
+        "{out}"
+    );
+
+    let info = api.info(&s).await;
+    assert_eq!(info["fileCount"], 6);
+}
+
+#[tokio::test]
+async fn ls_tree_find_grep_round_trip() {
+    let (fake, _server, api) = setup(vec![]).await;
+    let s = api.new_session().await;
+
+    let (out, _) = call(&fake, &api, &s, "ls", json!({})).await;
+    assert_eq!(out, "package.json\nREADME.md\nsrc/\ntsconfig.json");
+
+    let (out, _) = call(&fake, &api, &s, "tree", json!({})).await;
+    assert_eq!(
+        out,
+        ".\n├── README.md\n├── package.json\n├── src/\n│   ├── index.ts\n│   └── utils.ts\n└── tsconfig.json\n\n1 directories, 5 files"
+    );
+
+    let (out, _) = call(&fake, &api, &s, "find", json!({ "pattern": "*.ts" })).await;
+    assert_eq!(out, "src/index.ts\nsrc/utils.ts");
+
+    let (out, _) = call(
+        &fake,
+        &api,
+        &s,
+        "grep",
+        json!({ "pattern": "greet", "glob": "*.ts" }),
+    )
+    .await;
+    assert_eq!(
+        out,
+        "src/index.ts:1: import { greet, add } from \"./utils\";\nsrc/index.ts:3: console.log(greet(\"World\"));\nsrc/utils.ts:1: export function greet(name: string): string {"
+    );
+}
+
+#[tokio::test]
+async fn mv_and_rm_round_trip() {
+    let (fake, _server, api) = setup(vec![]).await;
+    let s = api.new_session().await;
+
+    let (out, err) = call(
+        &fake,
+        &api,
+        &s,
+        "mv",
+        json!({ "from": "src/utils.ts", "to": "lib/utils.ts" }),
+    )
+    .await;
+    assert_eq!(
+        (out.as_str(), err),
+        ("Moved src/utils.ts to lib/utils.ts", false)
+    );
+    let (out, _) = call(&fake, &api, &s, "find", json!({ "pattern": "utils.ts" })).await;
+    assert_eq!(out, "lib/utils.ts");
+
+    let (out, err) = call(&fake, &api, &s, "rm", json!({ "path": "lib" })).await;
+    assert!(err && out.starts_with("Directory not empty: lib."), "{out}");
+    let (out, err) = call(
+        &fake,
+        &api,
+        &s,
+        "rm",
+        json!({ "path": "lib", "recursive": true }),
+    )
+    .await;
+    assert_eq!((out.as_str(), err), ("Removed lib", false));
+    assert_eq!(api.info(&s).await["fileCount"], 4);
+}
+
+#[tokio::test]
+async fn tool_failures_are_results_the_model_reads() {
+    let (fake, _server, api) = setup(vec![]).await;
+    let s = api.new_session().await;
+
+    let (out, err) = call(&fake, &api, &s, "read", json!({ "path": "missing.ts" })).await;
+    assert_eq!((out.as_str(), err), ("Path not found: missing.ts", true));
+
+    let (out, err) = call(&fake, &api, &s, "bash", json!({ "command": "ls" })).await;
+    assert!(
+        err && out.starts_with("Unknown tool: bash. Available tools: read, write, edit"),
+        "{out}"
+    );
+
+    let (out, err) = call(&fake, &api, &s, "write", json!({ "path": 42 })).await;
+    assert!(
+        err && out.starts_with("Invalid arguments for write: invalid type: integer `42`"),
+        "{out}"
+    );
+
+    // Arguments that are not even JSON, streamed as the model produced them.
+    fake.push([
+        Reply::Answer(vec![Block::RawTool {
+            name: "read".into(),
+            json: "{\"path\": \"src/index.ts\"".into(),
+        }]),
+        Reply::text("ok"),
+    ]);
+    let (status, body) = api.chat(&s, "garbled").await;
+    assert_eq!(status, 200, "{body}");
+    let (out, err) = tool_results(&fake.received().last().unwrap().body).remove(0);
+    assert!(
+        err && out.starts_with("Invalid arguments for read"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn paths_cannot_leave_the_workspace() {
+    let (fake, _server, api) = setup(vec![]).await;
+    let s = api.new_session().await;
+    for path in ["../../etc/passwd", "/../secret", "src/../../x"] {
+        let (out, err) = call(&fake, &api, &s, "read", json!({ "path": path })).await;
+        assert!(
+            err && out.starts_with(&format!(
+                "Invalid path '{path}': path '{path}' leaves the workspace"
+            )),
+            "{out}"
+        );
+        let (out, err) = call(
+            &fake,
+            &api,
+            &s,
+            "write",
+            json!({ "path": path, "content": "x" }),
+        )
+        .await;
+        assert!(err && out.contains("leaves the workspace"), "{out}");
+    }
+    let (out, err) = call(
+        &fake,
+        &api,
+        &s,
+        "write",
+        json!({ "path": "a\u{0}b", "content": "x" }),
+    )
+    .await;
+    assert!(err && out.contains("NUL byte"), "{out}");
+    assert_eq!(api.info(&s).await["fileCount"], 5);
+}
+
+#[tokio::test]
+async fn several_tools_in_one_answer_run_in_order() {
+    let (fake, _server, api) = setup(vec![
+        Reply::Answer(vec![
+            Block::Text("Let me do both.".into()),
+            Block::Tool {
+                name: "write".into(),
+                input: json!({ "path": "a.txt", "content": "A" }),
+            },
+            Block::Tool {
+                name: "read".into(),
+                input: json!({ "path": "a.txt" }),
+            },
+        ]),
+        Reply::text("Both done."),
+    ])
+    .await;
+    let s = api.new_session().await;
+    let (status, body) = api.chat(&s, "write then read").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["response"], "Let me do both.\n\nBoth done.");
+    let results = tool_results(&fake.received()[1].body);
+    assert_eq!(
+        results,
+        vec![
+            ("Successfully wrote 1 bytes to a.txt".to_string(), false),
+            ("A".to_string(), false)
+        ]
+    );
+    assert_eq!(body["usage"]["inputTokens"], 101 + 102);
+    assert_eq!(body["usage"]["outputTokens"], 40);
+}
