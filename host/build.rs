@@ -17,8 +17,7 @@ const GUESTS: &[(&str, &str, &str)] = &[
 ];
 
 fn main() {
-    let manifest_dir =
-        PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let root = manifest_dir.parent().expect("workspace root").to_path_buf();
     for watched in ["guest", "wit", "tests/hostile-guest", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
@@ -51,19 +50,11 @@ fn main() {
     ] {
         cmd.env_remove(var);
     }
-    let status = cmd
-        .status()
-        .expect("failed to run cargo for the guest components");
-    assert!(
-        status.success(),
-        "building the guest components for {TARGET} failed"
-    );
+    let status = cmd.status().expect("failed to run cargo for the guest components");
+    assert!(status.success(), "building the guest components for {TARGET} failed");
 
     for (_, artifact, var) in GUESTS {
-        let wasm = target_dir
-            .join(TARGET)
-            .join("release")
-            .join(format!("{artifact}.wasm"));
+        let wasm = target_dir.join(TARGET).join("guest").join(format!("{artifact}.wasm"));
         assert!(wasm.exists(), "missing guest artifact {}", wasm.display());
         println!("cargo:rustc-env={var}={}", wasm.display());
     }
@@ -85,21 +76,12 @@ fn ensure_target_installed() {
     if sysroot.as_deref().is_some_and(has_target) {
         return;
     }
-    let status = Command::new("rustup")
-        .args(["target", "add", TARGET])
-        .status();
+    let status = Command::new("rustup").args(["target", "add", TARGET]).status();
     if !matches!(status, Ok(s) if s.success()) {
-        println!(
-            "cargo:warning=could not run `rustup target add {TARGET}`; install the target by hand"
-        );
+        println!("cargo:warning=could not run `rustup target add {TARGET}`; install the target by hand");
     }
 }
 
 fn has_target(sysroot: &Path) -> bool {
-    sysroot
-        .join("lib")
-        .join("rustlib")
-        .join(TARGET)
-        .join("lib")
-        .exists()
+    sysroot.join("lib").join("rustlib").join(TARGET).join("lib").exists()
 }

@@ -1,8 +1,6 @@
 //! The agent loop: model → tool calls → results → model, until the model stops or the turn limit.
 
-use crate::bindings::exports::pi::worker::agent::{
-    AgentError, ChatOutcome, ChatRequest, ChatResponse, ToolCallRecord,
-};
+use crate::bindings::exports::pi::worker::agent::{AgentError, ChatOutcome, ChatRequest, ChatResponse, ToolCallRecord};
 use crate::bindings::pi::worker::llm::{
     self, ContentBlock, Message, Request, Role, StreamEvent, ToolCall, ToolResult, ToolSpec, Usage,
 };
@@ -148,11 +146,10 @@ fn run_tools(
                 tool: call.name.clone(),
                 args: call.arguments.clone(),
             });
-            let (content, is_error) =
-                match tools::dispatch(tools, workspace, &call.name, &call.arguments) {
-                    Ok(text) => (text, false),
-                    Err(text) => (text, true),
-                };
+            let (content, is_error) = match tools::dispatch(tools, workspace, &call.name, &call.arguments) {
+                Ok(text) => (text, false),
+                Err(text) => (text, true),
+            };
             session::emit(&AgentEvent::ToolEnd(ToolEnd {
                 id: call.id.clone(),
                 tool: call.name.clone(),

@@ -49,9 +49,7 @@ pub fn describe(error: &FsError, shown: &str) -> String {
         FsError::NotAFile(_) => format!("Is a directory, not a file: {shown}"),
         FsError::NotADirectory(p) => format!("Not a directory: {p}"),
         FsError::DirectoryNotEmpty(_) => {
-            format!(
-                "Directory not empty: {shown}. Pass recursive: true to remove it with its contents."
-            )
+            format!("Directory not empty: {shown}. Pass recursive: true to remove it with its contents.")
         }
         FsError::InvalidPath(reason) => format!("Invalid path '{shown}': {reason}"),
         FsError::TooLarge(_) => format!("File too large: {shown}"),
@@ -89,9 +87,9 @@ pub mod memory {
             match seg {
                 "" | "." => {}
                 ".." => {
-                    parts.pop().ok_or_else(|| {
-                        FsError::InvalidPath(format!("path '{path}' leaves the workspace"))
-                    })?;
+                    parts
+                        .pop()
+                        .ok_or_else(|| FsError::InvalidPath(format!("path '{path}' leaves the workspace")))?;
                 }
                 s => parts.push(s),
             }
@@ -189,12 +187,7 @@ pub mod memory {
             Ok(self
                 .entries()
                 .into_iter()
-                .filter(|e| {
-                    beneath(&e.path, &p)
-                        && !e.path[p.len().max(1)..]
-                            .trim_start_matches('/')
-                            .contains('/')
-                })
+                .filter(|e| beneath(&e.path, &p) && !e.path[p.len().max(1)..].trim_start_matches('/').contains('/'))
                 .collect())
         }
         fn walk(&mut self, path: &str) -> Result<Vec<Entry>, FsError> {
@@ -202,23 +195,14 @@ pub mod memory {
             if self.stat(&p)?.kind == EntryKind::File {
                 return Err(FsError::NotADirectory(p));
             }
-            Ok(self
-                .entries()
-                .into_iter()
-                .filter(|e| beneath(&e.path, &p))
-                .collect())
+            Ok(self.entries().into_iter().filter(|e| beneath(&e.path, &p)).collect())
         }
         fn remove(&mut self, path: &str, recursive: bool) -> Result<(), FsError> {
             let p = norm(path)?;
             if self.files.remove(&p).is_some() {
                 return Ok(());
             }
-            let inside: Vec<String> = self
-                .files
-                .keys()
-                .filter(|k| beneath(k, &p))
-                .cloned()
-                .collect();
+            let inside: Vec<String> = self.files.keys().filter(|k| beneath(k, &p)).cloned().collect();
             if inside.is_empty() {
                 return Err(FsError::NotFound(p));
             }

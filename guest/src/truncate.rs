@@ -108,10 +108,7 @@ mod tests {
     #[test]
     fn keeps_short_text_whole() {
         let h = truncate_head("a\nb\n", 10, 100);
-        assert_eq!(
-            (h.content.as_str(), h.truncated_by, h.total_lines),
-            ("a\nb\n", None, 3)
-        );
+        assert_eq!((h.content.as_str(), h.truncated_by, h.total_lines), ("a\nb\n", None, 3));
     }
 
     #[test]
@@ -133,10 +130,7 @@ mod tests {
 
     #[test]
     fn lines_and_sizes() {
-        assert_eq!(
-            truncate_line("héllo", 3),
-            ("hél... [truncated]".to_string(), true)
-        );
+        assert_eq!(truncate_line("héllo", 3), ("hél... [truncated]".to_string(), true));
         assert_eq!(truncate_line("abc", 3), ("abc".to_string(), false));
         assert_eq!(format_size(51200), "50.0KB");
         assert_eq!(format_size(1280), "1.3KB");

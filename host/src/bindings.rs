@@ -1,8 +1,5 @@
 //! Generated bindings for the `pi:worker` WIT package (`wit/`). Nothing else lives here.
-#![allow(
-    missing_docs,
-    reason = "generated code; the WIT files carry the documentation"
-)]
+#![allow(missing_docs, reason = "generated code; the WIT files carry the documentation")]
 
 wasmtime::component::bindgen!({
     path: "../wit",

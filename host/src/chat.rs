@@ -127,17 +127,16 @@ impl SessionView for ChatState {
     }
 }
 
-/// Runs one chat to completion. Blocks: call it from a blocking thread inside a Tokio runtime.
-pub fn run_chat(
+/// A fresh store for one chat: the session's database, the providers, the limits and the live
+/// event sink. Must be created inside a Tokio runtime (model calls are driven on it).
+pub fn new_store(
     engine: &AgentEngine,
     providers: Arc<Providers>,
     db: SessionDb,
-    request: ChatRequest,
     limits: ChatLimits,
     events: Option<UnboundedSender<ChatEvent>>,
-) -> Result<ChatReply, ChatError> {
-    let runtime =
-        tokio::runtime::Handle::try_current().map_err(|e| ChatError::Internal(e.to_string()))?;
+) -> Result<Store<ChatState>, ChatError> {
+    let runtime = tokio::runtime::Handle::try_current().map_err(|e| ChatError::Internal(e.to_string()))?;
     let state = ChatState {
         // No preopened directories, no environment, no arguments, no network: the WASI defaults.
         wasi: WasiCtx::builder().build(),
@@ -154,6 +153,7 @@ pub fn run_chat(
     store.limiter(|s| &mut s.limits);
     let started = Instant::now();
     let budget = limits.max_guest_cpu;
+    // Checked every epoch tick: guest CPU time is wall time minus time spent waiting for the model.
     store.epoch_deadline_callback(move |ctx| {
         let guest_time = started.elapsed().saturating_sub(ctx.data().llm.waited());
         if guest_time > budget {
@@ -163,7 +163,19 @@ pub fn run_chat(
         }
     });
     store.set_epoch_deadline(1);
+    Ok(store)
+}
 
+/// Runs one chat to completion. Blocks: call it from a blocking thread inside a Tokio runtime.
+pub fn run_chat(
+    engine: &AgentEngine,
+    providers: Arc<Providers>,
+    db: SessionDb,
+    request: ChatRequest,
+    limits: ChatLimits,
+    events: Option<UnboundedSender<ChatEvent>>,
+) -> Result<ChatReply, ChatError> {
+    let mut store = new_store(engine, providers, db, limits, events)?;
     let outcome = engine.pre().instantiate(&mut store).and_then(|world| {
         let request = agent::ChatRequest {
             message: request.message,
@@ -193,9 +205,7 @@ pub fn run_chat(
         }),
         Ok(Err(agent::AgentError::Llm(e))) => Err(ChatError::Llm(e.into())),
         Ok(Err(agent::AgentError::InvalidRequest(m))) => Err(ChatError::InvalidRequest(m)),
-        Err(e) if e.downcast_ref::<CpuLimitExceeded>().is_some() => {
-            Err(ChatError::CpuLimit(budget))
-        }
+        Err(e) if e.downcast_ref::<CpuLimitExceeded>().is_some() => Err(ChatError::CpuLimit(limits.max_guest_cpu)),
         Err(e) => Err(ChatError::Trap(format!("{e:#}"))),
     }
 }

@@ -68,11 +68,7 @@ mod tests {
     fn dev_vars_override_env_file() {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::write(tmp.path().join(".env"), "PI_TEST_A=from-env\nPI_TEST_B=b\n").unwrap();
-        std::fs::write(
-            tmp.path().join(".dev.vars"),
-            "# comment\nPI_TEST_A=\"from dev vars\"\n",
-        )
-        .unwrap();
+        std::fs::write(tmp.path().join(".dev.vars"), "# comment\nPI_TEST_A=\"from dev vars\"\n").unwrap();
         let vars = load_vars(tmp.path());
         assert_eq!(vars["PI_TEST_A"], "from dev vars");
         assert_eq!(vars["PI_TEST_B"], "b");

@@ -64,9 +64,9 @@ impl AgentEngine {
         interfaces::workspace::add_to_linker(&mut linker)?;
         interfaces::llm::add_to_linker(&mut linker)?;
         interfaces::session::add_to_linker(&mut linker)?;
-        let instance_pre = linker.instantiate_pre(&component).context(
-            "the guest does not fit the pi:worker agent-world (missing or mismatched imports)",
-        )?;
+        let instance_pre = linker
+            .instantiate_pre(&component)
+            .context("the guest does not fit the pi:worker agent-world (missing or mismatched imports)")?;
         let pre = AgentWorldPre::new(instance_pre)
             .context("the guest does not export pi:worker/agent as the agent-world describes")?;
         Ok(Self { engine, pre })
@@ -106,10 +106,7 @@ fn cache_path(engine: &Engine, wasm: &[u8], cache_dir: &Path) -> PathBuf {
     engine.precompile_compatibility_hash().hash(&mut hasher);
     let engine_hash = hasher.finish();
     let guest_id = crate::storage::files::git_blob_id(wasm);
-    cache_dir.join(format!(
-        "guest-{}-{engine_hash:016x}.cwasm",
-        &guest_id[..16]
-    ))
+    cache_dir.join(format!("guest-{}-{engine_hash:016x}.cwasm", &guest_id[..16]))
 }
 
 fn load_or_compile(engine: &Engine, wasm: &[u8], cache_dir: &Path) -> wasmtime::Result<Component> {
@@ -117,10 +114,7 @@ fn load_or_compile(engine: &Engine, wasm: &[u8], cache_dir: &Path) -> wasmtime::
     if path.exists() {
         // SAFETY: the file was written by `precompile_component` below, into our own cache
         // directory, under a name that binds it to this guest and this engine's settings.
-        #[allow(
-            unsafe_code,
-            reason = "loading our own precompiled guest from the cache"
-        )]
+        #[allow(unsafe_code, reason = "loading our own precompiled guest from the cache")]
         match unsafe { Component::deserialize_file(engine, &path) } {
             Ok(component) => {
                 tracing::info!(path = %path.display(), "loaded the compiled guest from the cache");
@@ -133,17 +127,11 @@ fn load_or_compile(engine: &Engine, wasm: &[u8], cache_dir: &Path) -> wasmtime::
     let compiled = engine
         .precompile_component(wasm)
         .context("the guest is not a valid component")?;
-    tracing::info!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "compiled the guest"
-    );
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "compiled the guest");
     if let Err(e) = write_atomically(&path, &compiled) {
         tracing::warn!(path = %path.display(), "cannot cache the compiled guest: {e}");
     }
-    #[allow(
-        unsafe_code,
-        reason = "the bytes were produced by this engine a moment ago"
-    )]
+    #[allow(unsafe_code, reason = "the bytes were produced by this engine a moment ago")]
     // SAFETY: `compiled` comes straight from `precompile_component` on this engine.
     unsafe {
         Component::deserialize(engine, &compiled)

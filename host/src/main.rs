@@ -11,11 +11,7 @@ use pi_worker::llm::LlmConfig;
 use pi_worker::storage::StorageOptions;
 
 #[derive(Parser)]
-#[command(
-    name = "pi-worker",
-    version,
-    about = "A coding agent that lives on a server"
-)]
+#[command(name = "pi-worker", version, about = "A coding agent that lives on a server")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -67,8 +63,7 @@ struct ServeArgs {
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PI_WORKER_LOG")
-                .unwrap_or_else(|_| "pi_worker=info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("PI_WORKER_LOG").unwrap_or_else(|_| "pi_worker=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -98,8 +93,6 @@ fn main() -> anyhow::Result<()> {
         max_concurrent_chats: args.max_chats,
         llm: LlmConfig::from_vars(&vars),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(pi_worker::server::serve(config))
 }

@@ -15,9 +15,7 @@ use crate::sessions::SessionStore;
 /// Builds the server's shared state: sessions, providers and the compiled guest.
 pub fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
     let wasm = match &config.guest {
-        Some(path) => {
-            std::fs::read(path).with_context(|| format!("cannot read guest {}", path.display()))?
-        }
+        Some(path) => std::fs::read(path).with_context(|| format!("cannot read guest {}", path.display()))?,
         None => crate::DEFAULT_GUEST.to_vec(),
     };
     let pool = PoolOptions {

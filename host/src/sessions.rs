@@ -22,10 +22,8 @@ impl SessionId {
 
     /// Validates a client-supplied id.
     pub fn parse(s: &str) -> Option<Self> {
-        let ok = !s.is_empty()
-            && s.len() <= 64
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let ok =
+            !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         ok.then(|| Self(s.to_string()))
     }
 
@@ -87,10 +85,7 @@ impl SessionStore {
     /// Waits until no other chat runs on the session; the chat runs while the guard lives.
     pub async fn lock(&self, id: &SessionId) -> tokio::sync::OwnedMutexGuard<()> {
         let lock = {
-            let mut locks = self
-                .locks
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut locks = self.locks.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             if let Some(lock) = locks.get(id).and_then(Weak::upgrade) {
                 lock
             } else {

@@ -33,15 +33,10 @@ async fn malformed_bodies_and_fields_are_400() {
             "{body} vs {expected}"
         );
     }
-    let (status, body) = api
-        .post("/session/new", &json!({ "template": "bogus" }))
-        .await;
+    let (status, body) = api.post("/session/new", &json!({ "template": "bogus" })).await;
     assert_eq!(status, 400, "{body}");
     assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("unknown variant `bogus`"),
+        body["error"].as_str().unwrap().contains("unknown variant `bogus`"),
         "{body}"
     );
     // Nothing was recorded by the refused requests.
@@ -51,47 +46,27 @@ async fn malformed_bodies_and_fields_are_400() {
 #[tokio::test]
 async fn session_ids_are_validated_and_unknown_ones_are_404() {
     let (_fake, server, api) = setup(vec![]).await;
-    for id in [
-        "...",
-        "a.b",
-        "%2e%2e%2f%2e%2e%2fetc",
-        "x%00y",
-        &"a".repeat(65),
-    ] {
-        for path in [
-            format!("/session/{id}/info"),
-            format!("/session/{id}/messages"),
-        ] {
+    for id in ["...", "a.b", "%2e%2e%2f%2e%2e%2fetc", "x%00y", &"a".repeat(65)] {
+        for path in [format!("/session/{id}/info"), format!("/session/{id}/messages")] {
             let (status, body) = api.get(&path).await;
             assert_eq!(status, 400, "{path}: {body}");
             assert!(
-                body["error"]
-                    .as_str()
-                    .unwrap()
-                    .starts_with("invalid session id"),
+                body["error"].as_str().unwrap().starts_with("invalid session id"),
                 "{body}"
             );
         }
         let (status, _) = api.chat(id, "hi").await;
         assert_eq!(status, 400);
     }
-    let (status, body) = api
-        .get("/session/0123456789abcdef0123456789abcdef/info")
-        .await;
+    let (status, body) = api.get("/session/0123456789abcdef0123456789abcdef/info").await;
     assert_eq!(
         (status, body["error"].as_str()),
-        (
-            404,
-            Some("session '0123456789abcdef0123456789abcdef' not found")
-        )
+        (404, Some("session '0123456789abcdef0123456789abcdef' not found"))
     );
     let (status, _) = api.get("/session/nope/messages").await;
     assert_eq!(status, 404);
     let (status, body) = api.get("/no/such/route").await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (404, Some("no such route"))
-    );
+    assert_eq!((status, body["error"].as_str()), (404, Some("no such route")));
     // Nothing outside sessions/ and blobs/ was created by those requests.
     let mut entries: Vec<String> = std::fs::read_dir(server.data_dir())
         .unwrap()
@@ -100,9 +75,7 @@ async fn session_ids_are_validated_and_unknown_ones_are_404() {
     entries.sort();
     assert_eq!(entries, ["blobs", "sessions"]);
     assert_eq!(
-        std::fs::read_dir(server.data_dir().join("sessions"))
-            .unwrap()
-            .count(),
+        std::fs::read_dir(server.data_dir().join("sessions")).unwrap().count(),
         0
     );
 }
@@ -113,10 +86,7 @@ async fn oversized_bodies_are_413() {
     let s = api.new_session().await;
     let big = json!({ "message": "x".repeat(5000) }).to_string();
     let (status, body) = api.post_raw(&format!("/session/{s}/chat"), big).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (413, Some("request body too large"))
-    );
+    assert_eq!((status, body["error"].as_str()), (413, Some("request body too large")));
     assert_eq!(api.info(&s).await["messageCount"], 0);
 }
 
@@ -134,10 +104,7 @@ async fn provider_errors_are_502_and_the_session_stays_usable() {
     let s = api.new_session().await;
     let (status, body) = api.chat(&s, "first").await;
     assert_eq!(status, 502, "{body}");
-    assert_eq!(
-        body["error"],
-        "provider error (HTTP 529): overloaded_error: Overloaded"
-    );
+    assert_eq!(body["error"], "provider error (HTTP 529): overloaded_error: Overloaded");
     let (status, body) = api.chat(&s, "second").await;
     assert_eq!(status, 502, "{body}");
     assert_eq!(
@@ -145,18 +112,9 @@ async fn provider_errors_are_502_and_the_session_stays_usable() {
         "provider error (HTTP 500): api_error: Internal server error"
     );
     let (status, body) = api.chat(&s, "third").await;
-    assert_eq!(
-        (status, body["response"].as_str()),
-        (200, Some("recovered"))
-    );
+    assert_eq!((status, body["response"].as_str()), (200, Some("recovered")));
     // The failed chats stored nothing; the third sees only its own message.
-    assert_eq!(
-        fake.received()[2].body["messages"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(fake.received()[2].body["messages"].as_array().unwrap().len(), 1);
     let received = fake.received();
     assert_eq!(received[0].headers["x-api-key"], "test-key");
     assert_eq!(received[0].headers["anthropic-version"], "2023-06-01");
@@ -199,10 +157,7 @@ async fn without_an_api_key_chat_is_a_clear_error_and_the_server_stays_up() {
     let (status, body) = api.chat(&s, "hello").await;
     assert_eq!(status, 503, "{body}");
     assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("set ANTHROPIC_API_KEY"),
+        body["error"].as_str().unwrap().contains("set ANTHROPIC_API_KEY"),
         "{body}"
     );
     let (status, events) = api.chat_stream(&s, "hello").await;
@@ -220,10 +175,7 @@ async fn api_key_is_read_from_dev_vars() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join(".dev.vars"),
-        format!(
-            "ANTHROPIC_API_KEY=test-key\nANTHROPIC_BASE_URL={}\n",
-            fake.url
-        ),
+        format!("ANTHROPIC_API_KEY=test-key\nANTHROPIC_BASE_URL={}\n", fake.url),
     )
     .unwrap();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_pi-worker"))
@@ -235,14 +187,7 @@ async fn api_key_is_read_from_dev_vars() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("invalid value 'not-an-address'"));
 
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pi-worker"))
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--data",
-            "data",
-            "--cache-dir",
-        ])
+        .args(["serve", "--addr", "127.0.0.1:0", "--data", "data", "--cache-dir"])
         .arg(std::env::temp_dir().join("pi-worker-e2e-cache"))
         .current_dir(dir.path())
         .env_remove("ANTHROPIC_API_KEY")
@@ -252,11 +197,7 @@ async fn api_key_is_read_from_dev_vars() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
     let api = Api::new(line.trim().strip_prefix("pi-worker listening on ").unwrap());
     let (status, body) = api.chat("from-file", "hi").await;
     child.kill().unwrap();

@@ -6,15 +6,11 @@ use crate::support::{Api, Reply, setup};
 
 #[tokio::test]
 async fn each_chat_continues_the_conversation() {
-    let (fake, _server, api) =
-        setup(vec![Reply::text("Noted: 42."), Reply::text("You said 42.")]).await;
+    let (fake, _server, api) = setup(vec![Reply::text("Noted: 42."), Reply::text("You said 42.")]).await;
     let s = api.new_session().await;
     assert_eq!(api.chat(&s, "Remember the number 42.").await.0, 200);
     let (status, body) = api.chat(&s, "What number did I say?").await;
-    assert_eq!(
-        (status, body["response"].as_str()),
-        (200, Some("You said 42."))
-    );
+    assert_eq!((status, body["response"].as_str()), (200, Some("You said 42.")));
 
     let second = &fake.received()[1].body;
     assert_eq!(
@@ -41,10 +37,7 @@ async fn each_chat_continues_the_conversation() {
 #[tokio::test]
 async fn history_and_files_survive_a_restart() {
     let (fake, mut server, api) = setup(vec![
-        Reply::tool(
-            "write",
-            json!({ "path": "memo.txt", "content": "before restart" }),
-        ),
+        Reply::tool("write", json!({ "path": "memo.txt", "content": "before restart" })),
         Reply::text("Written."),
     ])
     .await;
@@ -63,20 +56,14 @@ async fn history_and_files_survive_a_restart() {
     let after = &received[2].body["messages"];
     assert_eq!(after.as_array().unwrap().len(), 5, "{after}");
     assert_eq!(after[0]["content"][0]["text"], "write a memo");
-    assert_eq!(
-        crate::support::tool_results(&received[3].body)[0].0,
-        "before restart"
-    );
+    assert_eq!(crate::support::tool_results(&received[3].body)[0].0, "before restart");
     assert_eq!(api.info(&s).await["messageCount"], 8);
 }
 
 #[tokio::test]
 async fn sessions_are_isolated() {
     let (fake, _server, api) = setup(vec![
-        Reply::tool(
-            "write",
-            json!({ "path": "secret.txt", "content": "only in A" }),
-        ),
+        Reply::tool("write", json!({ "path": "secret.txt", "content": "only in A" })),
         Reply::text("ok"),
         Reply::tool("read", json!({ "path": "secret.txt" })),
         Reply::text("not found"),
@@ -115,9 +102,7 @@ async fn chat_creates_a_session_on_first_use() {
 #[tokio::test]
 async fn empty_template_and_turn_limit() {
     let (fake, _server, api) = crate::support::setup_with(vec![], &["--max-turns", "2"]).await;
-    let (status, body) = api
-        .post("/session/new", &json!({ "template": "empty" }))
-        .await;
+    let (status, body) = api.post("/session/new", &json!({ "template": "empty" })).await;
     assert_eq!(status, 200);
     let s = body["sessionId"].as_str().unwrap().to_string();
     assert_eq!(api.info(&s).await["fileCount"], 0);
@@ -130,10 +115,7 @@ async fn empty_template_and_turn_limit() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["stopReason"], "max_turns");
     assert!(
-        body["response"]
-            .as_str()
-            .unwrap()
-            .contains("limit of 2 model turns"),
+        body["response"].as_str().unwrap().contains("limit of 2 model turns"),
         "{body}"
     );
     assert_eq!(body["toolCalls"].as_array().unwrap().len(), 2);

@@ -30,10 +30,7 @@ async fn a_trap_ends_the_chat_keeps_its_writes_and_the_next_chat_works() {
     let (status, body) = api.chat(&s, "trap").await;
     assert_eq!(status, 500, "{body}");
     assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .starts_with("the agent crashed"),
+        body["error"].as_str().unwrap().starts_with("the agent crashed"),
         "{body}"
     );
 
@@ -42,10 +39,7 @@ async fn a_trap_ends_the_chat_keeps_its_writes_and_the_next_chat_works() {
     assert_eq!(api.info(&s).await["fileCount"], 6);
 
     let (status, body) = api.chat(&s, "hello").await;
-    assert_eq!(
-        (status, body["response"].as_str()),
-        (200, Some("echo: hello"))
-    );
+    assert_eq!((status, body["response"].as_str()), (200, Some("echo: hello")));
 }
 
 #[tokio::test]
@@ -63,26 +57,16 @@ async fn an_infinite_loop_hits_the_cpu_limit_while_other_sessions_carry_on() {
         let reply = api.chat(&b, "still alive?").await;
         (reply, Instant::now())
     };
-    let (((status, body), spin_done), ((other_status, other_body), other_done)) =
-        tokio::join!(spin, other);
+    let (((status, body), spin_done), ((other_status, other_body), other_done)) = tokio::join!(spin, other);
     assert_eq!(status, 500, "{body}");
-    assert!(
-        body["error"].as_str().unwrap().contains("CPU time limit"),
-        "{body}"
-    );
+    assert!(body["error"].as_str().unwrap().contains("CPU time limit"), "{body}");
     assert_eq!(
         (other_status, other_body["response"].as_str()),
         (200, Some("echo: still alive?"))
     );
-    assert!(
-        other_done < spin_done,
-        "the other session waited for the spinning one"
-    );
+    assert!(other_done < spin_done, "the other session waited for the spinning one");
     let (status, body) = api.chat(&a, "after").await;
-    assert_eq!(
-        (status, body["response"].as_str()),
-        (200, Some("echo: after"))
-    );
+    assert_eq!((status, body["response"].as_str()), (200, Some("echo: after")));
 }
 
 #[tokio::test]

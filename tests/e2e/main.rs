@@ -1,7 +1,11 @@
 //! End-to-end tests: the real `pi-worker` binary on loopback, driven over HTTP, with a scripted
 //! fake of the Anthropic API as the only stand-in.
 
-#![allow(clippy::unwrap_used, missing_docs, reason = "test code: an unexpected failure should panic")]
+#![allow(
+    clippy::unwrap_used,
+    missing_docs,
+    reason = "test code: an unexpected failure should panic"
+)]
 
 mod bad_input;
 mod conversation;

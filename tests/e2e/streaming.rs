@@ -55,10 +55,7 @@ async fn events_arrive_in_order_and_done_carries_the_reply() {
         "{end}"
     );
     let (_, done) = events.last().unwrap();
-    assert_eq!(
-        done["response"],
-        "Reading the file.\n\nIt is a sample project."
-    );
+    assert_eq!(done["response"], "Reading the file.\n\nIt is a sample project.");
     assert_eq!(
         done["toolCalls"],
         json!([{ "tool": "read", "args": { "path": "README.md", "limit": 1 } }])
@@ -73,22 +70,13 @@ async fn an_llm_failure_mid_chat_ends_with_an_error_event_and_keeps_the_work() {
     ])
     .await;
     let s = api.new_session().await;
-    let (status, events) = api
-        .chat_stream(&s, "write and then lose the connection")
-        .await;
+    let (status, events) = api.chat_stream(&s, "write and then lose the connection").await;
     assert_eq!(status, 200);
     let (last, data) = events.last().unwrap();
     assert_eq!(last, "error", "{events:?}");
-    assert!(
-        data["error"].as_str().unwrap().contains("transport error"),
-        "{data}"
-    );
+    assert!(data["error"].as_str().unwrap().contains("transport error"), "{data}");
     assert_eq!(data["status"], 502);
-    assert!(
-        events
-            .iter()
-            .any(|(n, d)| n == "tool_end" && d["isError"] == false)
-    );
+    assert!(events.iter().any(|(n, d)| n == "tool_end" && d["isError"] == false));
 
     // The write stayed written and the session is still usable.
     fake.push([

@@ -7,13 +7,7 @@ use crate::support::{Api, Block, FakeAnthropic, Reply, setup, tool_results};
 
 /// Runs one chat in which the model calls `tool` with `args`, then answers "done". Returns the
 /// tool's result as the model saw it, and whether it was an error.
-async fn call(
-    fake: &FakeAnthropic,
-    api: &Api,
-    session: &str,
-    tool: &str,
-    args: Value,
-) -> (String, bool) {
+async fn call(fake: &FakeAnthropic, api: &Api, session: &str, tool: &str, args: Value) -> (String, bool) {
     fake.push([Reply::tool(tool, args.clone()), Reply::text("done")]);
     let (status, body) = api.chat(session, &format!("please use {tool}")).await;
     assert_eq!(status, 200, "{body}");
@@ -70,10 +64,7 @@ async fn read_write_edit_round_trip() {
         json!({ "path": "notes/todo.md", "offset": 2, "limit": 1 }),
     )
     .await;
-    assert_eq!(
-        out,
-        "- 2\n\n[1 more lines in file. Use offset=3 to continue.]"
-    );
+    assert_eq!(out, "- 2\n\n[1 more lines in file. Use offset=3 to continue.]");
 
     let (out, err) = call(
         &fake,
@@ -109,14 +100,7 @@ async fn ls_tree_find_grep_round_trip() {
     let (out, _) = call(&fake, &api, &s, "find", json!({ "pattern": "*.ts" })).await;
     assert_eq!(out, "src/index.ts\nsrc/utils.ts");
 
-    let (out, _) = call(
-        &fake,
-        &api,
-        &s,
-        "grep",
-        json!({ "pattern": "greet", "glob": "*.ts" }),
-    )
-    .await;
+    let (out, _) = call(&fake, &api, &s, "grep", json!({ "pattern": "greet", "glob": "*.ts" })).await;
     assert_eq!(
         out,
         "src/index.ts:1: import { greet, add } from \"./utils\";\nsrc/index.ts:3: console.log(greet(\"World\"));\nsrc/utils.ts:1: export function greet(name: string): string {"
@@ -136,23 +120,13 @@ async fn mv_and_rm_round_trip() {
         json!({ "from": "src/utils.ts", "to": "lib/utils.ts" }),
     )
     .await;
-    assert_eq!(
-        (out.as_str(), err),
-        ("Moved src/utils.ts to lib/utils.ts", false)
-    );
+    assert_eq!((out.as_str(), err), ("Moved src/utils.ts to lib/utils.ts", false));
     let (out, _) = call(&fake, &api, &s, "find", json!({ "pattern": "utils.ts" })).await;
     assert_eq!(out, "lib/utils.ts");
 
     let (out, err) = call(&fake, &api, &s, "rm", json!({ "path": "lib" })).await;
     assert!(err && out.starts_with("Directory not empty: lib."), "{out}");
-    let (out, err) = call(
-        &fake,
-        &api,
-        &s,
-        "rm",
-        json!({ "path": "lib", "recursive": true }),
-    )
-    .await;
+    let (out, err) = call(&fake, &api, &s, "rm", json!({ "path": "lib", "recursive": true })).await;
     assert_eq!((out.as_str(), err), ("Removed lib", false));
     assert_eq!(api.info(&s).await["fileCount"], 4);
 }
@@ -188,10 +162,7 @@ async fn tool_failures_are_results_the_model_reads() {
     let (status, body) = api.chat(&s, "garbled").await;
     assert_eq!(status, 200, "{body}");
     let (out, err) = tool_results(&fake.received().last().unwrap().body).remove(0);
-    assert!(
-        err && out.starts_with("Invalid arguments for read"),
-        "{out}"
-    );
+    assert!(err && out.starts_with("Invalid arguments for read"), "{out}");
 }
 
 #[tokio::test]
@@ -201,29 +172,13 @@ async fn paths_cannot_leave_the_workspace() {
     for path in ["../../etc/passwd", "/../secret", "src/../../x"] {
         let (out, err) = call(&fake, &api, &s, "read", json!({ "path": path })).await;
         assert!(
-            err && out.starts_with(&format!(
-                "Invalid path '{path}': path '{path}' leaves the workspace"
-            )),
+            err && out.starts_with(&format!("Invalid path '{path}': path '{path}' leaves the workspace")),
             "{out}"
         );
-        let (out, err) = call(
-            &fake,
-            &api,
-            &s,
-            "write",
-            json!({ "path": path, "content": "x" }),
-        )
-        .await;
+        let (out, err) = call(&fake, &api, &s, "write", json!({ "path": path, "content": "x" })).await;
         assert!(err && out.contains("leaves the workspace"), "{out}");
     }
-    let (out, err) = call(
-        &fake,
-        &api,
-        &s,
-        "write",
-        json!({ "path": "a\u{0}b", "content": "x" }),
-    )
-    .await;
+    let (out, err) = call(&fake, &api, &s, "write", json!({ "path": "a\u{0}b", "content": "x" })).await;
     assert!(err && out.contains("NUL byte"), "{out}");
     assert_eq!(api.info(&s).await["fileCount"], 5);
 }

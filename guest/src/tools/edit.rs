@@ -28,8 +28,7 @@ pub fn run(ws: &mut dyn Workspace, args: Args) -> ToolOutput {
         }
         other => describe(&other, path),
     })?;
-    let raw = String::from_utf8(bytes)
-        .map_err(|_| format!("Cannot edit {path}: it is not UTF-8 text"))?;
+    let raw = String::from_utf8(bytes).map_err(|_| format!("Cannot edit {path}: it is not UTF-8 text"))?;
     let (bom, body) = match raw.strip_prefix('\u{feff}') {
         Some(rest) => ("\u{feff}", rest),
         None => ("", raw.as_str()),
@@ -64,11 +63,7 @@ pub fn run(ws: &mut dyn Workspace, args: Args) -> ToolOutput {
             "No changes made to {path}. The replacement produced identical content. This might indicate an issue with special characters or the text not existing as expected."
         ));
     }
-    let updated = if crlf {
-        updated.replace('\n', "\r\n")
-    } else {
-        updated
-    };
+    let updated = if crlf { updated.replace('\n', "\r\n") } else { updated };
     ws.write(path, format!("{bom}{updated}").as_bytes())
         .map_err(|e| describe(&e, path))?;
     Ok(format!("Successfully replaced text in {path}."))

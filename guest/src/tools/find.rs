@@ -37,12 +37,7 @@ pub fn run(ws: &mut dyn Workspace, args: Args) -> ToolOutput {
     let entries = ws.walk(&base).map_err(|e| describe(&e, &root))?;
     let mut found = Vec::new();
     for entry in entries {
-        let below = relative(
-            entry
-                .path
-                .strip_prefix(base.as_str())
-                .unwrap_or(&entry.path),
-        );
+        let below = relative(entry.path.strip_prefix(base.as_str()).unwrap_or(&entry.path));
         let subject = if on_paths {
             below
         } else {
@@ -88,10 +83,8 @@ mod tests {
 
     #[test]
     fn matches_names_or_paths() {
-        let mut ws =
-            MemoryWorkspace::with(&[("/src/a.ts", ""), ("/src/x/b.spec.ts", ""), ("/c.json", "")]);
-        let find =
-            |ws: &mut MemoryWorkspace, json: &str| run(ws, serde_json::from_str(json).unwrap());
+        let mut ws = MemoryWorkspace::with(&[("/src/a.ts", ""), ("/src/x/b.spec.ts", ""), ("/c.json", "")]);
+        let find = |ws: &mut MemoryWorkspace, json: &str| run(ws, serde_json::from_str(json).unwrap());
         assert_eq!(
             find(&mut ws, r#"{"pattern":"*.ts"}"#).unwrap(),
             "src/a.ts\nsrc/x/b.spec.ts"

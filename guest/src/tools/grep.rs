@@ -8,9 +8,7 @@ use serde::Deserialize;
 use super::ToolOutput;
 use crate::bindings::pi::worker::workspace::EntryKind;
 use crate::fs::{Workspace, describe, is_binary, relative};
-use crate::truncate::{
-    GREP_MAX_LINE_CHARS, MAX_BYTES, format_size, truncate_head, truncate_line, with_notices,
-};
+use crate::truncate::{GREP_MAX_LINE_CHARS, MAX_BYTES, format_size, truncate_head, truncate_line, with_notices};
 
 pub const NAME: &str = "grep";
 pub const DESCRIPTION: &str = "Search file contents for a pattern. Returns matching lines as `path:line: text` (context lines as `path-line- text`). Binary files are skipped. Output is truncated to 100 matches or 50KB (whichever is hit first). Long lines are truncated to 500 chars.";
@@ -95,10 +93,7 @@ pub fn run(ws: &mut dyn Workspace, args: Args) -> ToolOutput {
                 more = true;
                 break 'files;
             }
-            let (from, to) = (
-                i.saturating_sub(context),
-                (i + context).min(lines.len() - 1),
-            );
+            let (from, to) = (i.saturating_sub(context), (i + context).min(lines.len() - 1));
             for (j, shown_line) in lines.iter().enumerate().take(to + 1).skip(from) {
                 let (text, cut) = truncate_line(shown_line, GREP_MAX_LINE_CHARS);
                 lines_cut |= cut;
@@ -155,11 +150,7 @@ mod tests {
             "src/a.ts:2: foo();\nsrc/b.js:1: foo.bar"
         );
         assert_eq!(
-            grep(
-                &mut ws,
-                r#"{"pattern":"foo","ignoreCase":true,"glob":"*.ts"}"#
-            )
-            .unwrap(),
+            grep(&mut ws, r#"{"pattern":"foo","ignoreCase":true,"glob":"*.ts"}"#).unwrap(),
             "src/a.ts:1: const Foo = 1;\nsrc/a.ts:2: foo();"
         );
         assert_eq!(
@@ -167,17 +158,10 @@ mod tests {
             "README.md:1: Foo (a.b)"
         );
         assert_eq!(
-            grep(
-                &mut ws,
-                r#"{"pattern":"^foo\\(","path":"src/a.ts","context":1}"#
-            )
-            .unwrap(),
+            grep(&mut ws, r#"{"pattern":"^foo\\(","path":"src/a.ts","context":1}"#).unwrap(),
             "src/a.ts-1- const Foo = 1;\nsrc/a.ts:2: foo();\nsrc/a.ts-3- bar();"
         );
-        assert_eq!(
-            grep(&mut ws, r#"{"pattern":"zzz"}"#).unwrap(),
-            "No matches found"
-        );
+        assert_eq!(grep(&mut ws, r#"{"pattern":"zzz"}"#).unwrap(), "No matches found");
         assert!(
             grep(&mut ws, r#"{"pattern":"("}"#)
                 .unwrap_err()
@@ -205,10 +189,6 @@ mod tests {
             out.contains("... [truncated]") && out.ends_with("Use read tool to see full lines]"),
             "{out}"
         );
-        assert!(
-            !grep(&mut ws, r#"{"pattern":"foo"}"#)
-                .unwrap()
-                .contains("bin.dat")
-        );
+        assert!(!grep(&mut ws, r#"{"pattern":"foo"}"#).unwrap().contains("bin.dat"));
     }
 }

@@ -63,24 +63,15 @@ mod tests {
 
     #[test]
     fn lists_sorted_with_dir_suffix_and_limit() {
-        let mut ws = MemoryWorkspace::with(&[
-            ("/b.txt", ""),
-            ("/A.md", ""),
-            ("/src/x.ts", ""),
-            ("/.env", ""),
-        ]);
-        let ls =
-            |ws: &mut MemoryWorkspace, json: &str| run(ws, serde_json::from_str(json).unwrap());
+        let mut ws = MemoryWorkspace::with(&[("/b.txt", ""), ("/A.md", ""), ("/src/x.ts", ""), ("/.env", "")]);
+        let ls = |ws: &mut MemoryWorkspace, json: &str| run(ws, serde_json::from_str(json).unwrap());
         assert_eq!(ls(&mut ws, "{}").unwrap(), ".env\nA.md\nb.txt\nsrc/");
         assert_eq!(ls(&mut ws, r#"{"path":"src"}"#).unwrap(), "x.ts");
         assert_eq!(
             ls(&mut ws, r#"{"limit":2}"#).unwrap(),
             ".env\nA.md\n\n[2 entries limit reached. Use limit=4 for more]"
         );
-        assert_eq!(
-            ls(&mut ws, r#"{"path":"nope"}"#).unwrap_err(),
-            "Path not found: nope"
-        );
+        assert_eq!(ls(&mut ws, r#"{"path":"nope"}"#).unwrap_err(), "Path not found: nope");
         assert_eq!(
             ls(&mut ws, r#"{"path":"b.txt"}"#).unwrap_err(),
             "Not a directory: /b.txt"

@@ -62,10 +62,7 @@ fn schema_of<A: JsonSchema>() -> serde_json::Value {
         s.meta_schema = None;
         s.inline_subschemas = true;
     });
-    let mut schema = settings
-        .into_generator()
-        .into_root_schema_for::<A>()
-        .to_value();
+    let mut schema = settings.into_generator().into_root_schema_for::<A>().to_value();
     if let Some(object) = schema.as_object_mut() {
         object.remove("title");
     }
@@ -93,10 +90,7 @@ pub fn dispatch(tools: &[Tool], ws: &mut dyn Workspace, name: &str, args: &str) 
         Some(tool) => tool.run(ws, args),
         None => {
             let known: Vec<&str> = tools.iter().map(|t| t.name).collect();
-            Err(format!(
-                "Unknown tool: {name}. Available tools: {}",
-                known.join(", ")
-            ))
+            Err(format!("Unknown tool: {name}. Available tools: {}", known.join(", ")))
         }
     }
 }

@@ -18,8 +18,7 @@ pub struct Args {
 }
 
 pub fn run(ws: &mut dyn Workspace, args: Args) -> ToolOutput {
-    ws.rename(&args.from, &args.to)
-        .map_err(|e| describe(&e, &args.from))?;
+    ws.rename(&args.from, &args.to).map_err(|e| describe(&e, &args.from))?;
     Ok(format!("Moved {} to {}", args.from, args.to))
 }
 
@@ -31,12 +30,8 @@ mod tests {
     #[test]
     fn moves_and_refuses_overwrite() {
         let mut ws = MemoryWorkspace::with(&[("/a", "1"), ("/b", "2")]);
-        let mv =
-            |ws: &mut MemoryWorkspace, json: &str| run(ws, serde_json::from_str(json).unwrap());
-        assert_eq!(
-            mv(&mut ws, r#"{"from":"a","to":"c/a"}"#).unwrap(),
-            "Moved a to c/a"
-        );
+        let mv = |ws: &mut MemoryWorkspace, json: &str| run(ws, serde_json::from_str(json).unwrap());
+        assert_eq!(mv(&mut ws, r#"{"from":"a","to":"c/a"}"#).unwrap(), "Moved a to c/a");
         assert_eq!(ws.files["/c/a"], b"1");
         assert_eq!(
             mv(&mut ws, r#"{"from":"b","to":"c/a"}"#).unwrap_err(),

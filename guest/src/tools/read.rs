@@ -90,10 +90,7 @@ mod tests {
     #[test]
     fn reads_whole_and_windows() {
         let mut ws = MemoryWorkspace::with(&[("/a.txt", "one\ntwo\nthree\n")]);
-        assert_eq!(
-            read(&mut ws, r#"{"path":"a.txt"}"#).unwrap(),
-            "one\ntwo\nthree\n"
-        );
+        assert_eq!(read(&mut ws, r#"{"path":"a.txt"}"#).unwrap(), "one\ntwo\nthree\n");
         assert_eq!(
             read(&mut ws, r#"{"path":"/a.txt","offset":2,"limit":1}"#).unwrap(),
             "two\n\n[2 more lines in file. Use offset=3 to continue.]"
@@ -102,10 +99,7 @@ mod tests {
             read(&mut ws, r#"{"path":"a.txt","offset":9}"#).unwrap_err(),
             "Offset 9 is beyond end of file (4 lines total)"
         );
-        assert_eq!(
-            read(&mut ws, r#"{"path":"nope"}"#).unwrap_err(),
-            "Path not found: nope"
-        );
+        assert_eq!(read(&mut ws, r#"{"path":"nope"}"#).unwrap_err(), "Path not found: nope");
     }
 
     #[test]
@@ -136,9 +130,6 @@ mod tests {
             read(&mut ws, r#"{"path":"bin"}"#).unwrap(),
             "[Binary file bin: 4B, not shown as text]"
         );
-        assert_eq!(
-            read(&mut ws, r#"{"path":"latin1"}"#).unwrap(),
-            "caf\u{fffd}"
-        );
+        assert_eq!(read(&mut ws, r#"{"path":"latin1"}"#).unwrap(), "caf\u{fffd}");
     }
 }

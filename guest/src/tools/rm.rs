@@ -31,21 +31,14 @@ mod tests {
     #[test]
     fn removes_files_and_needs_recursive_for_dirs() {
         let mut ws = MemoryWorkspace::with(&[("/a", ""), ("/d/x", "")]);
-        let rm =
-            |ws: &mut MemoryWorkspace, json: &str| run(ws, serde_json::from_str(json).unwrap());
+        let rm = |ws: &mut MemoryWorkspace, json: &str| run(ws, serde_json::from_str(json).unwrap());
         assert_eq!(rm(&mut ws, r#"{"path":"a"}"#).unwrap(), "Removed a");
         assert!(
             rm(&mut ws, r#"{"path":"d"}"#)
                 .unwrap_err()
                 .starts_with("Directory not empty: d.")
         );
-        assert_eq!(
-            rm(&mut ws, r#"{"path":"d","recursive":true}"#).unwrap(),
-            "Removed d"
-        );
-        assert_eq!(
-            rm(&mut ws, r#"{"path":"a"}"#).unwrap_err(),
-            "Path not found: a"
-        );
+        assert_eq!(rm(&mut ws, r#"{"path":"d","recursive":true}"#).unwrap(), "Removed d");
+        assert_eq!(rm(&mut ws, r#"{"path":"a"}"#).unwrap_err(), "Path not found: a");
     }
 }

@@ -11,7 +11,8 @@ use crate::fs::{Workspace, describe};
 use crate::truncate::{MAX_BYTES, MAX_LINES, format_size, truncate_head, with_notices};
 
 pub const NAME: &str = "tree";
-pub const DESCRIPTION: &str = "Show the directory structure as a tree, directories with a '/' suffix. Output is truncated to 2000 lines or 50KB.";
+pub const DESCRIPTION: &str =
+    "Show the directory structure as a tree, directories with a '/' suffix. Output is truncated to 2000 lines or 50KB.";
 
 #[derive(Deserialize, JsonSchema)]
 pub struct Args {
@@ -86,15 +87,8 @@ fn draw(node: &Node, prefix: &str, out: &mut Vec<String>) {
     for (i, (name, child)) in node.children.iter().enumerate() {
         let last = i + 1 == count;
         let suffix = if child.dir { "/" } else { "" };
-        out.push(format!(
-            "{prefix}{}{name}{suffix}",
-            if last { "└── " } else { "├── " }
-        ));
-        draw(
-            child,
-            &format!("{prefix}{}", if last { "    " } else { "│   " }),
-            out,
-        );
+        out.push(format!("{prefix}{}{name}{suffix}", if last { "└── " } else { "├── " }));
+        draw(child, &format!("{prefix}{}", if last { "    " } else { "│   " }), out);
     }
 }
 
@@ -105,13 +99,8 @@ mod tests {
 
     #[test]
     fn draws_nested_dirs_with_depth() {
-        let mut ws = MemoryWorkspace::with(&[
-            ("/README.md", ""),
-            ("/src/index.ts", ""),
-            ("/src/lib/u.ts", ""),
-        ]);
-        let tree =
-            |ws: &mut MemoryWorkspace, json: &str| run(ws, serde_json::from_str(json).unwrap());
+        let mut ws = MemoryWorkspace::with(&[("/README.md", ""), ("/src/index.ts", ""), ("/src/lib/u.ts", "")]);
+        let tree = |ws: &mut MemoryWorkspace, json: &str| run(ws, serde_json::from_str(json).unwrap());
         assert_eq!(
             tree(&mut ws, "{}").unwrap(),
             ".\n├── README.md\n└── src/\n    ├── index.ts\n    └── lib/\n        └── u.ts\n\n2 directories, 3 files"

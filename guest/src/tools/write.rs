@@ -36,16 +36,9 @@ mod tests {
     fn writes_and_reports_bytes() {
         let mut ws = MemoryWorkspace::default();
         let args = serde_json::from_str(r#"{"path":"src/é.ts","content":"héllo"}"#).unwrap();
-        assert_eq!(
-            run(&mut ws, args).unwrap(),
-            "Successfully wrote 6 bytes to src/é.ts"
-        );
+        assert_eq!(run(&mut ws, args).unwrap(), "Successfully wrote 6 bytes to src/é.ts");
         assert_eq!(ws.files["/src/é.ts"], "héllo".as_bytes());
         let args = serde_json::from_str(r#"{"path":"../x","content":""}"#).unwrap();
-        assert!(
-            run(&mut ws, args)
-                .unwrap_err()
-                .starts_with("Invalid path '../x'")
-        );
+        assert!(run(&mut ws, args).unwrap_err().starts_with("Invalid path '../x'"));
     }
 }

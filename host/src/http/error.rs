@@ -33,10 +33,7 @@ impl ApiError {
     /// 500 Internal Server Error (a bug of ours).
     pub fn internal(message: impl std::fmt::Display) -> Self {
         tracing::error!("internal error: {message}");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("internal error: {message}"),
-        )
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, format!("internal error: {message}"))
     }
 }
 
@@ -46,9 +43,7 @@ impl From<ChatError> for ApiError {
             ChatError::Llm(LlmError::NotConfigured(_)) => StatusCode::SERVICE_UNAVAILABLE,
             ChatError::Llm(_) => StatusCode::BAD_GATEWAY,
             ChatError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            ChatError::CpuLimit(_) | ChatError::Trap(_) | ChatError::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            ChatError::CpuLimit(_) | ChatError::Trap(_) | ChatError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Self::new(status, e.to_string())
     }
@@ -56,10 +51,6 @@ impl From<ChatError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(serde_json::json!({ "error": self.message })),
-        )
-            .into_response()
+        (self.status, Json(serde_json::json!({ "error": self.message }))).into_response()
     }
 }

@@ -30,13 +30,9 @@ pub async fn not_found() -> ApiError {
 }
 
 /// Reads a JSON body; an empty body reads as `{}` when `T` allows it.
-fn json_body<T: for<'de> Deserialize<'de>>(
-    body: Result<Bytes, BytesRejection>,
-) -> Result<T, ApiError> {
+fn json_body<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
     let body = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
-        }
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"),
         status => ApiError::new(status, rejection.body_text()),
     })?;
     let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
@@ -44,24 +40,17 @@ fn json_body<T: for<'de> Deserialize<'de>>(
     } else {
         &body
     };
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
 }
 
 fn session_id(raw: &str) -> Result<SessionId, ApiError> {
     SessionId::parse(raw).ok_or_else(|| {
-        ApiError::bad_request(
-            "invalid session id: use 1 to 64 characters from A-Z, a-z, 0-9, '-' and '_'",
-        )
+        ApiError::bad_request("invalid session id: use 1 to 64 characters from A-Z, a-z, 0-9, '-' and '_'")
     })
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(ApiError::internal)?
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)?
 }
 
 /// Opens an existing session for a read route (404 when it does not exist).
@@ -78,11 +67,7 @@ async fn open_existing(state: &Arc<AppState>, id: &SessionId) -> Result<SessionD
     .await
 }
 
-fn create_seeded(
-    state: &AppState,
-    id: &SessionId,
-    template: Template,
-) -> Result<SessionDb, ApiError> {
+fn create_seeded(state: &AppState, id: &SessionId, template: Template) -> Result<SessionDb, ApiError> {
     let mut db = state.sessions.create(id).map_err(ApiError::internal)?;
     seed::seed(&mut db, template).map_err(ApiError::internal)?;
     Ok(db)
@@ -153,11 +138,7 @@ async fn run(
     events: Option<mpsc::UnboundedSender<ChatEvent>>,
 ) -> Result<ChatReply, ApiError> {
     let _session_guard = state.sessions.lock(&id).await;
-    let slot = state
-        .chat_slots
-        .acquire()
-        .await
-        .map_err(ApiError::internal)?;
+    let slot = state.chat_slots.acquire().await.map_err(ApiError::internal)?;
     slot.forget();
     let span = tracing::info_span!("chat", session = %id);
     let slots = state.clone();
@@ -193,8 +174,7 @@ pub fn reply_json(reply: &ChatReply) -> Value {
         .tool_calls
         .iter()
         .map(|c| {
-            let args = serde_json::from_str::<Value>(&c.args)
-                .unwrap_or_else(|_| Value::String(c.args.clone()));
+            let args = serde_json::from_str::<Value>(&c.args).unwrap_or_else(|_| Value::String(c.args.clone()));
             json!({ "tool": c.tool, "args": args })
         })
         .collect();
@@ -207,10 +187,7 @@ pub fn reply_json(reply: &ChatReply) -> Value {
 }
 
 /// `GET /session/:id/info`.
-pub async fn info(
-    State(state): State<Arc<AppState>>,
-    Path(raw_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn info(State(state): State<Arc<AppState>>, Path(raw_id): Path<String>) -> Result<Json<Value>, ApiError> {
     let id = session_id(&raw_id)?;
     let db = open_existing(&state, &id).await?;
     let config = state.config.clone();
@@ -247,17 +224,12 @@ pub async fn info(
 }
 
 /// `GET /session/:id/messages`: the persisted conversation.
-pub async fn messages(
-    State(state): State<Arc<AppState>>,
-    Path(raw_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn messages(State(state): State<Arc<AppState>>, Path(raw_id): Path<String>) -> Result<Json<Value>, ApiError> {
     let id = session_id(&raw_id)?;
     let db = open_existing(&state, &id).await?;
     blocking(move || {
         let history = db.history().map_err(ApiError::internal)?;
-        Ok(Json(
-            json!({ "sessionId": id.as_str(), "messages": history }),
-        ))
+        Ok(Json(json!({ "sessionId": id.as_str(), "messages": history })))
     })
     .await
 }

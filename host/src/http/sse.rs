@@ -23,10 +23,7 @@ fn chat_event(e: ChatEvent) -> Result<Event, Infallible> {
         ChatEvent::TextDelta(text) => event("text_delta", &json!({ "text": text })),
         ChatEvent::ToolStart { id, tool, args } => {
             let args = serde_json::from_str::<Value>(&args).unwrap_or(Value::String(args));
-            event(
-                "tool_start",
-                &json!({ "id": id, "tool": tool, "args": args }),
-            )
+            event("tool_start", &json!({ "id": id, "tool": tool, "args": args }))
         }
         ChatEvent::ToolEnd {
             id,
@@ -45,16 +42,14 @@ pub fn response(
     events: mpsc::UnboundedReceiver<ChatEvent>,
     done: oneshot::Receiver<Result<ChatReply, ApiError>>,
 ) -> Response {
-    let live = stream::unfold(events, |mut rx| async move {
-        rx.recv().await.map(|e| (chat_event(e), rx))
-    });
+    let live = stream::unfold(
+        events,
+        |mut rx| async move { rx.recv().await.map(|e| (chat_event(e), rx)) },
+    );
     let last = stream::once(async move {
         match done.await {
             Ok(Ok(reply)) => event("done", &reply_json(&reply)),
-            Ok(Err(e)) => event(
-                "error",
-                &json!({ "error": e.message, "status": e.status.as_u16() }),
-            ),
+            Ok(Err(e)) => event("error", &json!({ "error": e.message, "status": e.status.as_u16() })),
             Err(_) => event("error", &json!({ "error": "the chat ended unexpectedly" })),
         }
     });

@@ -81,9 +81,7 @@ impl From<LlmError> for wit::LlmError {
     fn from(e: LlmError) -> Self {
         match e {
             LlmError::NotConfigured(m) => Self::NotConfigured(m),
-            LlmError::Provider { status, message } => {
-                Self::Provider(wit::ProviderError { status, message })
-            }
+            LlmError::Provider { status, message } => Self::Provider(wit::ProviderError { status, message }),
             LlmError::Transport(m) => Self::Transport(m),
             LlmError::Protocol(m) => Self::Protocol(m),
         }
@@ -195,12 +193,8 @@ fn request_from_wit(req: wit::Request, model: String) -> Result<LlmRequest, LlmE
         .tools
         .into_iter()
         .map(|t| {
-            let input_schema = serde_json::from_str(&t.input_schema).map_err(|e| {
-                LlmError::Protocol(format!(
-                    "tool '{}' has an invalid input schema: {e}",
-                    t.name
-                ))
-            })?;
+            let input_schema = serde_json::from_str(&t.input_schema)
+                .map_err(|e| LlmError::Protocol(format!("tool '{}' has an invalid input schema: {e}", t.name)))?;
             Ok(ToolSpec {
                 name: t.name,
                 description: t.description,
@@ -218,10 +212,7 @@ fn request_from_wit(req: wit::Request, model: String) -> Result<LlmRequest, LlmE
 }
 
 impl Host for LlmCtxView<'_> {
-    fn complete(
-        &mut self,
-        req: wit::Request,
-    ) -> wasmtime::Result<Result<Resource<ResponseStream>, wit::LlmError>> {
+    fn complete(&mut self, req: wit::Request) -> wasmtime::Result<Result<Resource<ResponseStream>, wit::LlmError>> {
         let (provider, model) = match self.ctx.providers.resolve(req.model.as_deref()) {
             Ok(found) => found,
             Err(e) => return Ok(Err(e.into())),

@@ -7,9 +7,7 @@ use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use super::{
-    EventStream, LlmError, LlmProvider, LlmRequest, StopReason, StreamEvent, StreamFuture,
-};
+use super::{EventStream, LlmError, LlmProvider, LlmRequest, StopReason, StreamEvent, StreamFuture};
 use crate::message::{ContentBlock, Message, Role, ToolCall, Usage};
 
 /// The API version this client speaks (`anthropic-version` header).
@@ -61,9 +59,8 @@ impl AnthropicProvider {
             });
         }
         let events = response.bytes_stream().eventsource();
-        let stream = futures_util::stream::unfold(
-            (events, Decoder::default()),
-            |(mut events, mut decoder)| async move {
+        let stream =
+            futures_util::stream::unfold((events, Decoder::default()), |(mut events, mut decoder)| async move {
                 if decoder.finished {
                     return None;
                 }
@@ -72,9 +69,7 @@ impl AnthropicProvider {
                         None => Err(LlmError::Transport(
                             "the answer stream ended before `message_stop`".into(),
                         )),
-                        Some(Err(e)) => {
-                            Err(LlmError::Transport(format!("the answer stream broke: {e}")))
-                        }
+                        Some(Err(e)) => Err(LlmError::Transport(format!("the answer stream broke: {e}"))),
                         Some(Ok(event)) => match decoder.decode(&event.event, &event.data) {
                             Ok(None) => continue,
                             Ok(Some(out)) => Ok(out),
@@ -86,8 +81,7 @@ impl AnthropicProvider {
                     }
                     return Some((item, (events, decoder)));
                 }
-            },
-        );
+            });
         Ok(Box::pin(stream))
     }
 }
@@ -137,9 +131,7 @@ fn message_json(message: &Message) -> Option<Value> {
                     .ok()
                     .filter(Value::is_object)
                     .unwrap_or_else(|| json!({}));
-                Some(
-                    json!({ "type": "tool_use", "id": call.id, "name": call.name, "input": input }),
-                )
+                Some(json!({ "type": "tool_use", "id": call.id, "name": call.name, "input": input }))
             }
             ContentBlock::ToolResult(result) => Some(json!({
                 "type": "tool_result",
@@ -188,11 +180,7 @@ fn status_of_error_type(kind: &str) -> u16 {
 #[derive(Debug)]
 enum Block {
     Text,
-    ToolUse {
-        id: String,
-        name: String,
-        json: String,
-    },
+    ToolUse { id: String, name: String, json: String },
     Other,
 }
 
@@ -233,9 +221,8 @@ impl Decoder {
         if event == "ping" {
             return Ok(None);
         }
-        let value: Value = serde_json::from_str(data).map_err(|e| {
-            LlmError::Protocol(format!("`{event}` event with invalid JSON data: {e}"))
-        })?;
+        let value: Value = serde_json::from_str(data)
+            .map_err(|e| LlmError::Protocol(format!("`{event}` event with invalid JSON data: {e}")))?;
         match event {
             "message_start" => {
                 if let Some(usage) = value.get("message").and_then(|m| m.get("usage")) {
@@ -255,10 +242,7 @@ impl Decoder {
                     },
                     _ => Block::Other,
                 };
-                let initial_text = value["content_block"]["text"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
+                let initial_text = value["content_block"]["text"].as_str().unwrap_or_default().to_string();
                 self.blocks.insert(index, block);
                 Ok((!initial_text.is_empty()).then_some(StreamEvent::TextDelta(initial_text)))
             }
@@ -273,9 +257,7 @@ impl Decoder {
                         json.push_str(delta["partial_json"].as_str().unwrap_or_default());
                         Ok(None)
                     }
-                    (_, None) => Err(LlmError::Protocol(format!(
-                        "delta for unknown content block {index}"
-                    ))),
+                    (_, None) => Err(LlmError::Protocol(format!("delta for unknown content block {index}"))),
                     // Thinking, signatures, citations: nothing the agent uses.
                     _ => Ok(None),
                 }
@@ -283,21 +265,13 @@ impl Decoder {
             "content_block_stop" => {
                 let index = field(&value, "index")?.as_u64().unwrap_or(0);
                 match self.blocks.remove(&index) {
-                    Some(Block::ToolUse { id, name, json }) => {
-                        Ok(Some(StreamEvent::ToolCall(ToolCall {
-                            id,
-                            name,
-                            arguments: if json.trim().is_empty() {
-                                "{}".into()
-                            } else {
-                                json
-                            },
-                        })))
-                    }
+                    Some(Block::ToolUse { id, name, json }) => Ok(Some(StreamEvent::ToolCall(ToolCall {
+                        id,
+                        name,
+                        arguments: if json.trim().is_empty() { "{}".into() } else { json },
+                    }))),
                     Some(_) => Ok(None),
-                    None => Err(LlmError::Protocol(format!(
-                        "stop for unknown content block {index}"
-                    ))),
+                    None => Err(LlmError::Protocol(format!("stop for unknown content block {index}"))),
                 }
             }
             "message_delta" => {
@@ -326,9 +300,7 @@ impl Decoder {
             }
             "error" => {
                 let kind = value["error"]["type"].as_str().unwrap_or("api_error");
-                let message = value["error"]["message"]
-                    .as_str()
-                    .unwrap_or("unknown error");
+                let message = value["error"]["message"].as_str().unwrap_or("unknown error");
                 Err(LlmError::Provider {
                     status: status_of_error_type(kind),
                     message: format!("{kind}: {message}"),
@@ -367,10 +339,7 @@ mod tests {
                 "content_block_delta",
                 r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#,
             ),
-            (
-                "content_block_stop",
-                r#"{"type":"content_block_stop","index":0}"#,
-            ),
+            ("content_block_stop", r#"{"type":"content_block_stop","index":0}"#),
             (
                 "content_block_start",
                 r#"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_1","name":"read","input":{}}}"#,
@@ -383,10 +352,7 @@ mod tests {
                 "content_block_delta",
                 r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"th\":\"/a\"}"}}"#,
             ),
-            (
-                "content_block_stop",
-                r#"{"type":"content_block_stop","index":1}"#,
-            ),
+            ("content_block_stop", r#"{"type":"content_block_stop","index":1}"#),
             (
                 "message_delta",
                 r#"{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":7}}"#,
@@ -449,9 +415,7 @@ mod tests {
                 Message {
                     role: Role::Assistant,
                     content: vec![
-                        ContentBlock::Text {
-                            text: String::new(),
-                        },
+                        ContentBlock::Text { text: String::new() },
                         ContentBlock::ToolCall(ToolCall {
                             id: "t".into(),
                             name: "ls".into(),
@@ -484,9 +448,7 @@ mod tests {
         assert_eq!(body["messages"][2]["content"][0]["tool_use_id"], "t");
         assert_eq!(body["messages"][2]["content"][0]["is_error"], true);
         assert_eq!(
-            error_message(
-                r#"{"type":"error","error":{"type":"rate_limit_error","message":"slow"}}"#
-            ),
+            error_message(r#"{"type":"error","error":{"type":"rate_limit_error","message":"slow"}}"#),
             "rate_limit_error: slow"
         );
     }

@@ -97,8 +97,7 @@ pub enum LlmError {
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, LlmError>> + Send>>;
 
 /// A boxed future returned by [`LlmProvider::stream`].
-pub type StreamFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<EventStream, LlmError>> + Send + 'a>>;
+pub type StreamFuture<'a> = Pin<Box<dyn Future<Output = Result<EventStream, LlmError>> + Send + 'a>>;
 
 /// A language-model provider.
 pub trait LlmProvider: Send + Sync {

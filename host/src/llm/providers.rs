@@ -22,15 +22,10 @@ pub struct LlmConfig {
 impl LlmConfig {
     /// Reads the settings from a variable lookup (the process environment merged with env files).
     pub fn from_vars(vars: &HashMap<String, String>) -> Self {
-        let get = |k: &str| {
-            vars.get(k)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |k: &str| vars.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         Self {
             anthropic_api_key: get("ANTHROPIC_API_KEY"),
-            anthropic_base_url: get("ANTHROPIC_BASE_URL")
-                .unwrap_or_else(|| "https://api.anthropic.com".into()),
+            anthropic_base_url: get("ANTHROPIC_BASE_URL").unwrap_or_else(|| "https://api.anthropic.com".into()),
             default_model: get("PI_WORKER_MODEL").unwrap_or_else(|| DEFAULT_MODEL.into()),
         }
     }
@@ -38,7 +33,7 @@ impl LlmConfig {
 
 /// The configured providers, and the choice of one per model name.
 pub struct Providers {
-    anthropic: Option<Arc<AnthropicProvider>>,
+    anthropic: Option<Arc<dyn LlmProvider>>,
     default_model: String,
 }
 
@@ -54,17 +49,20 @@ impl std::fmt::Debug for Providers {
 impl Providers {
     /// Builds the providers the configuration has keys for.
     pub fn new(config: &LlmConfig) -> Result<Self, LlmError> {
-        let anthropic = match &config.anthropic_api_key {
-            Some(key) => Some(Arc::new(AnthropicProvider::new(
-                &config.anthropic_base_url,
-                key,
-            )?)),
+        let anthropic: Option<Arc<dyn LlmProvider>> = match &config.anthropic_api_key {
+            Some(key) => Some(Arc::new(AnthropicProvider::new(&config.anthropic_base_url, key)?)),
             None => None,
         };
-        Ok(Self {
+        Ok(Self::from_parts(anthropic, config.default_model.clone()))
+    }
+
+    /// Providers from parts: `anthropic` serves Anthropic models (any [`LlmProvider`], for
+    /// example an in-process fake in a benchmark or another embedder's transport).
+    pub fn from_parts(anthropic: Option<Arc<dyn LlmProvider>>, default_model: String) -> Self {
+        Self {
             anthropic,
-            default_model: config.default_model.clone(),
-        })
+            default_model,
+        }
     }
 
     /// The model used when a request names none.
@@ -85,7 +83,7 @@ impl Providers {
             )));
         }
         match &self.anthropic {
-            Some(provider) => Ok((provider.clone() as Arc<dyn LlmProvider>, name.to_string())),
+            Some(provider) => Ok((provider.clone(), name.to_string())),
             None => Err(LlmError::NotConfigured(format!(
                 "no API key for model '{name}': set ANTHROPIC_API_KEY in the environment, .dev.vars or .env"
             ))),

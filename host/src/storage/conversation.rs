@@ -60,9 +60,7 @@ impl SessionDb {
     pub fn message_count(&self) -> Result<u64, ConversationError> {
         Ok(self
             .conn
-            .query_row("SELECT COUNT(*) FROM messages", [], |row| {
-                row.get::<_, i64>(0)
-            })? as u64)
+            .query_row("SELECT COUNT(*) FROM messages", [], |row| row.get::<_, i64>(0))? as u64)
     }
 }
 

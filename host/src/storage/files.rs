@@ -143,17 +143,9 @@ fn kind_at(tx: &Transaction<'_>, path: &str) -> rusqlite::Result<Option<EntryKin
         return Ok(Some(EntryKind::Directory));
     }
     let kind: Option<i64> = tx
-        .query_row("SELECT kind FROM files WHERE path = ?1", [path], |row| {
-            row.get(0)
-        })
+        .query_row("SELECT kind FROM files WHERE path = ?1", [path], |row| row.get(0))
         .optional()?;
-    Ok(kind.map(|k| {
-        if k == 1 {
-            EntryKind::Directory
-        } else {
-            EntryKind::File
-        }
-    }))
+    Ok(kind.map(|k| if k == 1 { EntryKind::Directory } else { EntryKind::File }))
 }
 
 /// Creates `dir` and its missing ancestors; fails if one of them is a file.
@@ -272,11 +264,7 @@ impl SessionDb {
         let path = normalize(path)?;
         let id: Option<Option<String>> = self
             .conn
-            .query_row(
-                "SELECT blob_id FROM files WHERE path = ?1",
-                [&path],
-                |row| row.get(0),
-            )
+            .query_row("SELECT blob_id FROM files WHERE path = ?1", [&path], |row| row.get(0))
             .optional()?;
         match id {
             Some(Some(id)) => Ok(id),
@@ -328,9 +316,7 @@ impl SessionDb {
     pub fn remove(&mut self, path: &str, recursive: bool) -> Result<(), FsError> {
         let path = normalize(path)?;
         if path == "/" {
-            return Err(FsError::InvalidPath(
-                "the workspace root cannot be removed".into(),
-            ));
+            return Err(FsError::InvalidPath("the workspace root cannot be removed".into()));
         }
         let tx = self.conn.transaction()?;
         match kind_at(&tx, &path)? {
@@ -348,10 +334,7 @@ impl SessionDb {
                         return Err(FsError::DirectoryNotEmpty(path));
                     }
                 }
-                tx.execute(
-                    "DELETE FROM files WHERE path > ?1 AND path < ?2",
-                    [&low, &high],
-                )?;
+                tx.execute("DELETE FROM files WHERE path > ?1 AND path < ?2", [&low, &high])?;
             }
         }
         tx.execute("DELETE FROM files WHERE path = ?1", [&path])?;
@@ -426,12 +409,7 @@ mod tests {
 
     fn db(options: StorageOptions) -> (tempfile::TempDir, SessionDb) {
         let tmp = tempfile::tempdir().unwrap();
-        let db = SessionDb::create(
-            &tmp.path().join("s.sqlite"),
-            &tmp.path().join("blobs"),
-            options,
-        )
-        .unwrap();
+        let db = SessionDb::create(&tmp.path().join("s.sqlite"), &tmp.path().join("blobs"), options).unwrap();
         (tmp, db)
     }
 
@@ -452,10 +430,7 @@ mod tests {
             "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
         );
         let stats = db.stats().unwrap();
-        assert_eq!(
-            (stats.file_count, stats.directory_count, stats.total_bytes),
-            (1, 2, 0)
-        );
+        assert_eq!((stats.file_count, stats.directory_count, stats.total_bytes), (1, 2, 0));
     }
 
     #[test]
@@ -464,17 +439,11 @@ mod tests {
         db.write_file("/a", b"x").unwrap();
         assert!(matches!(db.write_file("/a/b", b"x"), Err(FsError::NotADirectory(p)) if p == "/a"));
         db.mkdir("/d/e").unwrap();
-        assert!(matches!(
-            db.write_file("/d", b"x"),
-            Err(FsError::NotAFile(_))
-        ));
+        assert!(matches!(db.write_file("/d", b"x"), Err(FsError::NotAFile(_))));
         assert!(matches!(db.read_file("/d"), Err(FsError::NotAFile(_))));
         assert!(matches!(db.read_file("/nope"), Err(FsError::NotFound(_))));
         assert!(matches!(db.read_file("../x"), Err(FsError::InvalidPath(_))));
-        assert!(matches!(
-            db.write_file("/x\0y", b""),
-            Err(FsError::InvalidPath(_))
-        ));
+        assert!(matches!(db.write_file("/x\0y", b""), Err(FsError::InvalidPath(_))));
         assert!(matches!(db.list_dir("/a"), Err(FsError::NotADirectory(_))));
     }
 
@@ -485,10 +454,7 @@ mod tests {
             db.write_file(p, p.as_bytes()).unwrap();
         }
         let names = |v: Vec<Entry>| v.into_iter().map(|e| e.path).collect::<Vec<_>>();
-        assert_eq!(
-            names(db.list_dir("/").unwrap()),
-            ["/a", "/a.txt", "/ab", "/b"]
-        );
+        assert_eq!(names(db.list_dir("/").unwrap()), ["/a", "/a.txt", "/ab", "/b"]);
         assert_eq!(names(db.list_dir("/a").unwrap()), ["/a/x", "/a/y"]);
         assert_eq!(names(db.walk("/a").unwrap()), ["/a/x", "/a/y", "/a/y/z"]);
         assert_eq!(db.walk("/").unwrap().len(), 7);
@@ -499,19 +465,10 @@ mod tests {
         let (_tmp, mut db) = db(StorageOptions::default());
         db.write_file("/d/a", b"1").unwrap();
         db.write_file("/d/e/b", b"2").unwrap();
-        assert!(matches!(
-            db.remove("/d", false),
-            Err(FsError::DirectoryNotEmpty(_))
-        ));
-        assert!(matches!(
-            db.rename("/d", "/d/e/f"),
-            Err(FsError::InvalidPath(_))
-        ));
+        assert!(matches!(db.remove("/d", false), Err(FsError::DirectoryNotEmpty(_))));
+        assert!(matches!(db.rename("/d", "/d/e/f"), Err(FsError::InvalidPath(_))));
         db.write_file("/taken", b"").unwrap();
-        assert!(matches!(
-            db.rename("/d", "/taken"),
-            Err(FsError::AlreadyExists(_))
-        ));
+        assert!(matches!(db.rename("/d", "/taken"), Err(FsError::AlreadyExists(_))));
         db.rename("/d", "/n/m").unwrap();
         assert_eq!(db.read_file("/n/m/e/b").unwrap(), b"2");
         assert_eq!(db.list_dir("/n/m/e").unwrap().len(), 1);
@@ -532,17 +489,8 @@ mod tests {
         assert_eq!(db.read_file("/big").unwrap(), b"0123456789abc");
         assert_eq!(db.stats().unwrap().spilled_files, 1);
         let id = db.blob_id("/big").unwrap();
-        assert!(
-            tmp.path()
-                .join("blobs")
-                .join(&id[..2])
-                .join(&id[2..])
-                .exists()
-        );
-        assert!(matches!(
-            db.write_file("/huge", &[0; 21]),
-            Err(FsError::TooLarge(_))
-        ));
+        assert!(tmp.path().join("blobs").join(&id[..2]).join(&id[2..]).exists());
+        assert!(matches!(db.write_file("/huge", &[0; 21]), Err(FsError::TooLarge(_))));
     }
 
     #[test]
@@ -559,11 +507,7 @@ mod tests {
         let db = SessionDb::open(&dbp, &blobs, StorageOptions::default()).unwrap();
         assert_eq!(db.read_file("/keep").unwrap(), b"kept");
         assert!(matches!(
-            SessionDb::open(
-                &tmp.path().join("none.sqlite"),
-                &blobs,
-                StorageOptions::default()
-            ),
+            SessionDb::open(&tmp.path().join("none.sqlite"), &blobs, StorageOptions::default()),
             Err(super::super::OpenError::NotFound)
         ));
     }

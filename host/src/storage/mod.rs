@@ -84,17 +84,11 @@ pub struct SessionDb {
 
 impl SessionDb {
     /// Creates a new session database at `db_path`, with its blob directory at `blob_path`.
-    pub fn create(
-        db_path: &Path,
-        blob_path: &Path,
-        options: StorageOptions,
-    ) -> Result<Self, OpenError> {
+    pub fn create(db_path: &Path, blob_path: &Path, options: StorageOptions) -> Result<Self, OpenError> {
         if db_path.exists() {
             return Err(OpenError::AlreadyExists);
         }
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(db_path, flags)?;
         let mut db = Self::configure(conn, blob_path, options)?;
         db.conn.execute_batch(SCHEMA)?;
@@ -103,11 +97,7 @@ impl SessionDb {
     }
 
     /// Opens an existing session database.
-    pub fn open(
-        db_path: &Path,
-        blob_path: &Path,
-        options: StorageOptions,
-    ) -> Result<Self, OpenError> {
+    pub fn open(db_path: &Path, blob_path: &Path, options: StorageOptions) -> Result<Self, OpenError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = match Connection::open_with_flags(db_path, flags) {
             Ok(conn) => conn,
@@ -119,11 +109,7 @@ impl SessionDb {
         Ok(db)
     }
 
-    fn configure(
-        conn: Connection,
-        blob_path: &Path,
-        options: StorageOptions,
-    ) -> Result<Self, OpenError> {
+    fn configure(conn: Connection, blob_path: &Path, options: StorageOptions) -> Result<Self, OpenError> {
         // WAL: readers never block the writer. synchronous=NORMAL in WAL mode survives a process
         // crash (SIGKILL) without losing a committed transaction; only power loss can drop the
         // last commits.
@@ -140,9 +126,7 @@ impl SessionDb {
     /// Reads a metadata value.
     pub fn meta(&self, key: &str) -> rusqlite::Result<Option<String>> {
         self.conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
-                row.get(0)
-            })
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0))
             .optional()
     }
 

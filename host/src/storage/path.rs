@@ -100,10 +100,7 @@ mod tests {
         assert!(normalize("/a/../../b").is_err());
         assert!(normalize("../../etc/passwd").is_err());
         assert_eq!(normalize("a\0b"), Err(PathError::Nul));
-        assert_eq!(
-            normalize(&"a".repeat(MAX_PATH_BYTES + 1)),
-            Err(PathError::TooLong)
-        );
+        assert_eq!(normalize(&"a".repeat(MAX_PATH_BYTES + 1)), Err(PathError::TooLong));
     }
 
     #[test]

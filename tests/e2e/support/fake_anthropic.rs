@@ -36,11 +36,7 @@ pub enum Reply {
     /// A complete streamed answer.
     Answer(Vec<Block>),
     /// An HTTP error with an Anthropic error body.
-    HttpError {
-        status: u16,
-        kind: String,
-        message: String,
-    },
+    HttpError { status: u16, kind: String, message: String },
     /// A 200 stream that starts an answer and then sends an `error` event.
     StreamError { kind: String, message: String },
     /// A 200 stream that starts an answer and then drops the connection.
@@ -121,11 +117,7 @@ impl FakeAnthropic {
     }
 }
 
-async fn messages(
-    State(script): State<Arc<Mutex<Script>>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn messages(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap, body: Bytes) -> Response {
     let body: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {
@@ -135,26 +127,11 @@ async fn messages(
     if headers.get("x-api-key").and_then(|v| v.to_str().ok()) != Some("test-key") {
         return error_response(401, "authentication_error", "invalid x-api-key");
     }
-    if headers
-        .get("anthropic-version")
-        .and_then(|v| v.to_str().ok())
-        != Some("2023-06-01")
-    {
-        return error_response(
-            400,
-            "invalid_request_error",
-            "anthropic-version header is required",
-        );
+    if headers.get("anthropic-version").and_then(|v| v.to_str().ok()) != Some("2023-06-01") {
+        return error_response(400, "invalid_request_error", "anthropic-version header is required");
     }
-    if body["stream"] != true
-        || body["max_tokens"].as_u64().is_none()
-        || !body["messages"].is_array()
-    {
-        return error_response(
-            400,
-            "invalid_request_error",
-            "expected stream, max_tokens and messages",
-        );
+    if body["stream"] != true || body["max_tokens"].as_u64().is_none() || !body["messages"].is_array() {
+        return error_response(400, "invalid_request_error", "expected stream, max_tokens and messages");
     }
     let (reply, n) = {
         let mut script = script.lock().unwrap();
@@ -167,16 +144,8 @@ async fn messages(
     };
     let model = body["model"].as_str().unwrap_or("unknown").to_string();
     match reply {
-        None => error_response(
-            500,
-            "api_error",
-            "fake Anthropic: the test's script has no reply left",
-        ),
-        Some(Reply::HttpError {
-            status,
-            kind,
-            message,
-        }) => error_response(status, &kind, &message),
+        None => error_response(500, "api_error", "fake Anthropic: the test's script has no reply left"),
+        Some(Reply::HttpError { status, kind, message }) => error_response(status, &kind, &message),
         Some(Reply::Answer(blocks)) => sse_response(answer_events(n, &model, &blocks), false),
         Some(Reply::StreamError { kind, message }) => {
             let mut events = answer_events(n, &model, &[Block::Text("partial answer".into())]);
@@ -188,11 +157,7 @@ async fn messages(
             sse_response(events, false)
         }
         Some(Reply::Drop) => {
-            let mut events = answer_events(
-                n,
-                &model,
-                &[Block::Text("partial answer that never ends".into())],
-            );
+            let mut events = answer_events(n, &model, &[Block::Text("partial answer that never ends".into())]);
             events.truncate(4);
             sse_response(events, true)
         }
@@ -278,10 +243,8 @@ fn sse_response(events: Vec<(String, Value)>, drop_at_end: bool) -> Response {
         wire.push_str(&format!("event: {name}\ndata: {data}\n\n"));
     }
     let bytes = wire.into_bytes();
-    let mut pieces: Vec<Result<Bytes, std::io::Error>> = bytes
-        .chunks(97)
-        .map(|c| Ok(Bytes::copy_from_slice(c)))
-        .collect();
+    let mut pieces: Vec<Result<Bytes, std::io::Error>> =
+        bytes.chunks(97).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
     if drop_at_end {
         pieces.push(Err(std::io::Error::other("connection dropped by the fake")));
     }

@@ -41,14 +41,7 @@ impl Api {
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        read(
-            self.client
-                .get(format!("{}{path}", self.base))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
+        read(self.client.get(format!("{}{path}", self.base)).send().await.unwrap()).await
     }
 
     pub async fn new_session(&self) -> String {
@@ -59,11 +52,8 @@ impl Api {
 
     /// A non-streaming chat; returns status and body.
     pub async fn chat(&self, session: &str, message: &str) -> (u16, Value) {
-        self.post(
-            &format!("/session/{session}/chat"),
-            &json!({ "message": message }),
-        )
-        .await
+        self.post(&format!("/session/{session}/chat"), &json!({ "message": message }))
+            .await
     }
 
     /// A streaming chat; returns the status and the `(event, data)` pairs in order.
@@ -95,10 +85,7 @@ impl Api {
 async fn read(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
 /// The `tool_result` blocks of a request the fake received, as `(content, is_error)`.

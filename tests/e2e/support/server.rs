@@ -82,8 +82,7 @@ fn spawn(dir: &Path, options: &ServerOptions) -> (Child, String) {
         .stdout(Stdio::piped())
         .stderr(log);
     if let Some(url) = &options.llm_url {
-        cmd.env("ANTHROPIC_API_KEY", "test-key")
-            .env("ANTHROPIC_BASE_URL", url);
+        cmd.env("ANTHROPIC_API_KEY", "test-key").env("ANTHROPIC_BASE_URL", url);
     }
     let mut child = cmd.spawn().expect("start pi-worker");
     let stdout = child.stdout.take().unwrap();
@@ -107,8 +106,7 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
         if std::thread::panicking() {
-            let log =
-                std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
+            let log = std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
             eprintln!("--- pi-worker log ---\n{log}");
         }
     }

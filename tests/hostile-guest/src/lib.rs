@@ -10,9 +10,7 @@ mod bindings {
     });
 }
 
-use bindings::exports::pi::worker::agent::{
-    AgentError, ChatOutcome, ChatRequest, ChatResponse, Guest,
-};
+use bindings::exports::pi::worker::agent::{AgentError, ChatOutcome, ChatRequest, ChatResponse, Guest};
 use bindings::pi::worker::llm::Usage;
 
 struct Hostile;
