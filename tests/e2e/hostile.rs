@@ -79,3 +79,15 @@ async fn hoarding_memory_hits_the_memory_limit() {
     assert!(body["error"].as_str().unwrap().contains("memory"), "{body}");
     assert_eq!(api.get("/health").await.1, json!("ok"));
 }
+
+#[tokio::test]
+async fn a_guest_has_no_environment_filesystem_or_network() {
+    let server = hostile_server();
+    let api = Api::new(&server.url);
+    let s = api.new_session().await;
+    let (status, body) = api.chat(&s, "probe").await;
+    assert_eq!(status, 200, "{body}");
+    let report = body["response"].as_str().unwrap();
+    assert!(report.starts_with("env=0 fs=denied ("), "{report}");
+    assert!(report.contains(" net=denied ("), "{report}");
+}
