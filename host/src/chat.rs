@@ -10,6 +10,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::exports::pi::worker::agent;
 use crate::engine::AgentEngine;
+use crate::interfaces::git::{GitCtxView, GitView};
 use crate::interfaces::llm::{LlmCtx, LlmCtxView, LlmView};
 use crate::interfaces::session::{ChatEvent, SessionCtx, SessionCtxView, SessionView};
 use crate::interfaces::workspace::{WorkspaceCtxView, WorkspaceView};
@@ -106,6 +107,12 @@ impl WasiView for ChatState {
 impl WorkspaceView for ChatState {
     fn workspace(&mut self) -> WorkspaceCtxView<'_> {
         WorkspaceCtxView { db: &mut self.db }
+    }
+}
+
+impl GitView for ChatState {
+    fn git(&mut self) -> GitCtxView<'_> {
+        GitCtxView { db: &mut self.db }
     }
 }
 

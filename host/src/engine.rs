@@ -62,6 +62,7 @@ impl AgentEngine {
         let mut linker: Linker<ChatState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         interfaces::workspace::add_to_linker(&mut linker)?;
+        interfaces::git::add_to_linker(&mut linker)?;
         interfaces::llm::add_to_linker(&mut linker)?;
         interfaces::session::add_to_linker(&mut linker)?;
         let instance_pre = linker

@@ -7,13 +7,14 @@
 //! Embedders can link the host interfaces into their own Wasmtime store type:
 //!
 //! ```no_run
-//! use pi_worker::interfaces::{llm, session, workspace};
+//! use pi_worker::interfaces::{git, llm, session, workspace};
 //! use wasmtime::component::Linker;
 //!
-//! fn link<T: workspace::WorkspaceView + llm::LlmView + session::SessionView + 'static>(
+//! fn link<T: workspace::WorkspaceView + git::GitView + llm::LlmView + session::SessionView + 'static>(
 //!     linker: &mut Linker<T>,
 //! ) -> wasmtime::Result<()> {
 //!     workspace::add_to_linker(linker)?;
+//!     git::add_to_linker(linker)?;
 //!     llm::add_to_linker(linker)?;
 //!     session::add_to_linker(linker)?;
 //!     Ok(())
@@ -24,6 +25,7 @@ pub mod bindings;
 pub mod chat;
 pub mod config;
 pub mod engine;
+pub mod git;
 pub mod http;
 pub mod interfaces;
 pub mod llm;

@@ -1,6 +1,7 @@
 //! The sample project a new session starts with.
 
-use crate::storage::{FsError, SessionDb};
+use crate::git::{GitError, Repo};
+use crate::storage::SessionDb;
 
 /// What a new session's workspace holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
@@ -71,12 +72,17 @@ export function add(a: number, b: number): number {
     ),
 ];
 
-/// Fills a new session's workspace from `template`.
-pub fn seed(db: &mut SessionDb, template: Template) -> Result<(), FsError> {
+/// Fills a new session's workspace from `template` and makes it a git repository: `git init` on
+/// `main`, and for the sample project an initial commit of all its files.
+pub fn seed(db: &mut SessionDb, template: Template) -> Result<(), GitError> {
+    Repo::new(db).init()?;
     if template == Template::Sample {
         for (path, contents) in SAMPLE_FILES {
             db.write_file(path, contents.as_bytes())?;
         }
+        let mut repo = Repo::new(db);
+        repo.add(&[".".to_string()])?;
+        repo.commit("Initial commit")?;
     }
     db.set_meta(
         "template",

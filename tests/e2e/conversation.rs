@@ -22,7 +22,7 @@ async fn each_chat_continues_the_conversation() {
         ])
     );
     assert!(second["system"].as_str().unwrap().contains("coding agent"));
-    assert_eq!(second["tools"].as_array().unwrap().len(), 9);
+    assert_eq!(second["tools"].as_array().unwrap().len(), 19);
 
     let (status, body) = api.get(&format!("/session/{s}/messages")).await;
     assert_eq!(status, 200);

@@ -9,6 +9,7 @@
 
 mod bad_input;
 mod conversation;
+mod git;
 mod hostile;
 mod streaming;
 mod support;

@@ -3,6 +3,7 @@
 
 mod edit;
 mod find;
+mod git;
 mod grep;
 mod ls;
 mod mv;
@@ -81,6 +82,36 @@ pub fn all() -> Vec<Tool> {
         Tool::new(tree::NAME, tree::DESCRIPTION, tree::run),
         Tool::new(rm::NAME, rm::DESCRIPTION, rm::run),
         Tool::new(mv::NAME, mv::DESCRIPTION, mv::run),
+        Tool::new(
+            git::inspect::STATUS,
+            git::inspect::STATUS_DESCRIPTION,
+            git::inspect::status,
+        ),
+        Tool::new(git::change::ADD, git::change::ADD_DESCRIPTION, git::change::add),
+        Tool::new(
+            git::change::COMMIT,
+            git::change::COMMIT_DESCRIPTION,
+            git::change::commit,
+        ),
+        Tool::new(git::inspect::LOG, git::inspect::LOG_DESCRIPTION, git::inspect::log),
+        Tool::new(git::inspect::DIFF, git::inspect::DIFF_DESCRIPTION, git::inspect::diff),
+        Tool::new(git::inspect::SHOW, git::inspect::SHOW_DESCRIPTION, git::inspect::show),
+        Tool::new(
+            git::branch::BRANCH,
+            git::branch::BRANCH_DESCRIPTION,
+            git::branch::branch,
+        ),
+        Tool::new(
+            git::branch::CHECKOUT,
+            git::branch::CHECKOUT_DESCRIPTION,
+            git::branch::checkout,
+        ),
+        Tool::new(
+            git::change::RESTORE,
+            git::change::RESTORE_DESCRIPTION,
+            git::change::restore,
+        ),
+        Tool::new(git::change::INIT, git::change::INIT_DESCRIPTION, git::change::init),
     ]
 }
 

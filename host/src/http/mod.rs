@@ -1,6 +1,7 @@
 //! The HTTP API (the seed's contract, kept): routes, JSON errors and server-sent events.
 
 mod error;
+mod git_export;
 mod routes;
 mod sse;
 
@@ -40,6 +41,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/session/{id}/chat", post(routes::chat))
         .route("/session/{id}/info", get(routes::info))
         .route("/session/{id}/messages", get(routes::messages))
+        .route("/session/{id}/git/{*path}", get(git_export::dumb_http))
+        .route("/session/{id}/archive.tar", get(git_export::archive))
         .fallback(routes::not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)

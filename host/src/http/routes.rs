@@ -43,18 +43,20 @@ fn json_body<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>) 
     serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
 }
 
-fn session_id(raw: &str) -> Result<SessionId, ApiError> {
+pub(super) fn session_id(raw: &str) -> Result<SessionId, ApiError> {
     SessionId::parse(raw).ok_or_else(|| {
         ApiError::bad_request("invalid session id: use 1 to 64 characters from A-Z, a-z, 0-9, '-' and '_'")
     })
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+pub(super) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)?
 }
 
 /// Opens an existing session for a read route (404 when it does not exist).
-async fn open_existing(state: &Arc<AppState>, id: &SessionId) -> Result<SessionDb, ApiError> {
+pub(super) async fn open_existing(state: &Arc<AppState>, id: &SessionId) -> Result<SessionDb, ApiError> {
     let (state, id) = (state.clone(), id.clone());
     blocking(move || match state.sessions.open(&id) {
         Ok(db) => Ok(db),

@@ -5,6 +5,7 @@
 //! view (`…View`), a zero-sized [`HasData`](wasmtime::component::HasData) marker, and an
 //! `add_to_linker` function.
 
+pub mod git;
 pub mod llm;
 pub mod session;
 pub mod workspace;

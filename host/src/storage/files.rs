@@ -3,9 +3,10 @@
 //! Every public operation is one SQLite transaction: it happens entirely or not at all. Each
 //! file's git blob id is computed when it is written, so git can compare ids without re-hashing.
 
+use gix_object::Kind;
 use rusqlite::{OptionalExtension, Transaction, params};
-use sha1::{Digest, Sha1};
 
+use super::objects::{ObjectDb, object_id};
 use super::path::{self, PathError, is_beneath, normalize};
 use super::{SessionDb, now_ms};
 
@@ -98,19 +99,8 @@ impl From<std::io::Error> for FsError {
 
 /// The git blob id (SHA-1 of `blob <len>\0<contents>`) of some contents, in hex.
 pub fn git_blob_id(contents: &[u8]) -> String {
-    let mut hasher = Sha1::new();
-    hasher.update(format!("blob {}\0", contents.len()).as_bytes());
-    hasher.update(contents);
-    let digest = hasher.finalize();
-    let mut hex = String::with_capacity(40);
-    for byte in digest {
-        hex.push_str(&format!("{byte:02x}"));
-    }
-    hex
+    object_id(Kind::Blob, contents).to_hex().to_string()
 }
-
-/// A stored row as `read_file` needs it: kind, inline contents, spilled flag, blob id.
-type StoredFile = (i64, Option<Vec<u8>>, bool, Option<String>);
 
 const ENTRY_COLUMNS: &str = "path, kind, size, mtime_ms";
 
@@ -138,7 +128,7 @@ fn root_entry() -> Entry {
 }
 
 /// The kind of the entry at a normalised path, if any.
-fn kind_at(tx: &Transaction<'_>, path: &str) -> rusqlite::Result<Option<EntryKind>> {
+pub(crate) fn kind_at(tx: &Transaction<'_>, path: &str) -> rusqlite::Result<Option<EntryKind>> {
     if path == "/" {
         return Ok(Some(EntryKind::Directory));
     }
@@ -149,7 +139,7 @@ fn kind_at(tx: &Transaction<'_>, path: &str) -> rusqlite::Result<Option<EntryKin
 }
 
 /// Creates `dir` and its missing ancestors; fails if one of them is a file.
-fn ensure_dir(tx: &Transaction<'_>, dir: &str, now: u64) -> Result<(), FsError> {
+pub(crate) fn ensure_dir(tx: &Transaction<'_>, dir: &str, now: u64) -> Result<(), FsError> {
     if dir == "/" {
         return Ok(());
     }
@@ -172,8 +162,18 @@ fn ensure_dir(tx: &Transaction<'_>, dir: &str, now: u64) -> Result<(), FsError> 
     Ok(())
 }
 
+/// Points the file at `path` (whose parent directory exists) to the blob `id`.
+pub(crate) fn set_file(tx: &Transaction<'_>, path: &str, id: &str, size: u64, now: u64) -> Result<(), FsError> {
+    tx.execute(
+        "INSERT INTO files(path, parent, kind, mode, size, blob_id, mtime_ms) VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6)
+         ON CONFLICT(path) DO UPDATE SET size = excluded.size, blob_id = excluded.blob_id, mtime_ms = excluded.mtime_ms",
+        params![path, path::parent(path), MODE_FILE, size as i64, id, now as i64],
+    )?;
+    Ok(())
+}
+
 /// The bounds `(low, high)` such that `low < p < high` selects every path beneath `dir`.
-fn subtree_bounds(dir: &str) -> (String, String) {
+pub(crate) fn subtree_bounds(dir: &str) -> (String, String) {
     if dir == "/" {
         ("/".into(), "0".into())
     } else {
@@ -185,20 +185,15 @@ impl SessionDb {
     /// Reads a file's contents.
     pub fn read_file(&self, path: &str) -> Result<Vec<u8>, FsError> {
         let path = normalize(path)?;
-        let row: Option<StoredFile> = self
-            .conn
-            .query_row(
-                "SELECT kind, content, spilled, blob_id FROM files WHERE path = ?1",
-                [&path],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
-            )
-            .optional()?;
-        match row {
-            None if path == "/" => Err(FsError::NotAFile(path)),
-            None => Err(FsError::NotFound(path)),
-            Some((1, ..)) => Err(FsError::NotAFile(path)),
-            Some((_, _, true, Some(id))) => Ok(self.blobs.get(&id)?),
-            Some((_, content, ..)) => Ok(content.unwrap_or_default()),
+        let id = match self.blob_id(&path) {
+            Err(FsError::NotFound(p)) if p == "/" => return Err(FsError::NotAFile(p)),
+            other => other?,
+        };
+        let id = gix_hash::ObjectId::from_hex(id.as_bytes()).map_err(|e| FsError::Io(e.to_string()))?;
+        match self.objects().get(&id) {
+            Ok(Some((_, data))) => Ok(data),
+            Ok(None) => Err(FsError::Io(format!("missing blob {id} for {path}"))),
+            Err(e) => Err(FsError::Io(e.to_string())),
         }
     }
 
@@ -211,34 +206,16 @@ impl SessionDb {
         if contents.len() as u64 > self.options.max_file_bytes {
             return Err(FsError::TooLarge(path));
         }
-        let id = git_blob_id(contents);
-        let spilled = contents.len() as u64 >= self.options.spill_threshold;
-        if spilled {
-            // The blob lands first: a crash before the row commits leaves only an unreferenced blob.
-            self.blobs.put(&id, contents)?;
-        }
         let now = now_ms();
         let tx = self.conn.transaction()?;
         ensure_dir(&tx, path::parent(&path), now)?;
         if kind_at(&tx, &path)? == Some(EntryKind::Directory) {
             return Err(FsError::NotAFile(path));
         }
-        tx.execute(
-            "INSERT INTO files(path, parent, kind, mode, size, blob_id, content, spilled, mtime_ms)
-             VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT(path) DO UPDATE SET size = excluded.size, blob_id = excluded.blob_id,
-                content = excluded.content, spilled = excluded.spilled, mtime_ms = excluded.mtime_ms",
-            params![
-                path,
-                path::parent(&path),
-                MODE_FILE,
-                contents.len() as i64,
-                id,
-                if spilled { None } else { Some(contents) },
-                spilled,
-                now as i64
-            ],
-        )?;
+        let id = ObjectDb::new(&tx, &self.blobs, self.options.spill_threshold)
+            .put(Kind::Blob, contents)
+            .map_err(|e| FsError::Io(e.to_string()))?;
+        set_file(&tx, &path, &id.to_hex().to_string(), contents.len() as u64, now)?;
         tx.commit()?;
         Ok(())
     }
@@ -387,8 +364,8 @@ impl SessionDb {
     /// Totals over the working tree.
     pub fn stats(&self) -> Result<Stats, FsError> {
         Ok(self.conn.query_row(
-            "SELECT COALESCE(SUM(kind = 0), 0), COALESCE(SUM(kind = 1), 0), COALESCE(SUM(size), 0),
-                    COALESCE(SUM(spilled), 0) FROM files",
+            "SELECT COALESCE(SUM(f.kind = 0), 0), COALESCE(SUM(f.kind = 1), 0), COALESCE(SUM(f.size), 0),
+                    COALESCE(SUM(o.spilled), 0) FROM files f LEFT JOIN objects o ON o.id = f.blob_id",
             [],
             |row| {
                 Ok(Stats {

@@ -4,6 +4,7 @@
 pub mod blobs;
 pub mod conversation;
 pub mod files;
+pub mod objects;
 pub mod path;
 
 use std::path::Path;
@@ -13,6 +14,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 pub use self::blobs::BlobDir;
 pub use self::files::{Entry, EntryKind, FsError, Stats};
+pub use self::objects::{ObjectDb, ObjectError};
 
 /// Limits and thresholds of a session's storage.
 #[derive(Debug, Clone, Copy)]
@@ -56,12 +58,26 @@ CREATE TABLE IF NOT EXISTS files (
     kind     INTEGER NOT NULL,   -- 0 file, 1 directory
     mode     INTEGER NOT NULL,   -- git file mode
     size     INTEGER NOT NULL,
-    blob_id  TEXT,               -- git blob id (hex) of a file's contents, set at write time
-    content  BLOB,               -- the contents, NULL when spilled to the blob directory
-    spilled  INTEGER NOT NULL DEFAULT 0,
+    blob_id  TEXT,               -- the blob object holding a file's contents, set at write time
     mtime_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS files_by_parent ON files(parent, path);
+CREATE TABLE IF NOT EXISTS objects (
+    id      TEXT PRIMARY KEY,    -- git object id (SHA-1, hex)
+    kind    INTEGER NOT NULL,    -- 1 commit, 2 tree, 3 blob, 4 tag
+    size    INTEGER NOT NULL,
+    data    BLOB,                -- canonical git encoding (no header), NULL when spilled
+    spilled INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS refs (
+    name  TEXT PRIMARY KEY,      -- 'HEAD' or 'refs/heads/<branch>'
+    value TEXT NOT NULL          -- an object id, or 'ref: <name>' for a symbolic ref
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS staged (
+    path    TEXT PRIMARY KEY,    -- the index (staging area): tracked files and their staged blobs
+    mode    INTEGER NOT NULL,
+    blob_id TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS messages (
     seq        INTEGER PRIMARY KEY,
     role       TEXT NOT NULL,
@@ -137,6 +153,21 @@ impl SessionDb {
             [key, value],
         )?;
         Ok(())
+    }
+
+    /// The session's git object database.
+    pub fn objects(&self) -> ObjectDb<'_> {
+        ObjectDb::new(&self.conn, &self.blobs, self.options.spill_threshold)
+    }
+
+    /// The underlying connection, for the git layer's own tables.
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The underlying connection, mutably (to open transactions).
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
     }
 
     /// The storage options this database was opened with.

@@ -1,0 +1,205 @@
+//! The session's git object database: real git objects (SHA-1 ids, canonical encoding) in the
+//! session's SQLite database, with large blobs in the spill directory. It implements gitoxide's
+//! [`gix_object::Find`], [`FindHeader`](gix_object::FindHeader), [`Exists`](gix_object::Exists) and
+//! [`Write`](gix_object::Write), so gix's plumbing (tree editing, diffs, traversal) works on it.
+//!
+//! File contents are blob objects: the working tree maps paths to blob ids, so staging and
+//! checkout move ids, never bytes.
+
+use gix_hash::{ObjectId, oid};
+use gix_object::Kind;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::BlobDir;
+
+/// Why an object could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    /// SQLite failed.
+    #[error("object database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The spill directory failed.
+    #[error("object spill directory: {0}")]
+    Io(#[from] std::io::Error),
+    /// A stored row is not a valid object.
+    #[error("corrupt object {0}")]
+    Corrupt(String),
+}
+
+/// The object database of one session, borrowed from its [`SessionDb`](super::SessionDb).
+#[derive(Clone, Copy)]
+pub struct ObjectDb<'a> {
+    conn: &'a Connection,
+    blobs: &'a BlobDir,
+    spill_threshold: u64,
+}
+
+fn kind_code(kind: Kind) -> i64 {
+    match kind {
+        Kind::Commit => 1,
+        Kind::Tree => 2,
+        Kind::Blob => 3,
+        Kind::Tag => 4,
+    }
+}
+
+fn kind_of(code: i64) -> Option<Kind> {
+    Some(match code {
+        1 => Kind::Commit,
+        2 => Kind::Tree,
+        3 => Kind::Blob,
+        4 => Kind::Tag,
+        _ => return None,
+    })
+}
+
+/// The id git gives `data` as an object of `kind`.
+pub fn object_id(kind: Kind, data: &[u8]) -> ObjectId {
+    gix_object::compute_hash(gix_hash::Kind::Sha1, kind, data).expect("SHA-1 hashing of in-memory data cannot fail")
+}
+
+impl<'a> ObjectDb<'a> {
+    pub(super) fn new(conn: &'a Connection, blobs: &'a BlobDir, spill_threshold: u64) -> Self {
+        Self {
+            conn,
+            blobs,
+            spill_threshold,
+        }
+    }
+
+    /// Stores an object (a no-op when it is already there) and returns its id.
+    pub fn put(&self, kind: Kind, data: &[u8]) -> Result<ObjectId, ObjectError> {
+        let id = object_id(kind, data);
+        self.put_with_id(kind, data, id)?;
+        Ok(id)
+    }
+
+    fn put_with_id(&self, kind: Kind, data: &[u8], id: ObjectId) -> Result<(), ObjectError> {
+        let hex = id.to_hex().to_string();
+        if self.contains(&id)? {
+            return Ok(());
+        }
+        let spilled = kind == Kind::Blob && data.len() as u64 >= self.spill_threshold;
+        if spilled {
+            // The blob lands first: a crash before the row commits leaves only an unreferenced file.
+            self.blobs.put(&hex, data)?;
+        }
+        self.conn.execute(
+            "INSERT OR IGNORE INTO objects(id, kind, size, data, spilled) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                hex,
+                kind_code(kind),
+                data.len() as i64,
+                if spilled { None } else { Some(data) },
+                spilled
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Whether the object is stored.
+    pub fn contains(&self, id: &oid) -> Result<bool, ObjectError> {
+        let hex = id.to_hex().to_string();
+        Ok(self
+            .conn
+            .query_row("SELECT 1 FROM objects WHERE id = ?1", [hex], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// The kind and size of an object.
+    pub fn header(&self, id: &oid) -> Result<Option<(Kind, u64)>, ObjectError> {
+        let hex = id.to_hex().to_string();
+        let row: Option<(i64, i64)> = self
+            .conn
+            .query_row("SELECT kind, size FROM objects WHERE id = ?1", [&hex], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        match row {
+            None => Ok(None),
+            Some((kind, size)) => Ok(Some((kind_of(kind).ok_or(ObjectError::Corrupt(hex))?, size as u64))),
+        }
+    }
+
+    /// An object's kind and contents.
+    pub fn get(&self, id: &oid) -> Result<Option<(Kind, Vec<u8>)>, ObjectError> {
+        let hex = id.to_hex().to_string();
+        let row: Option<(i64, Option<Vec<u8>>, bool)> = self
+            .conn
+            .prepare_cached("SELECT kind, data, spilled FROM objects WHERE id = ?1")?
+            .query_row([&hex], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        let Some((kind, data, spilled)) = row else {
+            return Ok(None);
+        };
+        let kind = kind_of(kind).ok_or_else(|| ObjectError::Corrupt(hex.clone()))?;
+        let data = if spilled {
+            self.blobs.get(&hex)?
+        } else {
+            data.unwrap_or_default()
+        };
+        Ok(Some((kind, data)))
+    }
+}
+
+fn erased(e: impl std::error::Error + Send + Sync + 'static) -> gix_error::Error {
+    gix_error::Error::from_error(e)
+}
+
+impl gix_object::Find for ObjectDb<'_> {
+    fn try_find<'b>(&self, id: &oid, buffer: &'b mut Vec<u8>) -> gix_error::Result<Option<gix_object::Data<'b>>> {
+        match self.get(id).map_err(erased)? {
+            None => Ok(None),
+            Some((kind, data)) => {
+                *buffer = data;
+                Ok(Some(gix_object::Data {
+                    kind,
+                    object_hash: gix_hash::Kind::Sha1,
+                    data: buffer.as_slice(),
+                }))
+            }
+        }
+    }
+}
+
+impl gix_object::FindHeader for ObjectDb<'_> {
+    fn try_header(&self, id: &oid) -> gix_error::Result<Option<gix_object::Header>> {
+        Ok(self
+            .header(id)
+            .map_err(erased)?
+            .map(|(kind, size)| gix_object::Header { kind, size }))
+    }
+}
+
+impl gix_object::Exists for ObjectDb<'_> {
+    fn exists(&self, id: &oid) -> bool {
+        self.contains(id).unwrap_or(false)
+    }
+}
+
+impl gix_object::Write for ObjectDb<'_> {
+    fn write_buf_with_known_id(&self, kind: Kind, from: &[u8], id: ObjectId) -> gix_error::Result<ObjectId> {
+        self.put_with_id(kind, from, id).map_err(erased)?;
+        Ok(id)
+    }
+
+    fn write_stream(&self, kind: Kind, size: u64, from: &mut dyn std::io::Read) -> gix_error::Result<ObjectId> {
+        let mut data = Vec::with_capacity(size as usize);
+        from.read_to_end(&mut data).map_err(erased)?;
+        self.put(kind, &data).map_err(erased)
+    }
+
+    fn write_stream_with_known_id(
+        &self,
+        kind: Kind,
+        size: u64,
+        from: &mut dyn std::io::Read,
+        id: ObjectId,
+    ) -> gix_error::Result<ObjectId> {
+        let mut data = Vec::with_capacity(size as usize);
+        from.read_to_end(&mut data).map_err(erased)?;
+        self.put_with_id(kind, &data, id).map_err(erased)?;
+        Ok(id)
+    }
+}
