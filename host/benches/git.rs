@@ -1,0 +1,143 @@
+//! Git on a large workspace — 10,000 files, 100 MB — against the stock `git` CLI doing the same on
+//! the same files in a real directory, in the same run. Prints each operation's time and the ratio.
+//!
+//! Run with `cargo bench -p pi-worker --bench git` (`BENCH_FILES` / `BENCH_FILE_BYTES` to resize).
+
+#![allow(missing_docs, clippy::unwrap_used, reason = "a benchmark binary")]
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use pi_worker::git::Repo;
+use pi_worker::storage::{SessionDb, StorageOptions};
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Deterministic text of `len` bytes for file `i`, version `v`.
+fn contents(i: usize, v: usize, len: usize) -> Vec<u8> {
+    let mut state = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ v as u64;
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let line = format!("line {:016x} of file {i} version {v}\n", state);
+        out.extend_from_slice(line.as_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+fn path(i: usize) -> String {
+    format!("dir{:03}/sub{}/file{i:05}.txt", i % 100, i % 7)
+}
+
+fn time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let start = Instant::now();
+    let out = f();
+    (out, start.elapsed())
+}
+
+fn git(dir: &Path, args: &[&str]) -> Duration {
+    let start = Instant::now();
+    let out = Command::new("git").args(args).current_dir(dir).output().unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    start.elapsed()
+}
+
+fn main() {
+    let files = env_or("BENCH_FILES", 10_000);
+    let size = env_or("BENCH_FILE_BYTES", 10_240);
+    let changed = files / 100;
+    let branch_diff = files / 10;
+    let tmp = tempfile::tempdir().unwrap();
+    println!("workspace: {files} files x {size} bytes = {} MB", files * size / 1_000_000);
+
+    // pi-worker: the session database.
+    let mut db =
+        SessionDb::create(&tmp.path().join("s.sqlite"), &tmp.path().join("blobs"), StorageOptions::default()).unwrap();
+    let ((), write) = time(|| {
+        for i in 0..files {
+            db.write_file(&path(i), &contents(i, 0, size)).unwrap();
+        }
+    });
+    let mut ours = Vec::new();
+    let mut repo = Repo::new(&mut db);
+    repo.init().unwrap();
+    let (_, t) = time(|| {
+        repo.add(&[".".into()]).unwrap();
+        repo.commit("everything").unwrap()
+    });
+    ours.push(t);
+    let (s, t) = time(|| repo.status().unwrap());
+    assert!(s.unstaged.is_empty() && s.untracked.is_empty());
+    ours.push(t);
+    for i in 0..changed {
+        db.write_file(&path(i * 97 % files), &contents(i, 1, size)).unwrap();
+    }
+    let mut repo = Repo::new(&mut db);
+    let (s, t) = time(|| repo.status().unwrap());
+    assert_eq!(s.unstaged.len(), changed);
+    ours.push(t);
+    repo.add(&[".".into()]).unwrap();
+    repo.commit("some changes").unwrap();
+    repo.checkout("other", true).unwrap();
+    for i in 0..branch_diff {
+        db.write_file(&path(i * 7 % files), &contents(i, 2, size)).unwrap();
+    }
+    let mut repo = Repo::new(&mut db);
+    repo.add(&[".".into()]).unwrap();
+    repo.commit("other branch").unwrap();
+    let (r, t) = time(|| repo.checkout("main", false).unwrap());
+    assert_eq!(r.updated as usize, branch_diff);
+    ours.push(t);
+    let (_, t) = time(|| repo.checkout("other", false).unwrap());
+    ours.push(t);
+
+    // Stock git on the same files in a real directory.
+    let dir = tmp.path().join("git");
+    std::fs::create_dir(&dir).unwrap();
+    let write_file = |i: usize, v: usize| {
+        let p = dir.join(path(i));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, contents(i, v, size)).unwrap();
+    };
+    let ((), git_write) = time(|| (0..files).for_each(|i| write_file(i, 0)));
+    let mut theirs = Vec::new();
+    git(&dir, &["init", "-q", "-b", "main"]);
+    git(&dir, &["config", "user.name", "bench"]);
+    git(&dir, &["config", "user.email", "bench@example.com"]);
+    theirs.push(git(&dir, &["add", "."]) + git(&dir, &["commit", "-q", "-m", "everything"]));
+    theirs.push(git(&dir, &["status", "--porcelain"]));
+    for i in 0..changed {
+        write_file(i * 97 % files, 1);
+    }
+    theirs.push(git(&dir, &["status", "--porcelain"]));
+    git(&dir, &["add", "."]);
+    git(&dir, &["commit", "-q", "-m", "some changes"]);
+    git(&dir, &["checkout", "-q", "-b", "other"]);
+    for i in 0..branch_diff {
+        write_file(i * 7 % files, 2);
+    }
+    git(&dir, &["add", "."]);
+    git(&dir, &["commit", "-q", "-m", "other branch"]);
+    theirs.push(git(&dir, &["checkout", "-q", "main"]));
+    theirs.push(git(&dir, &["checkout", "-q", "other"]));
+
+    println!("initial write of all files: pi-worker {write:.2?} (SQLite), git {git_write:.2?} (filesystem)");
+    println!("{:<44} {:>12} {:>12} {:>8}", "operation", "pi-worker", "git CLI", "ratio");
+    let names = [
+        "add . + commit (everything)".to_string(),
+        "status (clean)".to_string(),
+        format!("status ({changed} changed files)"),
+        format!("checkout main ({branch_diff} files differ)"),
+        "checkout other (back)".to_string(),
+    ];
+    for ((name, ours), theirs) in names.iter().zip(&ours).zip(&theirs) {
+        let ratio = ours.as_secs_f64() / theirs.as_secs_f64();
+        println!("{name:<44} {:>10.1}ms {:>10.1}ms {ratio:>7.2}x", ours.as_secs_f64() * 1e3, theirs.as_secs_f64() * 1e3);
+    }
+}
