@@ -44,7 +44,11 @@ fn time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
 fn git(dir: &Path, args: &[&str]) -> Duration {
     let start = Instant::now();
     let out = Command::new("git").args(args).current_dir(dir).output().unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     start.elapsed()
 }
 
@@ -54,11 +58,18 @@ fn main() {
     let changed = files / 100;
     let branch_diff = files / 10;
     let tmp = tempfile::tempdir().unwrap();
-    println!("workspace: {files} files x {size} bytes = {} MB", files * size / 1_000_000);
+    println!(
+        "workspace: {files} files x {size} bytes = {} MB",
+        files * size / 1_000_000
+    );
 
     // pi-worker: the session database.
-    let mut db =
-        SessionDb::create(&tmp.path().join("s.sqlite"), &tmp.path().join("blobs"), StorageOptions::default()).unwrap();
+    let mut db = SessionDb::create(
+        &tmp.path().join("s.sqlite"),
+        &tmp.path().join("blobs"),
+        StorageOptions::default(),
+    )
+    .unwrap();
     let ((), write) = time(|| {
         for i in 0..files {
             db.write_file(&path(i), &contents(i, 0, size)).unwrap();
@@ -128,7 +139,10 @@ fn main() {
     theirs.push(git(&dir, &["checkout", "-q", "other"]));
 
     println!("initial write of all files: pi-worker {write:.2?} (SQLite), git {git_write:.2?} (filesystem)");
-    println!("{:<44} {:>12} {:>12} {:>8}", "operation", "pi-worker", "git CLI", "ratio");
+    println!(
+        "{:<44} {:>12} {:>12} {:>8}",
+        "operation", "pi-worker", "git CLI", "ratio"
+    );
     let names = [
         "add . + commit (everything)".to_string(),
         "status (clean)".to_string(),
@@ -138,6 +152,10 @@ fn main() {
     ];
     for ((name, ours), theirs) in names.iter().zip(&ours).zip(&theirs) {
         let ratio = ours.as_secs_f64() / theirs.as_secs_f64();
-        println!("{name:<44} {:>10.1}ms {:>10.1}ms {ratio:>7.2}x", ours.as_secs_f64() * 1e3, theirs.as_secs_f64() * 1e3);
+        println!(
+            "{name:<44} {:>10.1}ms {:>10.1}ms {ratio:>7.2}x",
+            ours.as_secs_f64() * 1e3,
+            theirs.as_secs_f64() * 1e3
+        );
     }
 }

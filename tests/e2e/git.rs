@@ -286,3 +286,52 @@ async fn stock_git_clones_the_session_and_agrees_with_the_api() {
     let (status, _) = api.get(&format!("/session/{s}/git/objects/zz/nothing")).await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn commits_use_the_sessions_author_and_info_shows_head() {
+    let (fake, server, api) = setup(vec![]).await;
+    let (status, body) = api
+        .post(
+            "/session/new",
+            &json!({ "gitAuthor": { "name": "Ada Lovelace", "email": "ada@example.com" } }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let s = body["sessionId"].as_str().unwrap().to_string();
+    call(&fake, &api, &s, "write", json!({ "path": "x.txt", "content": "x" })).await;
+    call(&fake, &api, &s, "git_add", json!({ "paths": ["x.txt"] })).await;
+    call(&fake, &api, &s, "git_commit", json!({ "message": "By Ada" })).await;
+    let info = api.info(&s).await;
+    assert_eq!(info["branch"], "main");
+    assert_eq!(
+        info["gitAuthor"],
+        json!({ "name": "Ada Lovelace", "email": "ada@example.com" })
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    git(
+        dir.path(),
+        &["clone", "--quiet", &format!("{}/session/{s}/git", server.url), "c"],
+    );
+    let clone = dir.path().join("c");
+    assert_eq!(
+        git(&clone, &["log", "-1", "--format=%an <%ae>|%cn <%ce>"]).trim(),
+        "Ada Lovelace <ada@example.com>|Ada Lovelace <ada@example.com>"
+    );
+    assert_eq!(
+        git(&clone, &["rev-parse", "HEAD"]).trim(),
+        info["head"].as_str().unwrap()
+    );
+
+    let (status, body) = api
+        .post(
+            "/session/new",
+            &json!({ "gitAuthor": { "name": "Eve <evil>", "email": "e@x" } }),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().starts_with("invalid gitAuthor.name"),
+        "{body}"
+    );
+}

@@ -76,9 +76,32 @@ fn create_seeded(state: &AppState, id: &SessionId, template: Template) -> Result
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct NewSession {
     #[serde(default)]
     template: Template,
+    /// Who the session's commits are authored by.
+    git_author: Option<GitAuthor>,
+}
+
+#[derive(Deserialize)]
+struct GitAuthor {
+    name: String,
+    email: String,
+}
+
+impl GitAuthor {
+    /// Refuses what git could not record in a signature.
+    fn validate(&self) -> Result<(), ApiError> {
+        for (field, value) in [("name", &self.name), ("email", &self.email)] {
+            if value.trim().is_empty() || value.len() > 200 || value.contains(['<', '>', '\n', '\0']) {
+                return Err(ApiError::bad_request(format!(
+                    "invalid gitAuthor.{field}: 1 to 200 characters, without '<', '>', newlines or NUL"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `POST /session/new`: a new session with the sample project (or `{"template":"empty"}`).
@@ -86,10 +109,23 @@ pub async fn new_session(
     State(state): State<Arc<AppState>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let NewSession { template } = json_body(body)?;
+    let NewSession { template, git_author } = json_body(body)?;
+    if let Some(author) = &git_author {
+        author.validate()?;
+    }
     let id = SessionId::random().map_err(ApiError::internal)?;
     let session = id.clone();
-    blocking(move || create_seeded(&state, &session, template).map(drop)).await?;
+    blocking(move || {
+        let mut db = state.sessions.create(&session).map_err(ApiError::internal)?;
+        if let Some(author) = git_author {
+            db.set_meta("git_author_name", author.name.trim())
+                .map_err(ApiError::internal)?;
+            db.set_meta("git_author_email", author.email.trim())
+                .map_err(ApiError::internal)?;
+        }
+        seed::seed(&mut db, template).map_err(ApiError::internal)
+    })
+    .await?;
     tracing::info!(session = %id, "created session");
     Ok(Json(json!({ "sessionId": id.as_str() })))
 }
@@ -191,10 +227,25 @@ pub fn reply_json(reply: &ChatReply) -> Value {
 /// `GET /session/:id/info`.
 pub async fn info(State(state): State<Arc<AppState>>, Path(raw_id): Path<String>) -> Result<Json<Value>, ApiError> {
     let id = session_id(&raw_id)?;
-    let db = open_existing(&state, &id).await?;
+    let mut db = open_existing(&state, &id).await?;
     let config = state.config.clone();
     let default_model = state.providers.default_model().to_string();
     blocking(move || {
+        let (branch, head) = {
+            let repo = crate::git::Repo::new(&mut db);
+            (
+                repo.current_branch().ok().flatten(),
+                repo.head_commit().ok().flatten().map(|h| h.to_hex().to_string()),
+            )
+        };
+        let author = (
+            db.meta("git_author_name").map_err(ApiError::internal)?,
+            db.meta("git_author_email").map_err(ApiError::internal)?,
+        );
+        let (author_name, author_email) = (
+            author.0.unwrap_or_else(|| crate::git::DEFAULT_AUTHOR.0.into()),
+            author.1.unwrap_or_else(|| crate::git::DEFAULT_AUTHOR.1.into()),
+        );
         let stats = db.stats().map_err(ApiError::internal)?;
         let messages = db.message_count().map_err(ApiError::internal)?;
         let created: Option<u64> = db
@@ -211,6 +262,9 @@ pub async fn info(State(state): State<Arc<AppState>>, Path(raw_id): Path<String>
             "messageCount": messages,
             "createdAt": created,
             "template": template,
+            "branch": branch,
+            "head": head,
+            "gitAuthor": { "name": author_name, "email": author_email },
             "defaultModel": default_model,
             "limits": {
                 "maxTurns": config.chat.max_turns,
