@@ -29,6 +29,8 @@ pub struct ServerConfig {
     pub max_concurrent_chats: u32,
     /// Model providers.
     pub llm: LlmConfig,
+    /// When set, every route but `/health` requires `Authorization: Bearer <token>`.
+    pub token: Option<String>,
 }
 
 /// The process environment merged over `.env` and `.dev.vars` in `dir` (the environment wins,

@@ -92,6 +92,10 @@ fn main() -> anyhow::Result<()> {
         max_body_bytes: args.max_body_bytes,
         max_concurrent_chats: args.max_chats,
         llm: LlmConfig::from_vars(&vars),
+        token: vars
+            .get("PI_WORKER_TOKEN")
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty()),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(pi_worker::server::serve(config))

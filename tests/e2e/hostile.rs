@@ -19,6 +19,7 @@ fn hostile_server() -> Server {
         ]
         .map(String::from)
         .to_vec(),
+        ..ServerOptions::default()
     })
 }
 

@@ -7,6 +7,7 @@
     reason = "test code: an unexpected failure should panic"
 )]
 
+mod access;
 mod bad_input;
 mod conversation;
 mod git;

@@ -1,5 +1,6 @@
 //! The HTTP API (the seed's contract, kept): routes, JSON errors and server-sent events.
 
+mod auth;
 mod error;
 mod git_export;
 mod routes;
@@ -45,5 +46,6 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/session/{id}/archive.tar", get(git_export::archive))
         .fallback(routes::not_found)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token))
         .with_state(state)
 }

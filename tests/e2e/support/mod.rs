@@ -24,6 +24,19 @@ impl Api {
         }
     }
 
+    /// A client sending `Authorization: Bearer <token>` with every request.
+    pub fn with_token(base: &str, token: &str) -> Self {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
+        Self {
+            base: base.to_string(),
+            client: reqwest::Client::builder().default_headers(headers).build().unwrap(),
+        }
+    }
+
     /// POSTs raw bytes; returns status and parsed JSON body (or the text as a JSON string).
     pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
         let response = self
@@ -117,6 +130,7 @@ pub async fn setup_with(replies: Vec<Reply>, args: &[&str]) -> (FakeAnthropic, S
     let server = Server::start(ServerOptions {
         llm_url: Some(fake.url.clone()),
         args: args.iter().map(|s| s.to_string()).collect(),
+        ..ServerOptions::default()
     });
     let api = Api::new(&server.url);
     (fake, server, api)

@@ -13,6 +13,8 @@ pub struct ServerOptions {
     pub llm_url: Option<String>,
     /// Extra command-line flags.
     pub args: Vec<String>,
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
 }
 
 /// A running server; killed when dropped. Its log is printed if the test fails.
@@ -77,10 +79,12 @@ fn spawn(dir: &Path, options: &ServerOptions) -> (Child, String) {
         .env_remove("ANTHROPIC_API_KEY")
         .env_remove("ANTHROPIC_BASE_URL")
         .env_remove("PI_WORKER_MODEL")
+        .env_remove("PI_WORKER_TOKEN")
         .env("PI_WORKER_LOG", "pi_worker=debug")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(log);
+    cmd.envs(options.env.iter().map(|(k, v)| (k, v)));
     if let Some(url) = &options.llm_url {
         cmd.env("ANTHROPIC_API_KEY", "test-key").env("ANTHROPIC_BASE_URL", url);
     }
