@@ -92,14 +92,19 @@ async fn oversized_bodies_are_413() {
 
 #[tokio::test]
 async fn provider_errors_are_502_and_the_session_stays_usable() {
-    let (fake, _server, api) = setup(vec![
-        Reply::http_error(529, "overloaded_error", "Overloaded"),
-        Reply::StreamError {
-            kind: "api_error".into(),
-            message: "Internal server error".into(),
-        },
-        Reply::text("recovered"),
-    ])
+    let no_retries = [("PI_WORKER_LLM_RETRIES", "0")];
+    let (fake, _server, api) = crate::support::setup_full(
+        vec![
+            Reply::http_error(529, "overloaded_error", "Overloaded"),
+            Reply::StreamError {
+                kind: "api_error".into(),
+                message: "Internal server error".into(),
+            },
+            Reply::text("recovered"),
+        ],
+        &[],
+        &no_retries,
+    )
     .await;
     let s = api.new_session().await;
     let (status, body) = api.chat(&s, "first").await;
@@ -207,4 +212,51 @@ async fn api_key_is_read_from_dev_vars() {
         (200, Some("configured by file")),
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn overloaded_and_rate_limited_calls_are_retried() {
+    let fast = [("PI_WORKER_LLM_RETRY_BASE_MS", "10")];
+    let (fake, _server, api) = crate::support::setup_full(
+        vec![
+            Reply::http_error(529, "overloaded_error", "Overloaded"),
+            Reply::HttpError {
+                status: 429,
+                kind: "rate_limit_error".into(),
+                message: "slow down".into(),
+                retry_after: Some(0),
+            },
+            Reply::http_error(500, "api_error", "Internal server error"),
+            Reply::text("third time lucky"),
+            // A retry-after beyond the total wait bound is not waited for.
+            Reply::HttpError {
+                status: 429,
+                kind: "rate_limit_error".into(),
+                message: "later".into(),
+                retry_after: Some(3600),
+            },
+            // Client errors are not retried.
+            Reply::http_error(400, "invalid_request_error", "bad request"),
+        ],
+        &[],
+        &fast,
+    )
+    .await;
+    let s = api.new_session().await;
+    let (status, body) = api.chat(&s, "hello").await;
+    assert_eq!(
+        (status, body["response"].as_str()),
+        (200, Some("third time lucky")),
+        "{body}"
+    );
+    assert_eq!(fake.received().len(), 4);
+    let (status, body) = api.chat(&s, "again").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (502, Some("provider error (HTTP 429): rate_limit_error: later"))
+    );
+    assert_eq!(fake.received().len(), 5);
+    let (status, body) = api.chat(&s, "once more").await;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(fake.received().len(), 6);
 }

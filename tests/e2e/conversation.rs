@@ -18,10 +18,15 @@ async fn each_chat_continues_the_conversation() {
         json!([
             { "role": "user", "content": [{ "type": "text", "text": "Remember the number 42." }] },
             { "role": "assistant", "content": [{ "type": "text", "text": "Noted: 42." }] },
-            { "role": "user", "content": [{ "type": "text", "text": "What number did I say?" }] },
+            {
+                "role": "user",
+                "content": [{ "type": "text", "text": "What number did I say?", "cache_control": { "type": "ephemeral" } }]
+            },
         ])
     );
-    assert!(second["system"].as_str().unwrap().contains("coding agent"));
+    assert!(second["system"][0]["text"].as_str().unwrap().contains("coding agent"));
+    assert_eq!(second["system"][0]["cache_control"], json!({ "type": "ephemeral" }));
+    assert_eq!(second["tools"][18]["cache_control"], json!({ "type": "ephemeral" }));
     assert_eq!(second["tools"].as_array().unwrap().len(), 19);
 
     let (status, body) = api.get(&format!("/session/{s}/messages")).await;

@@ -2,6 +2,7 @@
 
 pub mod anthropic;
 pub mod providers;
+pub mod retry;
 
 use std::future::Future;
 use std::pin::Pin;

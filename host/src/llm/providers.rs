@@ -3,6 +3,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use std::time::Duration;
+
+use super::retry::RetryPolicy;
 use super::{AnthropicProvider, LlmError, LlmProvider};
 
 /// The model used when a request names none.
@@ -17,6 +20,8 @@ pub struct LlmConfig {
     pub anthropic_base_url: String,
     /// `PI_WORKER_MODEL` (default [`DEFAULT_MODEL`]).
     pub default_model: String,
+    /// `PI_WORKER_LLM_RETRIES`, `PI_WORKER_LLM_RETRY_BASE_MS`, `PI_WORKER_LLM_MAX_RETRY_WAIT_SECS`.
+    pub retry: RetryPolicy,
 }
 
 impl LlmConfig {
@@ -27,6 +32,17 @@ impl LlmConfig {
             anthropic_api_key: get("ANTHROPIC_API_KEY"),
             anthropic_base_url: get("ANTHROPIC_BASE_URL").unwrap_or_else(|| "https://api.anthropic.com".into()),
             default_model: get("PI_WORKER_MODEL").unwrap_or_else(|| DEFAULT_MODEL.into()),
+            retry: {
+                let defaults = RetryPolicy::default();
+                let number = |k: &str| get(k).and_then(|v| v.parse::<u64>().ok());
+                RetryPolicy {
+                    max_retries: number("PI_WORKER_LLM_RETRIES").map_or(defaults.max_retries, |n| n.min(20) as u32),
+                    base_delay: number("PI_WORKER_LLM_RETRY_BASE_MS")
+                        .map_or(defaults.base_delay, Duration::from_millis),
+                    max_total_wait: number("PI_WORKER_LLM_MAX_RETRY_WAIT_SECS")
+                        .map_or(defaults.max_total_wait, Duration::from_secs),
+                }
+            },
         }
     }
 }
@@ -50,7 +66,11 @@ impl Providers {
     /// Builds the providers the configuration has keys for.
     pub fn new(config: &LlmConfig) -> Result<Self, LlmError> {
         let anthropic: Option<Arc<dyn LlmProvider>> = match &config.anthropic_api_key {
-            Some(key) => Some(Arc::new(AnthropicProvider::new(&config.anthropic_base_url, key)?)),
+            Some(key) => Some(Arc::new(AnthropicProvider::new(
+                &config.anthropic_base_url,
+                key,
+                config.retry,
+            )?)),
             None => None,
         };
         Ok(Self::from_parts(anthropic, config.default_model.clone()))

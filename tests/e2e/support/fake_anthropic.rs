@@ -13,6 +13,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::post;
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 /// One block of a scripted answer.
@@ -35,8 +36,13 @@ pub enum Block {
 pub enum Reply {
     /// A complete streamed answer.
     Answer(Vec<Block>),
-    /// An HTTP error with an Anthropic error body.
-    HttpError { status: u16, kind: String, message: String },
+    /// An HTTP error with an Anthropic error body (and a `retry-after` header, in seconds).
+    HttpError {
+        status: u16,
+        kind: String,
+        message: String,
+        retry_after: Option<u64>,
+    },
     /// A 200 stream that starts an answer and then sends an `error` event.
     StreamError { kind: String, message: String },
     /// A 200 stream that starts an answer and then drops the connection.
@@ -60,6 +66,7 @@ impl Reply {
             status,
             kind: kind.into(),
             message: message.into(),
+            retry_after: None,
         }
     }
 }
@@ -145,7 +152,20 @@ async fn messages(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap, 
     let model = body["model"].as_str().unwrap_or("unknown").to_string();
     match reply {
         None => error_response(500, "api_error", "fake Anthropic: the test's script has no reply left"),
-        Some(Reply::HttpError { status, kind, message }) => error_response(status, &kind, &message),
+        Some(Reply::HttpError {
+            status,
+            kind,
+            message,
+            retry_after,
+        }) => {
+            let mut response = error_response(status, &kind, &message);
+            if let Some(seconds) = retry_after {
+                response
+                    .headers_mut()
+                    .insert("retry-after", seconds.to_string().parse().unwrap());
+            }
+            response
+        }
         Some(Reply::Answer(blocks)) => sse_response(answer_events(n, &model, &blocks), false),
         Some(Reply::StreamError { kind, message }) => {
             let mut events = answer_events(n, &model, &[Block::Text("partial answer".into())]);
@@ -243,12 +263,14 @@ fn sse_response(events: Vec<(String, Value)>, drop_at_end: bool) -> Response {
         wire.push_str(&format!("event: {name}\ndata: {data}\n\n"));
     }
     let bytes = wire.into_bytes();
-    let mut pieces: Vec<Result<Bytes, std::io::Error>> =
-        bytes.chunks(97).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
-    if drop_at_end {
-        pieces.push(Err(std::io::Error::other("connection dropped by the fake")));
-    }
-    let stream = futures_util::stream::iter(pieces);
+    let pieces: Vec<Result<Bytes, std::io::Error>> = bytes.chunks(97).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+    let body = futures_util::stream::iter(pieces);
+    // A drop comes after the client has the headers and the first events, as a real one would.
+    let end = futures_util::stream::iter(drop_at_end.then_some(())).then(|()| async {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        Err(std::io::Error::other("connection dropped by the fake"))
+    });
+    let stream = body.chain(end);
     Response::builder()
         .status(200)
         .header("content-type", "text/event-stream; charset=utf-8")

@@ -126,11 +126,16 @@ pub async fn setup(replies: Vec<Reply>) -> (FakeAnthropic, Server, Api) {
 
 /// Like [`setup`], with extra server flags.
 pub async fn setup_with(replies: Vec<Reply>, args: &[&str]) -> (FakeAnthropic, Server, Api) {
+    setup_full(replies, args, &[]).await
+}
+
+/// Like [`setup`], with extra server flags and environment variables.
+pub async fn setup_full(replies: Vec<Reply>, args: &[&str], env: &[(&str, &str)]) -> (FakeAnthropic, Server, Api) {
     let fake = FakeAnthropic::start(replies).await;
     let server = Server::start(ServerOptions {
         llm_url: Some(fake.url.clone()),
         args: args.iter().map(|s| s.to_string()).collect(),
-        ..ServerOptions::default()
+        env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
     });
     let api = Api::new(&server.url);
     (fake, server, api)
