@@ -42,6 +42,7 @@ pub fn chat(req: ChatRequest) -> Result<ChatResponse, AgentError> {
     let mut records = Vec::new();
     let mut usage = zero_usage();
     let mut workspace = HostWorkspace;
+    let mut guard = RepeatGuard::default();
 
     for _turn in 0..req.max_turns {
         let request = Request {
@@ -77,7 +78,9 @@ pub fn chat(req: ChatRequest) -> Result<ChatResponse, AgentError> {
                 outcome: ChatOutcome::Done,
             });
         }
-        let results = run_tools(&tools, &mut workspace, &answer.calls, &mut records);
+        let repeated = guard.observe(&answer.calls);
+        let limit = req.max_tool_output_bytes as usize;
+        let results = run_tools(&tools, &mut workspace, &answer.calls, &mut records, limit);
         let results = Message {
             role: Role::User,
             content: results,
@@ -86,6 +89,17 @@ pub fn chat(req: ChatRequest) -> Result<ChatResponse, AgentError> {
         unsaved.push(results);
         session::append(&unsaved);
         unsaved.clear();
+        if repeated {
+            texts.push(format!(
+                "[Stopped: the model made the same tool call with the same arguments {REPEAT_LIMIT} times in a row.]"
+            ));
+            return Ok(ChatResponse {
+                response: texts.join("\n\n"),
+                tool_calls: records,
+                usage,
+                outcome: ChatOutcome::RepeatGuard,
+            });
+        }
     }
     texts.push(format!(
         "[Stopped: this chat reached its limit of {} model turns. Send another message to continue.]",
@@ -127,12 +141,54 @@ fn ask(request: &Request) -> Result<Answer, AgentError> {
     }
 }
 
+/// Identical consecutive turns (same calls, same arguments) that stop a chat.
+const REPEAT_LIMIT: usize = 4;
+
+/// Spots a model stuck calling the same tools with the same arguments, turn after turn.
+#[derive(Default)]
+struct RepeatGuard {
+    last: Vec<(String, String)>,
+    times: usize,
+}
+
+impl RepeatGuard {
+    /// Records a turn's calls; true once the same calls came [`REPEAT_LIMIT`] turns in a row.
+    fn observe(&mut self, calls: &[ToolCall]) -> bool {
+        let now: Vec<(String, String)> = calls.iter().map(|c| (c.name.clone(), c.arguments.clone())).collect();
+        if now == self.last {
+            self.times += 1;
+        } else {
+            self.last = now;
+            self.times = 1;
+        }
+        self.times >= REPEAT_LIMIT
+    }
+}
+
+/// Cuts a tool result to `limit` bytes (at a character boundary), saying so.
+fn cap_output(mut text: String, limit: usize) -> String {
+    if text.len() <= limit {
+        return text;
+    }
+    let mut cut = limit;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let total = text.len();
+    text.truncate(cut);
+    text.push_str(&format!(
+        "\n\n[Output cut to {cut} of {total} bytes by the server's tool-output limit.]"
+    ));
+    text
+}
+
 /// Runs tool calls one after another; every call gets a result, failures as error results.
 fn run_tools(
     tools: &[Tool],
     workspace: &mut HostWorkspace,
     calls: &[ToolCall],
     records: &mut Vec<ToolCallRecord>,
+    output_limit: usize,
 ) -> Vec<ContentBlock> {
     calls
         .iter()
@@ -147,8 +203,8 @@ fn run_tools(
                 args: call.arguments.clone(),
             });
             let (content, is_error) = match tools::dispatch(tools, workspace, &call.name, &call.arguments) {
-                Ok(text) => (text, false),
-                Err(text) => (text, true),
+                Ok(text) => (cap_output(text, output_limit), false),
+                Err(text) => (cap_output(text, output_limit), true),
             };
             session::emit(&AgentEvent::ToolEnd(ToolEnd {
                 id: call.id.clone(),
@@ -179,4 +235,37 @@ fn add_usage(total: &mut Usage, more: &Usage) {
     total.output_tokens += more.output_tokens;
     total.cache_read_tokens += more.cache_read_tokens;
     total.cache_write_tokens += more.cache_write_tokens;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(name: &str, args: &str) -> ToolCall {
+        ToolCall {
+            id: "x".into(),
+            name: name.into(),
+            arguments: args.into(),
+        }
+    }
+
+    #[test]
+    fn repeat_guard_trips_on_identical_turns_only() {
+        let mut guard = RepeatGuard::default();
+        let same = [call("read", "{\"path\":\"a\"}")];
+        assert!(!guard.observe(&same));
+        assert!(!guard.observe(&same));
+        assert!(!guard.observe(&[call("read", "{\"path\":\"b\"}")]));
+        assert!(!guard.observe(&same));
+        assert!(!guard.observe(&same));
+        assert!(!guard.observe(&same));
+        assert!(guard.observe(&same));
+    }
+
+    #[test]
+    fn output_is_cut_at_a_char_boundary_with_a_notice() {
+        assert_eq!(cap_output("short".into(), 10), "short");
+        let cut = cap_output("ééé".into(), 3);
+        assert!(cut.starts_with("é\n\n[Output cut to 2 of 6 bytes"), "{cut}");
+    }
 }

@@ -49,6 +49,7 @@ impl LlmProvider for InstantModel {
 fn limits() -> ChatLimits {
     ChatLimits {
         max_turns: 1000,
+        max_tool_output_bytes: 100_000,
         max_guest_cpu: Duration::from_secs(60),
         max_memory_bytes: 256 << 20,
     }

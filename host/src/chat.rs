@@ -23,6 +23,8 @@ use crate::storage::SessionDb;
 pub struct ChatLimits {
     /// Model calls allowed in one chat.
     pub max_turns: u32,
+    /// Longest tool result fed back to the model, in bytes.
+    pub max_tool_output_bytes: u32,
     /// Guest CPU time allowed in one chat (time spent waiting for the model not counted).
     pub max_guest_cpu: Duration,
     /// Largest linear memory the guest may grow to.
@@ -56,8 +58,30 @@ pub struct ChatReply {
     pub tool_calls: Vec<ToolCallRecord>,
     /// Tokens over all model calls.
     pub usage: Usage,
-    /// Whether the chat was stopped by the turn limit.
-    pub turn_limit_reached: bool,
+    /// How the chat ended.
+    pub stop: ChatStop,
+}
+
+/// How a chat ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatStop {
+    /// The model finished.
+    EndTurn,
+    /// The turn limit stopped it.
+    MaxTurns,
+    /// The repeat guard stopped a model making the same call over and over.
+    RepeatGuard,
+}
+
+impl ChatStop {
+    /// The name the API reports (`stopReason`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChatStop::EndTurn => "end_turn",
+            ChatStop::MaxTurns => "max_turns",
+            ChatStop::RepeatGuard => "repeat_guard",
+        }
+    }
 }
 
 /// Why a chat failed.
@@ -188,6 +212,7 @@ pub fn run_chat(
             message: request.message,
             model: request.model,
             max_turns: limits.max_turns,
+            max_tool_output_bytes: limits.max_tool_output_bytes,
         };
         world.pi_worker_agent().call_chat(&mut store, &request)
     });
@@ -208,7 +233,11 @@ pub fn run_chat(
                 cache_read_tokens: reply.usage.cache_read_tokens,
                 cache_write_tokens: reply.usage.cache_write_tokens,
             },
-            turn_limit_reached: reply.outcome == agent::ChatOutcome::TurnLimit,
+            stop: match reply.outcome {
+                agent::ChatOutcome::Done => ChatStop::EndTurn,
+                agent::ChatOutcome::TurnLimit => ChatStop::MaxTurns,
+                agent::ChatOutcome::RepeatGuard => ChatStop::RepeatGuard,
+            },
         }),
         Ok(Err(agent::AgentError::Llm(e))) => Err(ChatError::Llm(e.into())),
         Ok(Err(agent::AgentError::InvalidRequest(m))) => Err(ChatError::InvalidRequest(m)),

@@ -40,6 +40,15 @@ struct ServeArgs {
     /// Model calls allowed per chat.
     #[arg(long, env = "PI_WORKER_MAX_TURNS", default_value_t = 50)]
     max_turns: u32,
+    /// Longest tool result fed back to the model, in bytes.
+    #[arg(long, env = "PI_WORKER_MAX_TOOL_OUTPUT_BYTES", default_value_t = 100_000)]
+    max_tool_output_bytes: u32,
+    /// Most bytes of files in one workspace.
+    #[arg(long, env = "PI_WORKER_MAX_WORKSPACE_BYTES", default_value_t = 1024 * 1024 * 1024)]
+    max_workspace_bytes: u64,
+    /// Most files in one workspace.
+    #[arg(long, env = "PI_WORKER_MAX_WORKSPACE_FILES", default_value_t = 100_000)]
+    max_workspace_files: u64,
     /// Guest CPU seconds allowed per chat (model latency not counted).
     #[arg(long, env = "PI_WORKER_GUEST_CPU_SECS", default_value_t = 60.0)]
     guest_cpu_secs: f64,
@@ -83,9 +92,12 @@ fn main() -> anyhow::Result<()> {
         storage: StorageOptions {
             spill_threshold: args.spill_bytes,
             max_file_bytes: args.max_file_bytes,
+            max_workspace_bytes: args.max_workspace_bytes,
+            max_workspace_files: args.max_workspace_files,
         },
         chat: ChatLimits {
             max_turns: args.max_turns,
+            max_tool_output_bytes: args.max_tool_output_bytes.max(1024),
             max_guest_cpu: Duration::from_secs_f64(args.guest_cpu_secs),
             max_memory_bytes: args.memory_mib.saturating_mul(1024 * 1024),
         },

@@ -12,6 +12,7 @@ mod bad_input;
 mod conversation;
 mod git;
 mod hostile;
+mod limits;
 mod streaming;
 mod support;
 mod tools;

@@ -220,7 +220,7 @@ pub fn reply_json(reply: &ChatReply) -> Value {
         "response": reply.response,
         "toolCalls": tool_calls,
         "usage": reply.usage,
-        "stopReason": if reply.turn_limit_reached { "max_turns" } else { "end_turn" },
+        "stopReason": reply.stop.as_str(),
     })
 }
 
@@ -268,6 +268,9 @@ pub async fn info(State(state): State<Arc<AppState>>, Path(raw_id): Path<String>
             "defaultModel": default_model,
             "limits": {
                 "maxTurns": config.chat.max_turns,
+                "maxToolOutputBytes": config.chat.max_tool_output_bytes,
+                "maxWorkspaceBytes": config.storage.max_workspace_bytes,
+                "maxWorkspaceFiles": config.storage.max_workspace_files,
                 "maxGuestCpuMs": config.chat.max_guest_cpu.as_millis() as u64,
                 "maxMemoryBytes": config.chat.max_memory_bytes,
                 "maxFileBytes": config.storage.max_file_bytes,

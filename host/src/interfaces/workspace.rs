@@ -39,6 +39,7 @@ impl From<FsError> for wit::FsError {
             FsError::DirectoryNotEmpty(p) => Self::DirectoryNotEmpty(p),
             FsError::InvalidPath(m) => Self::InvalidPath(m),
             FsError::TooLarge(p) => Self::TooLarge(p),
+            FsError::QuotaExceeded(m) => Self::QuotaExceeded(m),
             FsError::Io(m) => Self::Io(m),
         }
     }

@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::objects::{ObjectDb, object_id};
 use super::path::{self, PathError, is_beneath, normalize};
-use super::{SessionDb, now_ms};
+use super::{SessionDb, StorageOptions, now_ms};
 
 /// Git's file mode for a regular, non-executable file.
 pub const MODE_FILE: u32 = 0o100644;
@@ -74,6 +74,9 @@ pub enum FsError {
     /// The contents exceed the maximum file size.
     #[error("file too large: {0}")]
     TooLarge(String),
+    /// The write would take the workspace over its byte or file quota.
+    #[error("workspace quota exceeded: {0}")]
+    QuotaExceeded(String),
     /// Storage failed; nothing was changed.
     #[error("storage error: {0}")]
     Io(String),
@@ -172,6 +175,35 @@ pub(crate) fn set_file(tx: &Transaction<'_>, path: &str, id: &str, size: u64, no
     Ok(())
 }
 
+/// Refuses a write of `size` bytes to `path` that would exceed the workspace quotas.
+fn check_quota(tx: &Transaction<'_>, options: &StorageOptions, path: &str, size: u64) -> Result<(), FsError> {
+    let (files, bytes): (i64, i64) = tx.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM files WHERE kind = 0",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let existing: Option<i64> = tx
+        .query_row("SELECT size FROM files WHERE path = ?1 AND kind = 0", [path], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let files = files as u64 + u64::from(existing.is_none());
+    let bytes = (bytes - existing.unwrap_or(0)) as u64 + size;
+    if files > options.max_workspace_files {
+        return Err(FsError::QuotaExceeded(format!(
+            "the workspace may hold at most {} files",
+            options.max_workspace_files
+        )));
+    }
+    if bytes > options.max_workspace_bytes {
+        return Err(FsError::QuotaExceeded(format!(
+            "the workspace may hold at most {} bytes of files",
+            options.max_workspace_bytes
+        )));
+    }
+    Ok(())
+}
+
 /// The bounds `(low, high)` such that `low < p < high` selects every path beneath `dir`.
 pub(crate) fn subtree_bounds(dir: &str) -> (String, String) {
     if dir == "/" {
@@ -212,6 +244,7 @@ impl SessionDb {
         if kind_at(&tx, &path)? == Some(EntryKind::Directory) {
             return Err(FsError::NotAFile(path));
         }
+        check_quota(&tx, &self.options, &path, contents.len() as u64)?;
         let id = ObjectDb::new(&tx, &self.blobs, self.options.spill_threshold)
             .put(Kind::Blob, contents)
             .map_err(|e| FsError::Io(e.to_string()))?;
@@ -460,6 +493,7 @@ mod tests {
         let (tmp, mut db) = db(StorageOptions {
             spill_threshold: 10,
             max_file_bytes: 20,
+            ..StorageOptions::default()
         });
         db.write_file("/big", b"0123456789abc").unwrap();
         db.write_file("/small", b"012").unwrap();
@@ -468,6 +502,23 @@ mod tests {
         let id = db.blob_id("/big").unwrap();
         assert!(tmp.path().join("blobs").join(&id[..2]).join(&id[2..]).exists());
         assert!(matches!(db.write_file("/huge", &[0; 21]), Err(FsError::TooLarge(_))));
+    }
+
+    #[test]
+    fn workspace_quotas_count_files_and_bytes() {
+        let options = StorageOptions {
+            max_workspace_bytes: 10,
+            max_workspace_files: 2,
+            ..StorageOptions::default()
+        };
+        let (_tmp, mut db) = db(options);
+        db.write_file("/a", b"12345").unwrap();
+        db.write_file("/a", b"1234567890").unwrap();
+        assert!(matches!(db.write_file("/b", b"x"), Err(FsError::QuotaExceeded(_))));
+        db.write_file("/a", b"1").unwrap();
+        db.write_file("/b", b"x").unwrap();
+        assert!(matches!(db.write_file("/c", b""), Err(FsError::QuotaExceeded(m)) if m.contains("2 files")));
+        assert_eq!(db.read_file("/a").unwrap(), b"1");
     }
 
     #[test]

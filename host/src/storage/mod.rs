@@ -23,6 +23,10 @@ pub struct StorageOptions {
     pub spill_threshold: u64,
     /// Largest file a write accepts.
     pub max_file_bytes: u64,
+    /// Most bytes of files in the working tree.
+    pub max_workspace_bytes: u64,
+    /// Most files in the working tree.
+    pub max_workspace_files: u64,
 }
 
 impl Default for StorageOptions {
@@ -30,6 +34,8 @@ impl Default for StorageOptions {
         Self {
             spill_threshold: 1_500_000,
             max_file_bytes: 100 * 1024 * 1024,
+            max_workspace_bytes: 1024 * 1024 * 1024,
+            max_workspace_files: 100_000,
         }
     }
 }
