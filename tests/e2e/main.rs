@@ -10,6 +10,7 @@
 mod access;
 mod bad_input;
 mod conversation;
+mod durability;
 mod git;
 mod hostile;
 mod limits;

@@ -83,6 +83,8 @@ struct Script {
     replies: VecDeque<Reply>,
     received: Vec<Received>,
     served: usize,
+    /// Answers computed from the request when the queue is empty (for concurrent chats).
+    responder: Option<fn(&Value) -> Reply>,
 }
 
 /// The running fake.
@@ -106,6 +108,13 @@ impl FakeAnthropic {
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Self { url, script }
+    }
+
+    /// Starts a fake that answers every request with `responder(request body)`.
+    pub async fn with_responder(responder: fn(&Value) -> Reply) -> Self {
+        let fake = Self::start(Vec::new()).await;
+        fake.script.lock().unwrap().responder = Some(responder);
+        fake
     }
 
     /// Queues more replies.
@@ -147,7 +156,11 @@ async fn messages(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap, 
             body: body.clone(),
         });
         script.served += 1;
-        (script.replies.pop_front(), script.served)
+        let reply = script
+            .replies
+            .pop_front()
+            .or_else(|| script.responder.map(|answer| answer(&body)));
+        (reply, script.served)
     };
     let model = body["model"].as_str().unwrap_or("unknown").to_string();
     match reply {

@@ -63,6 +63,20 @@ impl Api {
         body["sessionId"].as_str().unwrap().to_string()
     }
 
+    /// A non-streaming chat that reports a broken connection instead of panicking.
+    pub async fn try_chat(&self, session: &str, message: &str) -> Result<(u16, Value), reqwest::Error> {
+        let body = json!({ "message": message }).to_string();
+        let response = self
+            .client
+            .post(format!("{}/session/{session}/chat", self.base))
+            .body(body)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let text = response.text().await?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
+    }
+
     /// A non-streaming chat; returns status and body.
     pub async fn chat(&self, session: &str, message: &str) -> (u16, Value) {
         self.post(&format!("/session/{session}/chat"), &json!({ "message": message }))

@@ -49,8 +49,23 @@ impl Server {
 
     /// Kills the process (SIGKILL) and starts a new one on the same data directory.
     pub fn restart(&mut self) {
+        self.kill();
+        self.start_again();
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills the process (SIGKILL) and waits for it.
+    pub fn kill(&mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
+    }
+
+    /// Starts a new process on the same data directory (after [`Server::kill`]).
+    pub fn start_again(&mut self) {
         let (child, url) = spawn(self.dir.path(), &self.options);
         self.child = child;
         self.url = url;
