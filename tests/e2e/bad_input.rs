@@ -260,3 +260,65 @@ async fn overloaded_and_rate_limited_calls_are_retried() {
     assert_eq!(status, 502, "{body}");
     assert_eq!(fake.received().len(), 6);
 }
+
+#[tokio::test]
+async fn malformed_model_streams_are_survived_or_reported() {
+    let raw =
+        |events: &[(&str, &str)]| Reply::Raw(events.iter().map(|(e, d)| (e.to_string(), d.to_string())).collect());
+    let start = (
+        "message_start",
+        r#"{"type":"message_start","message":{"usage":{"input_tokens":3,"output_tokens":1}}}"#,
+    );
+    let stop = ("message_stop", r#"{"type":"message_stop"}"#);
+    let (_fake, _server, api) = setup(vec![
+        // Unknown event types (and an unknown delta type) are ignored.
+        raw(&[
+            start,
+            ("brand_new_event", r#"{"type":"brand_new_event","x":1}"#),
+            (
+                "content_block_start",
+                r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+            ),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"future_delta","z":2}}"#,
+            ),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"fine"}}"#,
+            ),
+            ("content_block_stop", r#"{"type":"content_block_stop","index":0}"#),
+            (
+                "message_delta",
+                r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":2}}"#,
+            ),
+            stop,
+        ]),
+        // Data that is not JSON is a protocol error, reported as 502.
+        raw(&[start, ("content_block_start", "{not json")]),
+        // A stream that ends without message_stop is reported, not taken as complete.
+        raw(&[start]),
+        Reply::text("still usable"),
+    ])
+    .await;
+    let s = api.new_session().await;
+    let (status, body) = api.chat(&s, "one").await;
+    assert_eq!((status, body["response"].as_str()), (200, Some("fine")), "{body}");
+    let (status, body) = api.chat(&s, "two").await;
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("protocol error: `content_block_start` event with invalid JSON"),
+        "{body}"
+    );
+    let (status, body) = api.chat(&s, "three").await;
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("ended before `message_stop`"),
+        "{body}"
+    );
+    let (status, body) = api.chat(&s, "four").await;
+    assert_eq!((status, body["response"].as_str()), (200, Some("still usable")));
+}

@@ -174,6 +174,20 @@ mod tests {
     }
 
     #[test]
+    fn invalid_utf8_is_searched_lossily() {
+        let mut ws = MemoryWorkspace::default();
+        ws.write("/latin1.txt", b"caf\xe9 ol\xe9\nplain foo\n").unwrap();
+        assert_eq!(
+            grep(&mut ws, r#"{"pattern":"ol"}"#).unwrap(),
+            "latin1.txt:1: caf\u{fffd} ol\u{fffd}"
+        );
+        assert_eq!(
+            grep(&mut ws, r#"{"pattern":"foo"}"#).unwrap(),
+            "latin1.txt:2: plain foo"
+        );
+    }
+
+    #[test]
     fn limits_skips_binary_and_cuts_long_lines() {
         let mut ws = sample();
         ws.write("/bin.dat", b"foo\0foo").unwrap();

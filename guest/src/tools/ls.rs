@@ -62,6 +62,21 @@ mod tests {
     use crate::fs::memory::MemoryWorkspace;
 
     #[test]
+    fn ten_thousand_entries_are_cut_at_the_limit() {
+        let mut ws = MemoryWorkspace::default();
+        for i in 0..10_000 {
+            ws.write(&format!("/many/f{i:05}"), b"").unwrap();
+        }
+        let out = run(&mut ws, serde_json::from_str(r#"{"path":"many"}"#).unwrap()).unwrap();
+        assert_eq!(out.lines().count(), 502);
+        assert!(
+            out.ends_with("[500 entries limit reached. Use limit=1000 for more]"),
+            "{}",
+            &out[out.len() - 60..]
+        );
+    }
+
+    #[test]
     fn lists_sorted_with_dir_suffix_and_limit() {
         let mut ws = MemoryWorkspace::with(&[("/b.txt", ""), ("/A.md", ""), ("/src/x.ts", ""), ("/.env", "")]);
         let ls = |ws: &mut MemoryWorkspace, json: &str| run(ws, serde_json::from_str(json).unwrap());

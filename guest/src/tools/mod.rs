@@ -143,6 +143,22 @@ mod tests {
         assert!(read.schema["properties"]["path"]["description"].is_string());
     }
 
+    proptest::proptest! {
+        /// No argument text, however mangled, makes a tool panic: it runs or says what is wrong.
+        #[test]
+        fn tools_never_panic_on_arbitrary_arguments(
+            tool in 0usize..9,
+            args in proptest::prop_oneof![
+                "\\PC{0,40}",
+                "\\{\"(path|pattern|content|oldText|newText|from|to|offset|limit|depth|glob)\": ?(\"[a-z./*]{0,8}\"|-?[0-9]{1,3}|null|true|\\[\\]|\\{\\})\\}",
+            ],
+        ) {
+            let tools = all();
+            let mut ws = MemoryWorkspace::with(&[("/a.txt", "hello\nworld\n"), ("/src/b.ts", "let x = 1;\n")]);
+            let _ = dispatch(&tools, &mut ws, tools[tool].name, &args);
+        }
+    }
+
     #[test]
     fn unknown_tools_and_bad_arguments_are_readable_errors() {
         let tools = all();

@@ -505,6 +505,24 @@ mod tests {
     }
 
     #[test]
+    fn a_50_mb_file_and_10_000_files_in_one_directory() {
+        let (_tmp, mut db) = db(StorageOptions::default());
+        let big: Vec<u8> = (0..50 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+        db.write_file("/big.bin", &big).unwrap();
+        assert_eq!(db.read_file("/big.bin").unwrap(), big);
+        assert_eq!(db.stats().unwrap().spilled_files, 1);
+        for i in 0..10_000 {
+            db.write_file(&format!("/many/f{i:05}"), b"x").unwrap();
+        }
+        let listed = db.list_dir("/many").unwrap();
+        assert_eq!(listed.len(), 10_000);
+        assert_eq!(
+            (listed[0].path.as_str(), listed[9_999].path.as_str()),
+            ("/many/f00000", "/many/f09999")
+        );
+    }
+
+    #[test]
     fn workspace_quotas_count_files_and_bytes() {
         let options = StorageOptions {
             max_workspace_bytes: 10,

@@ -103,6 +103,39 @@ mod tests {
         assert_eq!(normalize(&"a".repeat(MAX_PATH_BYTES + 1)), Err(PathError::TooLong));
     }
 
+    proptest::proptest! {
+        /// Whatever the input, a normalised path is absolute, canonical, idempotent and inside.
+        #[test]
+        fn normalised_paths_stay_inside(segments in proptest::collection::vec(
+            proptest::prop_oneof!["[a-z]{1,3}", proptest::strategy::Just("..".to_string()),
+                proptest::strategy::Just(".".to_string()), proptest::strategy::Just(String::new()),
+                "\\PC{1,4}"],
+            0..12,
+        ), absolute in proptest::bool::ANY) {
+            let input = format!("{}{}", if absolute { "/" } else { "" }, segments.join("/"));
+            match normalize(&input) {
+                Ok(path) => {
+                    proptest::prop_assert!(path.starts_with('/'));
+                    proptest::prop_assert!(path == "/" || !path.ends_with('/'));
+                    proptest::prop_assert!(!path.contains('\0'));
+                    proptest::prop_assert!(path.split('/').skip(1).all(|s| !s.is_empty() && s != "." && s != "..") || path == "/");
+                    proptest::prop_assert_eq!(normalize(&path), Ok(path.clone()));
+                }
+                Err(PathError::Nul) => proptest::prop_assert!(input.contains('\0')),
+                Err(PathError::Escapes(_)) => {
+                    // Some prefix of the segments climbs above the root.
+                    let mut depth = 0i32;
+                    let mut escaped = false;
+                    for s in input.split('/') {
+                        match s { "" | "." => {}, ".." => { depth -= 1; escaped |= depth < 0; }, _ => depth += 1 }
+                    }
+                    proptest::prop_assert!(escaped);
+                }
+                Err(PathError::TooLong) => proptest::prop_assert!(input.len() > MAX_PATH_BYTES),
+            }
+        }
+    }
+
     #[test]
     fn parent_name_and_beneath() {
         assert_eq!(parent("/a"), "/");

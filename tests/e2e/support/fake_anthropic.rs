@@ -47,6 +47,8 @@ pub enum Reply {
     StreamError { kind: String, message: String },
     /// A 200 stream that starts an answer and then drops the connection.
     Drop,
+    /// A 200 stream of exactly these `(event, data)` pairs, however wrong.
+    Raw(Vec<(String, String)>),
 }
 
 impl Reply {
@@ -188,6 +190,17 @@ async fn messages(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap, 
                 json!({ "type": "error", "error": { "type": kind, "message": message } }),
             ));
             sse_response(events, false)
+        }
+        Some(Reply::Raw(events)) => {
+            let wire: String = events
+                .iter()
+                .map(|(e, d)| format!("event: {e}\ndata: {d}\n\n"))
+                .collect();
+            Response::builder()
+                .status(200)
+                .header("content-type", "text/event-stream")
+                .body(Body::from(wire))
+                .unwrap()
         }
         Some(Reply::Drop) => {
             let mut events = answer_events(n, &model, &[Block::Text("partial answer that never ends".into())]);
