@@ -3,11 +3,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use eventsource_stream::Eventsource;
-use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use super::retry::{self, RetryPolicy};
+use super::sse;
 use super::{EventStream, LlmError, LlmProvider, LlmRequest, StopReason, StreamEvent, StreamFuture};
 use crate::message::{ContentBlock, Message, Role, ToolCall, Usage};
 
@@ -52,31 +51,7 @@ impl AnthropicProvider {
                 .body(body.clone())
         };
         let response = retry::send(&self.retry, "Anthropic", build, error_message).await?;
-        let events = response.bytes_stream().eventsource();
-        let stream =
-            futures_util::stream::unfold((events, Decoder::default()), |(mut events, mut decoder)| async move {
-                if decoder.finished {
-                    return None;
-                }
-                loop {
-                    let item = match events.next().await {
-                        None => Err(LlmError::Transport(
-                            "the answer stream ended before `message_stop`".into(),
-                        )),
-                        Some(Err(e)) => Err(LlmError::Transport(format!("the answer stream broke: {e}"))),
-                        Some(Ok(event)) => match decoder.decode(&event.event, &event.data) {
-                            Ok(None) => continue,
-                            Ok(Some(out)) => Ok(out),
-                            Err(e) => Err(e),
-                        },
-                    };
-                    if item.is_err() {
-                        decoder.finished = true;
-                    }
-                    return Some((item, (events, decoder)));
-                }
-            });
-        Ok(Box::pin(stream))
+        Ok(sse::decode(response, Decoder::default()))
     }
 }
 
@@ -199,7 +174,14 @@ struct Decoder {
     blocks: HashMap<u64, Block>,
     usage: Usage,
     stop_reason: Option<String>,
-    finished: bool,
+}
+
+impl sse::Decoder for Decoder {
+    const END: &'static str = "`message_stop`";
+
+    fn decode(&mut self, event: &str, data: &str) -> Result<Vec<StreamEvent>, LlmError> {
+        Ok(self.event(event, data)?.into_iter().collect())
+    }
 }
 
 fn field<'a>(value: &'a Value, name: &str) -> Result<&'a Value, LlmError> {
@@ -226,7 +208,7 @@ fn usage_into(usage: &Value, into: &mut Usage) {
 
 impl Decoder {
     /// Decodes one event; `Ok(None)` for events that carry nothing for the agent.
-    fn decode(&mut self, event: &str, data: &str) -> Result<Option<StreamEvent>, LlmError> {
+    fn event(&mut self, event: &str, data: &str) -> Result<Option<StreamEvent>, LlmError> {
         if event == "ping" {
             return Ok(None);
         }
@@ -293,7 +275,6 @@ impl Decoder {
                 Ok(None)
             }
             "message_stop" => {
-                self.finished = true;
                 let stop_reason = match self.stop_reason.as_deref() {
                     Some("end_turn") => StopReason::EndTurn,
                     Some("tool_use") => StopReason::ToolUse,
@@ -329,7 +310,7 @@ mod tests {
 
     fn decode_all(events: &[(&str, &str)]) -> Vec<Result<Option<StreamEvent>, LlmError>> {
         let mut decoder = Decoder::default();
-        events.iter().map(|(e, d)| decoder.decode(e, d)).collect()
+        events.iter().map(|(e, d)| decoder.event(e, d)).collect()
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod anthropic;
 pub mod providers;
 pub mod retry;
+pub mod sse;
 
 use std::future::Future;
 use std::pin::Pin;
