@@ -26,8 +26,10 @@ pub fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
     let sessions = SessionStore::new(config.data_dir.clone(), config.storage)
         .with_context(|| format!("cannot use data directory {}", config.data_dir.display()))?;
     let providers = Arc::new(Providers::new(&config.llm)?);
-    if config.llm.anthropic_api_key.is_none() {
-        tracing::warn!("ANTHROPIC_API_KEY is not set: chats will answer with an error until it is");
+    if !providers.any_configured() {
+        tracing::warn!(
+            "no model provider is configured (ANTHROPIC_API_KEY, OPENAI_API_KEY or OPENAI_BASE_URL): chats will answer with an error"
+        );
     }
     let chat_slots = Semaphore::new(config.max_concurrent_chats as usize);
     Ok(AppState {

@@ -1,6 +1,7 @@
 //! Language-model providers behind one small trait, so the agent never sees a key or a wire format.
 
 pub mod anthropic;
+pub mod openai;
 pub mod providers;
 pub mod retry;
 pub mod sse;
@@ -11,6 +12,7 @@ use std::pin::Pin;
 use futures_util::Stream;
 
 pub use self::anthropic::AnthropicProvider;
+pub use self::openai::OpenAiProvider;
 pub use self::providers::{LlmConfig, Providers};
 use crate::message::{Message, ToolCall, Usage};
 
