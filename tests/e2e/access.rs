@@ -2,11 +2,11 @@
 
 use serde_json::json;
 
-use crate::support::{Api, FakeAnthropic, Reply, Server, ServerOptions};
+use crate::support::{Api, FakeLlm, Reply, Server, ServerOptions};
 
 #[tokio::test]
 async fn a_configured_token_guards_every_route_but_health() {
-    let fake = FakeAnthropic::start(vec![Reply::text("hello")]).await;
+    let fake = FakeLlm::start(vec![Reply::text("hello")]).await;
     let server = Server::start(ServerOptions {
         llm_url: Some(fake.url.clone()),
         env: vec![("PI_WORKER_TOKEN".into(), "s3cret-token".into())],

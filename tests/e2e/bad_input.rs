@@ -2,11 +2,17 @@
 
 use serde_json::json;
 
-use crate::support::{Api, Reply, Server, ServerOptions, setup, setup_with};
+use crate::support::{Api, Provider, Reply, Server, ServerOptions, setup, setup_with};
+
+crate::support::on_each_provider!(
+    provider_errors_are_502_and_the_session_stays_usable,
+    the_model_can_be_chosen_per_request,
+    overloaded_and_rate_limited_calls_are_retried
+);
 
 #[tokio::test]
 async fn malformed_bodies_and_fields_are_400() {
-    let (_fake, _server, api) = setup(vec![]).await;
+    let (_fake, _server, api) = setup(Provider::Anthropic, vec![]).await;
     let s = api.new_session().await;
     let chat = format!("/session/{s}/chat");
     for (body, expected) in [
@@ -45,7 +51,7 @@ async fn malformed_bodies_and_fields_are_400() {
 
 #[tokio::test]
 async fn session_ids_are_validated_and_unknown_ones_are_404() {
-    let (_fake, server, api) = setup(vec![]).await;
+    let (_fake, server, api) = setup(Provider::Anthropic, vec![]).await;
     for id in ["...", "a.b", "%2e%2e%2f%2e%2e%2fetc", "x%00y", &"a".repeat(65)] {
         for path in [format!("/session/{id}/info"), format!("/session/{id}/messages")] {
             let (status, body) = api.get(&path).await;
@@ -82,7 +88,7 @@ async fn session_ids_are_validated_and_unknown_ones_are_404() {
 
 #[tokio::test]
 async fn oversized_bodies_are_413() {
-    let (_fake, _server, api) = setup_with(vec![], &["--max-body-bytes", "1000"]).await;
+    let (_fake, _server, api) = setup_with(Provider::Anthropic, vec![], &["--max-body-bytes", "1000"]).await;
     let s = api.new_session().await;
     let big = json!({ "message": "x".repeat(5000) }).to_string();
     let (status, body) = api.post_raw(&format!("/session/{s}/chat"), big).await;
@@ -90,10 +96,10 @@ async fn oversized_bodies_are_413() {
     assert_eq!(api.info(&s).await["messageCount"], 0);
 }
 
-#[tokio::test]
-async fn provider_errors_are_502_and_the_session_stays_usable() {
+async fn provider_errors_are_502_and_the_session_stays_usable(p: Provider) {
     let no_retries = [("PI_WORKER_LLM_RETRIES", "0")];
     let (fake, _server, api) = crate::support::setup_full(
+        p,
         vec![
             Reply::http_error(529, "overloaded_error", "Overloaded"),
             Reply::StreamError {
@@ -119,25 +125,36 @@ async fn provider_errors_are_502_and_the_session_stays_usable() {
     let (status, body) = api.chat(&s, "third").await;
     assert_eq!((status, body["response"].as_str()), (200, Some("recovered")));
     // The failed chats stored nothing; the third sees only its own message.
-    assert_eq!(fake.received()[2].body["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(crate::support::conversation(&fake.received()[2].body).len(), 1);
     let received = fake.received();
-    assert_eq!(received[0].headers["x-api-key"], "test-key");
-    assert_eq!(received[0].headers["anthropic-version"], "2023-06-01");
-    assert_eq!(received[0].body["model"], "claude-sonnet-4-20250514");
+    match p {
+        Provider::Anthropic => {
+            assert_eq!(received[0].headers["x-api-key"], "test-key");
+            assert_eq!(received[0].headers["anthropic-version"], "2023-06-01");
+            assert_eq!(received[0].body["model"], "claude-sonnet-4-20250514");
+        }
+        Provider::OpenAi => {
+            assert_eq!(received[0].headers["authorization"], "Bearer test-key");
+            assert_eq!(received[0].body["model"], "gpt-fake");
+        }
+    }
 }
 
-#[tokio::test]
-async fn the_model_can_be_chosen_per_request() {
-    let (fake, _server, api) = setup(vec![Reply::text("hi")]).await;
+async fn the_model_can_be_chosen_per_request(p: Provider) {
+    let (fake, _server, api) = setup(p, vec![Reply::text("hi")]).await;
     let s = api.new_session().await;
+    let (asked, sent) = match p {
+        Provider::Anthropic => ("claude-opus-4-1", "claude-opus-4-1"),
+        Provider::OpenAi => ("openai/gpt-other", "gpt-other"),
+    };
     let (status, _) = api
         .post(
             &format!("/session/{s}/chat"),
-            &json!({ "message": "hi", "model": "claude-opus-4-1" }),
+            &json!({ "message": "hi", "model": asked }),
         )
         .await;
     assert_eq!(status, 200);
-    assert_eq!(fake.received()[0].body["model"], "claude-opus-4-1");
+    assert_eq!(fake.received()[0].body["model"], sent);
     let (status, body) = api
         .post(
             &format!("/session/{s}/chat"),
@@ -176,7 +193,7 @@ async fn without_an_api_key_chat_is_a_clear_error_and_the_server_stays_up() {
 
 #[tokio::test]
 async fn api_key_is_read_from_dev_vars() {
-    let fake = crate::support::FakeAnthropic::start(vec![Reply::text("configured by file")]).await;
+    let fake = crate::support::FakeLlm::start(vec![Reply::text("configured by file")]).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join(".dev.vars"),
@@ -214,10 +231,10 @@ async fn api_key_is_read_from_dev_vars() {
     );
 }
 
-#[tokio::test]
-async fn overloaded_and_rate_limited_calls_are_retried() {
+async fn overloaded_and_rate_limited_calls_are_retried(p: Provider) {
     let fast = [("PI_WORKER_LLM_RETRY_BASE_MS", "10")];
     let (fake, _server, api) = crate::support::setup_full(
+        p,
         vec![
             Reply::http_error(529, "overloaded_error", "Overloaded"),
             Reply::HttpError {
@@ -270,36 +287,39 @@ async fn malformed_model_streams_are_survived_or_reported() {
         r#"{"type":"message_start","message":{"usage":{"input_tokens":3,"output_tokens":1}}}"#,
     );
     let stop = ("message_stop", r#"{"type":"message_stop"}"#);
-    let (_fake, _server, api) = setup(vec![
-        // Unknown event types (and an unknown delta type) are ignored.
-        raw(&[
-            start,
-            ("brand_new_event", r#"{"type":"brand_new_event","x":1}"#),
-            (
-                "content_block_start",
-                r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
-            ),
-            (
-                "content_block_delta",
-                r#"{"type":"content_block_delta","index":0,"delta":{"type":"future_delta","z":2}}"#,
-            ),
-            (
-                "content_block_delta",
-                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"fine"}}"#,
-            ),
-            ("content_block_stop", r#"{"type":"content_block_stop","index":0}"#),
-            (
-                "message_delta",
-                r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":2}}"#,
-            ),
-            stop,
-        ]),
-        // Data that is not JSON is a protocol error, reported as 502.
-        raw(&[start, ("content_block_start", "{not json")]),
-        // A stream that ends without message_stop is reported, not taken as complete.
-        raw(&[start]),
-        Reply::text("still usable"),
-    ])
+    let (_fake, _server, api) = setup(
+        Provider::Anthropic,
+        vec![
+            // Unknown event types (and an unknown delta type) are ignored.
+            raw(&[
+                start,
+                ("brand_new_event", r#"{"type":"brand_new_event","x":1}"#),
+                (
+                    "content_block_start",
+                    r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+                ),
+                (
+                    "content_block_delta",
+                    r#"{"type":"content_block_delta","index":0,"delta":{"type":"future_delta","z":2}}"#,
+                ),
+                (
+                    "content_block_delta",
+                    r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"fine"}}"#,
+                ),
+                ("content_block_stop", r#"{"type":"content_block_stop","index":0}"#),
+                (
+                    "message_delta",
+                    r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":2}}"#,
+                ),
+                stop,
+            ]),
+            // Data that is not JSON is a protocol error, reported as 502.
+            raw(&[start, ("content_block_start", "{not json")]),
+            // A stream that ends without message_stop is reported, not taken as complete.
+            raw(&[start]),
+            Reply::text("still usable"),
+        ],
+    )
     .await;
     let s = api.new_session().await;
     let (status, body) = api.chat(&s, "one").await;

@@ -8,21 +8,29 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{Api, Block, FakeAnthropic, Reply, Server, ServerOptions};
+use crate::support::{Api, Block, FakeLlm, Provider, Reply, Server, ServerOptions};
+
+crate::support::on_each_provider!(
+    sigkill_mid_chat_loses_no_acknowledged_write,
+    chats_on_one_session_take_turns,
+    hundreds_of_sessions_chat_at_once
+);
 
 /// "write NAME" → write NAME.txt, stage it and commit it, in one answer; tool results → "done".
+/// Reads either wire format: the user's text is a string (OpenAI) or a text block (Anthropic).
 fn write_and_commit(body: &Value) -> Reply {
     let last = body["messages"]
         .as_array()
         .and_then(|m| m.last())
         .cloned()
         .unwrap_or_default();
-    let block = &last["content"][0];
-    match (
-        block["type"].as_str(),
-        block["text"].as_str().and_then(|t| t.strip_prefix("write ")),
-    ) {
-        (Some("text"), Some(name)) => Reply::Answer(vec![
+    let text = if last["role"] == "user" {
+        last["content"].as_str().or(last["content"][0]["text"].as_str())
+    } else {
+        None
+    };
+    match text.and_then(|t| t.strip_prefix("write ")) {
+        Some(name) => Reply::Answer(vec![
             Block::Tool {
                 name: "write".into(),
                 input: json!({ "path": format!("{name}.txt"), "content": format!("{name}\n") }),
@@ -36,7 +44,7 @@ fn write_and_commit(body: &Value) -> Reply {
                 input: json!({ "message": name }),
             },
         ]),
-        _ => Reply::text("done"),
+        None => Reply::text("done"),
     }
 }
 
@@ -50,9 +58,8 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sigkill_mid_chat_loses_no_acknowledged_write() {
-    let fake = FakeAnthropic::with_responder(write_and_commit).await;
+async fn sigkill_mid_chat_loses_no_acknowledged_write(p: Provider) {
+    let fake = FakeLlm::with_responder(write_and_commit).await;
     let mut server = Server::start(ServerOptions {
         llm_url: Some(fake.url.clone()),
         ..ServerOptions::default()
@@ -124,16 +131,15 @@ async fn sigkill_mid_chat_loses_no_acknowledged_write() {
         assert_eq!(status, 200, "{body}");
     }
     eprintln!(
-        "crash test: {} sessions, {} acknowledged chats (write + add + commit each) checked, {lost} lost",
+        "crash test ({p:?}): {} sessions, {} acknowledged chats (write + add + commit each) checked, {lost} lost",
         sessions.len(),
         acknowledged.len()
     );
     assert_eq!(lost, 0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn chats_on_one_session_take_turns() {
-    let fake = FakeAnthropic::with_responder(write_and_commit).await;
+async fn chats_on_one_session_take_turns(p: Provider) {
+    let fake = FakeLlm::with_responder(write_and_commit).await;
     let server = Server::start(ServerOptions {
         llm_url: Some(fake.url.clone()),
         ..ServerOptions::default()
@@ -168,10 +174,9 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn hundreds_of_sessions_chat_at_once() {
+async fn hundreds_of_sessions_chat_at_once(p: Provider) {
     const SESSIONS: usize = 200;
-    let fake = FakeAnthropic::with_responder(write_and_commit).await;
+    let fake = FakeLlm::with_responder(write_and_commit).await;
     let server = Server::start(ServerOptions {
         llm_url: Some(fake.url.clone()),
         ..ServerOptions::default()
@@ -198,7 +203,7 @@ async fn hundreds_of_sessions_chat_at_once() {
         assert_eq!(info["fileCount"], 6, "{info}");
     }
     eprintln!(
-        "concurrency test: {SESSIONS} sessions, {SESSIONS} chats (3 tool calls each) at once in {elapsed:.2?}, peak RSS {} MiB",
+        "concurrency test ({p:?}): {SESSIONS} sessions, {SESSIONS} chats (3 tool calls each) at once in {elapsed:.2?}, peak RSS {} MiB",
         peak_rss_kib(server.pid()) / 1024
     );
 }

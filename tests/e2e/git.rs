@@ -6,10 +6,17 @@ use std::process::Command;
 
 use serde_json::json;
 
-use crate::support::{Api, FakeAnthropic, Reply, setup, tool_results};
+use crate::support::{Api, FakeLlm, Provider, Reply, setup, tool_results};
+
+crate::support::on_each_provider!(
+    new_sessions_start_committed_and_git_tools_round_trip,
+    branches_checkout_round_trip_and_refused_checkout,
+    stock_git_clones_the_session_and_agrees_with_the_api,
+    commits_use_the_sessions_author_and_info_shows_head
+);
 
 /// Runs one chat in which the model calls `tool` with `args`; returns the result and error flag.
-async fn call(fake: &FakeAnthropic, api: &Api, session: &str, tool: &str, args: serde_json::Value) -> (String, bool) {
+async fn call(fake: &FakeLlm, api: &Api, session: &str, tool: &str, args: serde_json::Value) -> (String, bool) {
     fake.push([Reply::tool(tool, args), Reply::text("ok")]);
     let (status, body) = api.chat(session, &format!("run {tool}")).await;
     assert_eq!(status, 200, "{body}");
@@ -30,9 +37,8 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-#[tokio::test]
-async fn new_sessions_start_committed_and_git_tools_round_trip() {
-    let (fake, _server, api) = setup(vec![]).await;
+async fn new_sessions_start_committed_and_git_tools_round_trip(p: Provider) {
+    let (fake, _server, api) = setup(p, vec![]).await;
     let s = api.new_session().await;
 
     let (out, _) = call(&fake, &api, &s, "git_log", json!({})).await;
@@ -112,9 +118,8 @@ async fn new_sessions_start_committed_and_git_tools_round_trip() {
     assert!(out.starts_with("# Sample Project"), "{out}");
 }
 
-#[tokio::test]
-async fn branches_checkout_round_trip_and_refused_checkout() {
-    let (fake, _server, api) = setup(vec![]).await;
+async fn branches_checkout_round_trip_and_refused_checkout(p: Provider) {
+    let (fake, _server, api) = setup(p, vec![]).await;
     let s = api.new_session().await;
     let (out, _) = call(
         &fake,
@@ -174,9 +179,8 @@ async fn branches_checkout_round_trip_and_refused_checkout() {
     assert_eq!((out.as_str(), err), ("Unknown revision or branch: nope", true));
 }
 
-#[tokio::test]
-async fn stock_git_clones_the_session_and_agrees_with_the_api() {
-    let (fake, server, api) = setup(vec![]).await;
+async fn stock_git_clones_the_session_and_agrees_with_the_api(p: Provider) {
+    let (fake, server, api) = setup(p, vec![]).await;
     let s = api.new_session().await;
     call(
         &fake,
@@ -287,9 +291,8 @@ async fn stock_git_clones_the_session_and_agrees_with_the_api() {
     assert_eq!(status, 404);
 }
 
-#[tokio::test]
-async fn commits_use_the_sessions_author_and_info_shows_head() {
-    let (fake, server, api) = setup(vec![]).await;
+async fn commits_use_the_sessions_author_and_info_shows_head(p: Provider) {
+    let (fake, server, api) = setup(p, vec![]).await;
     let (status, body) = api
         .post(
             "/session/new",

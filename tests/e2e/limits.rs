@@ -2,11 +2,15 @@
 
 use serde_json::json;
 
-use crate::support::{Reply, setup_with, tool_results};
+use crate::support::{Provider, Reply, setup_with, tool_results};
 
-#[tokio::test]
-async fn the_repeat_guard_stops_a_model_stuck_on_one_call() {
-    let (fake, _server, api) = setup_with(vec![], &[]).await;
+crate::support::on_each_provider!(
+    the_repeat_guard_stops_a_model_stuck_on_one_call,
+    tool_output_and_workspace_quotas_are_enforced
+);
+
+async fn the_repeat_guard_stops_a_model_stuck_on_one_call(p: Provider) {
+    let (fake, _server, api) = setup_with(p, vec![], &[]).await;
     let s = api.new_session().await;
     fake.push((0..6).map(|_| Reply::tool("read", json!({ "path": "README.md" }))));
     let (status, body) = api.chat(&s, "loop").await;
@@ -23,8 +27,7 @@ async fn the_repeat_guard_stops_a_model_stuck_on_one_call() {
     assert_eq!(fake.pending(), 2);
 }
 
-#[tokio::test]
-async fn tool_output_and_workspace_quotas_are_enforced() {
+async fn tool_output_and_workspace_quotas_are_enforced(p: Provider) {
     let args = [
         "--max-tool-output-bytes",
         "1024",
@@ -33,7 +36,7 @@ async fn tool_output_and_workspace_quotas_are_enforced() {
         "--max-workspace-bytes",
         "20000",
     ];
-    let (fake, _server, api) = setup_with(vec![], &args).await;
+    let (fake, _server, api) = setup_with(p, vec![], &args).await;
     let s = api.new_session().await;
     let big = "0123456789\n".repeat(500);
     fake.push([

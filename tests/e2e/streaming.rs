@@ -2,20 +2,27 @@
 
 use serde_json::json;
 
-use crate::support::{Block, Reply, setup};
+use crate::support::{Block, Provider, Reply, setup};
 
-#[tokio::test]
-async fn events_arrive_in_order_and_done_carries_the_reply() {
-    let (_fake, _server, api) = setup(vec![
-        Reply::Answer(vec![
-            Block::Text("Reading the file.".into()),
-            Block::Tool {
-                name: "read".into(),
-                input: json!({ "path": "README.md", "limit": 1 }),
-            },
-        ]),
-        Reply::text("It is a sample project."),
-    ])
+crate::support::on_each_provider!(
+    events_arrive_in_order_and_done_carries_the_reply,
+    an_llm_failure_mid_chat_ends_with_an_error_event_and_keeps_the_work
+);
+
+async fn events_arrive_in_order_and_done_carries_the_reply(p: Provider) {
+    let (_fake, _server, api) = setup(
+        p,
+        vec![
+            Reply::Answer(vec![
+                Block::Text("Reading the file.".into()),
+                Block::Tool {
+                    name: "read".into(),
+                    input: json!({ "path": "README.md", "limit": 1 }),
+                },
+            ]),
+            Reply::text("It is a sample project."),
+        ],
+    )
     .await;
     let s = api.new_session().await;
     let (status, events) = api.chat_stream(&s, "what is this?").await;
@@ -62,12 +69,14 @@ async fn events_arrive_in_order_and_done_carries_the_reply() {
     );
 }
 
-#[tokio::test]
-async fn an_llm_failure_mid_chat_ends_with_an_error_event_and_keeps_the_work() {
-    let (fake, _server, api) = setup(vec![
-        Reply::tool("write", json!({ "path": "kept.txt", "content": "kept" })),
-        Reply::Drop,
-    ])
+async fn an_llm_failure_mid_chat_ends_with_an_error_event_and_keeps_the_work(p: Provider) {
+    let (fake, _server, api) = setup(
+        p,
+        vec![
+            Reply::tool("write", json!({ "path": "kept.txt", "content": "kept" })),
+            Reply::Drop,
+        ],
+    )
     .await;
     let s = api.new_session().await;
     let (status, events) = api.chat_stream(&s, "write and then lose the connection").await;

@@ -3,11 +3,20 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Api, Block, FakeAnthropic, Reply, setup, tool_results};
+use crate::support::{Api, Block, FakeLlm, Provider, Reply, setup, tool_results};
+
+crate::support::on_each_provider!(
+    read_write_edit_round_trip,
+    ls_tree_find_grep_round_trip,
+    mv_and_rm_round_trip,
+    tool_failures_are_results_the_model_reads,
+    paths_cannot_leave_the_workspace,
+    several_tools_in_one_answer_run_in_order
+);
 
 /// Runs one chat in which the model calls `tool` with `args`, then answers "done". Returns the
 /// tool's result as the model saw it, and whether it was an error.
-async fn call(fake: &FakeAnthropic, api: &Api, session: &str, tool: &str, args: Value) -> (String, bool) {
+async fn call(fake: &FakeLlm, api: &Api, session: &str, tool: &str, args: Value) -> (String, bool) {
     fake.push([Reply::tool(tool, args.clone()), Reply::text("done")]);
     let (status, body) = api.chat(session, &format!("please use {tool}")).await;
     assert_eq!(status, 200, "{body}");
@@ -19,9 +28,8 @@ async fn call(fake: &FakeAnthropic, api: &Api, session: &str, tool: &str, args: 
     results.remove(0)
 }
 
-#[tokio::test]
-async fn read_write_edit_round_trip() {
-    let (fake, _server, api) = setup(vec![]).await;
+async fn read_write_edit_round_trip(p: Provider) {
+    let (fake, _server, api) = setup(p, vec![]).await;
     let s = api.new_session().await;
 
     let (out, err) = call(&fake, &api, &s, "read", json!({ "path": "src/utils.ts" })).await;
@@ -83,9 +91,8 @@ async fn read_write_edit_round_trip() {
     assert_eq!(info["fileCount"], 6);
 }
 
-#[tokio::test]
-async fn ls_tree_find_grep_round_trip() {
-    let (fake, _server, api) = setup(vec![]).await;
+async fn ls_tree_find_grep_round_trip(p: Provider) {
+    let (fake, _server, api) = setup(p, vec![]).await;
     let s = api.new_session().await;
 
     let (out, _) = call(&fake, &api, &s, "ls", json!({})).await;
@@ -107,9 +114,8 @@ async fn ls_tree_find_grep_round_trip() {
     );
 }
 
-#[tokio::test]
-async fn mv_and_rm_round_trip() {
-    let (fake, _server, api) = setup(vec![]).await;
+async fn mv_and_rm_round_trip(p: Provider) {
+    let (fake, _server, api) = setup(p, vec![]).await;
     let s = api.new_session().await;
 
     let (out, err) = call(
@@ -131,9 +137,8 @@ async fn mv_and_rm_round_trip() {
     assert_eq!(api.info(&s).await["fileCount"], 4);
 }
 
-#[tokio::test]
-async fn tool_failures_are_results_the_model_reads() {
-    let (fake, _server, api) = setup(vec![]).await;
+async fn tool_failures_are_results_the_model_reads(p: Provider) {
+    let (fake, _server, api) = setup(p, vec![]).await;
     let s = api.new_session().await;
 
     let (out, err) = call(&fake, &api, &s, "read", json!({ "path": "missing.ts" })).await;
@@ -165,9 +170,8 @@ async fn tool_failures_are_results_the_model_reads() {
     assert!(err && out.starts_with("Invalid arguments for read"), "{out}");
 }
 
-#[tokio::test]
-async fn paths_cannot_leave_the_workspace() {
-    let (fake, _server, api) = setup(vec![]).await;
+async fn paths_cannot_leave_the_workspace(p: Provider) {
+    let (fake, _server, api) = setup(p, vec![]).await;
     let s = api.new_session().await;
     for path in ["../../etc/passwd", "/../secret", "src/../../x"] {
         let (out, err) = call(&fake, &api, &s, "read", json!({ "path": path })).await;
@@ -183,22 +187,24 @@ async fn paths_cannot_leave_the_workspace() {
     assert_eq!(api.info(&s).await["fileCount"], 5);
 }
 
-#[tokio::test]
-async fn several_tools_in_one_answer_run_in_order() {
-    let (fake, _server, api) = setup(vec![
-        Reply::Answer(vec![
-            Block::Text("Let me do both.".into()),
-            Block::Tool {
-                name: "write".into(),
-                input: json!({ "path": "a.txt", "content": "A" }),
-            },
-            Block::Tool {
-                name: "read".into(),
-                input: json!({ "path": "a.txt" }),
-            },
-        ]),
-        Reply::text("Both done."),
-    ])
+async fn several_tools_in_one_answer_run_in_order(p: Provider) {
+    let (fake, _server, api) = setup(
+        p,
+        vec![
+            Reply::Answer(vec![
+                Block::Text("Let me do both.".into()),
+                Block::Tool {
+                    name: "write".into(),
+                    input: json!({ "path": "a.txt", "content": "A" }),
+                },
+                Block::Tool {
+                    name: "read".into(),
+                    input: json!({ "path": "a.txt" }),
+                },
+            ]),
+            Reply::text("Both done."),
+        ],
+    )
     .await;
     let s = api.new_session().await;
     let (status, body) = api.chat(&s, "write then read").await;

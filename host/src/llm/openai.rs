@@ -205,7 +205,11 @@ impl sse::Decoder for Decoder {
         let chunk: Value =
             serde_json::from_str(data).map_err(|e| LlmError::Protocol(format!("chunk with invalid JSON data: {e}")))?;
         if let Some(error) = chunk.get("error") {
-            let message = error["message"].as_str().unwrap_or("unknown error").to_string();
+            let message = error["message"].as_str().unwrap_or("unknown error");
+            let message = match error["type"].as_str() {
+                Some(kind) => format!("{kind}: {message}"),
+                None => message.to_string(),
+            };
             let status = error["code"]
                 .as_u64()
                 .and_then(|c| u16::try_from(c).ok())

@@ -1,10 +1,11 @@
 //! Test support: the fake model, the real server as a child process, and an HTTP client.
 
-pub mod fake_anthropic;
+pub mod fake_llm;
+mod openai_wire;
 pub mod server;
 
-pub use fake_anthropic::{Block, FakeAnthropic, Reply};
-pub use server::{Server, ServerOptions};
+pub use fake_llm::{Block, FakeLlm, Reply};
+pub use server::{Provider, Server, ServerOptions};
 
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
@@ -115,9 +116,24 @@ async fn read(response: reqwest::Response) -> (u16, Value) {
     (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
-/// The `tool_result` blocks of a request the fake received, as `(content, is_error)`.
+/// The tool results at the end of a request the fake received, as `(content, is_error)`, in
+/// either wire format (Anthropic `tool_result` blocks, or OpenAI `tool` messages).
 pub fn tool_results(request: &Value) -> Vec<(String, bool)> {
     let messages = request["messages"].as_array().unwrap();
+    if messages.last().is_some_and(|m| m["role"] == "tool") {
+        let trailing: Vec<&Value> = messages.iter().rev().take_while(|m| m["role"] == "tool").collect();
+        return trailing
+            .into_iter()
+            .rev()
+            .map(|m| {
+                let content = m["content"].as_str().unwrap();
+                match content.strip_prefix("Error: ") {
+                    Some(error) => (error.to_string(), true),
+                    None => (content.to_string(), false),
+                }
+            })
+            .collect();
+    }
     let last = messages.last().unwrap();
     last["content"]
         .as_array()
@@ -133,21 +149,73 @@ pub fn tool_results(request: &Value) -> Vec<(String, bool)> {
         .collect()
 }
 
-/// A fake model with `replies`, a server using it, and a client.
-pub async fn setup(replies: Vec<Reply>) -> (FakeAnthropic, Server, Api) {
-    setup_with(replies, &[]).await
+/// The conversation of a request the fake received as `(role, text)` pairs, in either wire
+/// format, without the system prompt; tool calls and results read as `<tool call>` and `<tool result>`.
+pub fn conversation(request: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for m in request["messages"].as_array().unwrap() {
+        let role = m["role"].as_str().unwrap().to_string();
+        match (&m["content"], role.as_str()) {
+            (_, "system") => {}
+            (_, "tool") => out.push(("user".into(), "<tool result>".into())),
+            (Value::String(text), _) => out.push((role.clone(), text.clone())),
+            (Value::Array(blocks), _) => {
+                for b in blocks {
+                    let text = match b["type"].as_str() {
+                        Some("text") => b["text"].as_str().unwrap().to_string(),
+                        Some("tool_use") => "<tool call>".into(),
+                        _ => "<tool result>".into(),
+                    };
+                    out.push((role.clone(), text));
+                }
+            }
+            _ => {}
+        }
+        if m["tool_calls"].is_array() {
+            out.push((role, "<tool call>".into()));
+        }
+    }
+    out
+}
+
+/// Runs an end-to-end scenario (an `async fn(Provider)`) once per provider wire format.
+macro_rules! on_each_provider {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn anthropic() {
+                super::$scenario(crate::support::Provider::Anthropic).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn openai() {
+                super::$scenario(crate::support::Provider::OpenAi).await
+            }
+        }
+    )*};
+}
+pub(crate) use on_each_provider;
+
+/// A fake model with `replies`, a server using it through `provider`, and a client.
+pub async fn setup(provider: Provider, replies: Vec<Reply>) -> (FakeLlm, Server, Api) {
+    setup_with(provider, replies, &[]).await
 }
 
 /// Like [`setup`], with extra server flags.
-pub async fn setup_with(replies: Vec<Reply>, args: &[&str]) -> (FakeAnthropic, Server, Api) {
-    setup_full(replies, args, &[]).await
+pub async fn setup_with(provider: Provider, replies: Vec<Reply>, args: &[&str]) -> (FakeLlm, Server, Api) {
+    setup_full(provider, replies, args, &[]).await
 }
 
 /// Like [`setup`], with extra server flags and environment variables.
-pub async fn setup_full(replies: Vec<Reply>, args: &[&str], env: &[(&str, &str)]) -> (FakeAnthropic, Server, Api) {
-    let fake = FakeAnthropic::start(replies).await;
+pub async fn setup_full(
+    provider: Provider,
+    replies: Vec<Reply>,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (FakeLlm, Server, Api) {
+    let fake = FakeLlm::start(replies).await;
     let server = Server::start(ServerOptions {
         llm_url: Some(fake.url.clone()),
+        provider,
         args: args.iter().map(|s| s.to_string()).collect(),
         env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
     });

@@ -6,11 +6,23 @@ use std::process::{Child, Command, Stdio};
 
 use tempfile::TempDir;
 
+/// Which wire format the server talks to the fake model in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Provider {
+    /// The Anthropic Messages API (the default model).
+    #[default]
+    Anthropic,
+    /// OpenAI Chat Completions (the default model set to `openai/gpt-fake`).
+    OpenAi,
+}
+
 /// How to start the server.
 #[derive(Clone, Default)]
 pub struct ServerOptions {
-    /// The fake model's base URL; `None` starts the server without an API key.
+    /// The fake model's base URL; `None` starts the server without any provider configured.
     pub llm_url: Option<String>,
+    /// The provider the fake model is configured as.
+    pub provider: Provider,
     /// Extra command-line flags.
     pub args: Vec<String>,
     /// Extra environment variables.
@@ -95,13 +107,23 @@ fn spawn(dir: &Path, options: &ServerOptions) -> (Child, String) {
         .env_remove("ANTHROPIC_BASE_URL")
         .env_remove("PI_WORKER_MODEL")
         .env_remove("PI_WORKER_TOKEN")
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("OPENAI_BASE_URL")
         .env("PI_WORKER_LOG", "pi_worker=debug")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(log);
     cmd.envs(options.env.iter().map(|(k, v)| (k, v)));
-    if let Some(url) = &options.llm_url {
-        cmd.env("ANTHROPIC_API_KEY", "test-key").env("ANTHROPIC_BASE_URL", url);
+    match (&options.llm_url, options.provider) {
+        (Some(url), Provider::Anthropic) => {
+            cmd.env("ANTHROPIC_API_KEY", "test-key").env("ANTHROPIC_BASE_URL", url);
+        }
+        (Some(url), Provider::OpenAi) => {
+            cmd.env("OPENAI_API_KEY", "test-key")
+                .env("OPENAI_BASE_URL", format!("{url}/v1"))
+                .env("PI_WORKER_MODEL", "openai/gpt-fake");
+        }
+        (None, _) => {}
     }
     let mut child = cmd.spawn().expect("start pi-worker");
     let stdout = child.stdout.take().unwrap();

@@ -1,8 +1,12 @@
-//! A scripted fake of the Anthropic Messages API on loopback. It speaks the real wire format:
-//! `POST /v1/messages` with `stream: true` answers `text/event-stream` with `message_start`,
-//! `ping`, `content_block_start` / `content_block_delta` (`text_delta`, `input_json_delta`) /
-//! `content_block_stop`, `message_delta` and `message_stop`, split across network writes at
-//! arbitrary byte positions; errors come as `{"type":"error","error":{...}}` bodies.
+//! A scripted fake LLM server on loopback, speaking two real wire formats from one script:
+//!
+//! - the Anthropic Messages API: `POST /v1/messages` with `stream: true` answers
+//!   `text/event-stream` with `message_start`, `ping`, `content_block_start` /
+//!   `content_block_delta` (`text_delta`, `input_json_delta`) / `content_block_stop`,
+//!   `message_delta` and `message_stop`; errors are `{"type":"error","error":{...}}` bodies;
+//! - OpenAI Chat Completions: `POST /v1/chat/completions` (see `openai_wire`).
+//!
+//! Streams are split across network writes at arbitrary byte positions.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -81,7 +85,7 @@ pub struct Received {
 }
 
 #[derive(Default)]
-struct Script {
+pub(super) struct Script {
     replies: VecDeque<Reply>,
     received: Vec<Received>,
     served: usize,
@@ -91,12 +95,12 @@ struct Script {
 
 /// The running fake.
 #[derive(Clone)]
-pub struct FakeAnthropic {
+pub struct FakeLlm {
     pub url: String,
     script: Arc<Mutex<Script>>,
 }
 
-impl FakeAnthropic {
+impl FakeLlm {
     /// Starts the fake on an ephemeral loopback port with `replies` queued.
     pub async fn start(replies: Vec<Reply>) -> Self {
         let script = Arc::new(Mutex::new(Script {
@@ -105,6 +109,7 @@ impl FakeAnthropic {
         }));
         let app = Router::new()
             .route("/v1/messages", post(messages))
+            .route("/v1/chat/completions", post(super::openai_wire::chat_completions))
             .with_state(script.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -151,19 +156,7 @@ async fn messages(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap, 
     if body["stream"] != true || body["max_tokens"].as_u64().is_none() || !body["messages"].is_array() {
         return error_response(400, "invalid_request_error", "expected stream, max_tokens and messages");
     }
-    let (reply, n) = {
-        let mut script = script.lock().unwrap();
-        script.received.push(Received {
-            headers,
-            body: body.clone(),
-        });
-        script.served += 1;
-        let reply = script
-            .replies
-            .pop_front()
-            .or_else(|| script.responder.map(|answer| answer(&body)));
-        (reply, script.served)
-    };
+    let (reply, n) = take_reply(&script, headers, &body);
     let model = body["model"].as_str().unwrap_or("unknown").to_string();
     match reply {
         None => error_response(500, "api_error", "fake Anthropic: the test's script has no reply left"),
@@ -208,6 +201,21 @@ async fn messages(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap, 
             sse_response(events, true)
         }
     }
+}
+
+/// Records the request and takes the reply for it: the next scripted one, else the responder's.
+pub(super) fn take_reply(script: &Mutex<Script>, headers: HeaderMap, body: &Value) -> (Option<Reply>, usize) {
+    let mut script = script.lock().unwrap();
+    script.received.push(Received {
+        headers,
+        body: body.clone(),
+    });
+    script.served += 1;
+    let reply = script
+        .replies
+        .pop_front()
+        .or_else(|| script.responder.map(|answer| answer(body)));
+    (reply, script.served)
 }
 
 fn error_response(status: u16, kind: &str, message: &str) -> Response {
@@ -276,18 +284,26 @@ fn tool_events(events: &mut Vec<(String, Value)>, n: usize, index: usize, name: 
 }
 
 /// Splits text into pieces of at most `size` characters.
-fn chunks(text: &str, size: usize) -> Vec<String> {
+pub(super) fn chunks(text: &str, size: usize) -> Vec<String> {
     let chars: Vec<char> = text.chars().collect();
     chars.chunks(size).map(|c| c.iter().collect()).collect()
 }
 
-/// An SSE body whose bytes are written in pieces that ignore event boundaries; `drop_at_end`
-/// breaks the connection instead of ending the body.
+/// Anthropic's named events as an SSE body.
 fn sse_response(events: Vec<(String, Value)>, drop_at_end: bool) -> Response {
-    let mut wire = String::new();
-    for (name, data) in events {
-        wire.push_str(&format!("event: {name}\ndata: {data}\n\n"));
-    }
+    sse_body(
+        events
+            .into_iter()
+            .map(|(name, data)| format!("event: {name}\ndata: {data}\n\n"))
+            .collect(),
+        drop_at_end,
+    )
+}
+
+/// An SSE body of `frames`, written in pieces that ignore frame boundaries; `drop_at_end`
+/// breaks the connection instead of ending the body.
+pub(super) fn sse_body(frames: Vec<String>, drop_at_end: bool) -> Response {
+    let wire: String = frames.concat();
     let bytes = wire.into_bytes();
     let pieces: Vec<Result<Bytes, std::io::Error>> = bytes.chunks(97).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
     let body = futures_util::stream::iter(pieces);
