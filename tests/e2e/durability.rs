@@ -62,6 +62,7 @@ async fn sigkill_mid_chat_loses_no_acknowledged_write(p: Provider) {
     let fake = FakeLlm::with_responder(write_and_commit).await;
     let mut server = Server::start(ServerOptions {
         llm_url: Some(fake.url.clone()),
+        provider: p,
         ..ServerOptions::default()
     });
     let api = Arc::new(Api::new(&server.url));
@@ -142,6 +143,7 @@ async fn chats_on_one_session_take_turns(p: Provider) {
     let fake = FakeLlm::with_responder(write_and_commit).await;
     let server = Server::start(ServerOptions {
         llm_url: Some(fake.url.clone()),
+        provider: p,
         ..ServerOptions::default()
     });
     let api = Api::new(&server.url);
@@ -179,6 +181,7 @@ async fn hundreds_of_sessions_chat_at_once(p: Provider) {
     let fake = FakeLlm::with_responder(write_and_commit).await;
     let server = Server::start(ServerOptions {
         llm_url: Some(fake.url.clone()),
+        provider: p,
         ..ServerOptions::default()
     });
     let api = Arc::new(Api::new(&server.url));
