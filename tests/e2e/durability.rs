@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use crate::support::{Api, Block, FakeLlm, Provider, Reply, Server, ServerOptions};
 
 crate::support::on_each_provider!(
+    sigterm_lets_in_flight_chats_finish,
     sigkill_mid_chat_loses_no_acknowledged_write,
     chats_on_one_session_take_turns,
     hundreds_of_sessions_chat_at_once
@@ -165,6 +166,41 @@ async fn chats_on_one_session_take_turns(p: Provider) {
         .collect();
     let one_chat = ["user:text", "assistant:toolCall", "user:toolResult", "assistant:text"];
     assert_eq!(kinds, [one_chat, one_chat].concat(), "chats interleaved: {kinds:?}");
+}
+
+async fn sigterm_lets_in_flight_chats_finish(p: Provider) {
+    let fake = FakeLlm::start(vec![
+        Reply::tool("write", json!({ "path": "during-shutdown.txt", "content": "kept" })),
+        Reply::Slow(Duration::from_millis(700), Box::new(Reply::text("finished"))),
+    ])
+    .await;
+    let mut server = Server::start(ServerOptions {
+        llm_url: Some(fake.url.clone()),
+        provider: p,
+        ..ServerOptions::default()
+    });
+    let api = Api::new(&server.url);
+    let s = api.new_session().await;
+    let chat = tokio::spawn({
+        let api = Api::new(&server.url);
+        let s = s.clone();
+        async move { api.try_chat(&s, "work slowly").await }
+    });
+    while fake.received().len() < 2 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // The model is still answering; the server is asked to stop.
+    let exited_cleanly = tokio::task::spawn_blocking(move || {
+        let ok = server.terminate();
+        (ok, server)
+    });
+    let (status, body) = chat.await.unwrap().unwrap();
+    assert_eq!((status, body["response"].as_str()), (200, Some("finished")), "{body}");
+    let (ok, mut server) = exited_cleanly.await.unwrap();
+    assert!(ok, "the server exits with success after a graceful shutdown");
+    server.start_again();
+    let api = Api::new(&server.url);
+    assert_eq!(api.info(&s).await["fileCount"], 6);
 }
 
 fn peak_rss_kib(pid: u32) -> u64 {

@@ -53,6 +53,8 @@ pub enum Reply {
     Drop,
     /// A 200 stream of exactly these `(event, data)` pairs, however wrong.
     Raw(Vec<(String, String)>),
+    /// The inner reply, after a pause (a slow model).
+    Slow(std::time::Duration, Box<Reply>),
 }
 
 impl Reply {
@@ -157,6 +159,7 @@ async fn messages(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap, 
         return error_response(400, "invalid_request_error", "expected stream, max_tokens and messages");
     }
     let (reply, n) = take_reply(&script, headers, &body);
+    let reply = slowly(reply).await;
     let model = body["model"].as_str().unwrap_or("unknown").to_string();
     match reply {
         None => error_response(500, "api_error", "fake Anthropic: the test's script has no reply left"),
@@ -184,6 +187,7 @@ async fn messages(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap, 
             ));
             sse_response(events, false)
         }
+        Some(Reply::Slow(..)) => error_response(500, "api_error", "fake: nested slow replies"),
         Some(Reply::Raw(events)) => {
             let wire: String = events
                 .iter()
@@ -216,6 +220,17 @@ pub(super) fn take_reply(script: &Mutex<Script>, headers: HeaderMap, body: &Valu
         .pop_front()
         .or_else(|| script.responder.map(|answer| answer(body)));
     (reply, script.served)
+}
+
+/// Waits out a [`Reply::Slow`] and returns what it wraps.
+pub(super) async fn slowly(reply: Option<Reply>) -> Option<Reply> {
+    match reply {
+        Some(Reply::Slow(pause, inner)) => {
+            tokio::time::sleep(pause).await;
+            Some(*inner)
+        }
+        other => other,
+    }
 }
 
 fn error_response(status: u16, kind: &str, message: &str) -> Response {

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::fake_llm::{Block, Reply, Script, chunks, sse_body, take_reply};
+use super::fake_llm::{Block, Reply, Script, chunks, slowly, sse_body, take_reply};
 
 fn error_response(status: u16, kind: &str, message: &str) -> Response {
     Response::builder()
@@ -95,6 +95,7 @@ pub(super) async fn chat_completions(
         );
     }
     let (reply, n) = take_reply(&script, headers, &body);
+    let reply = slowly(reply).await;
     let model = body["model"].as_str().unwrap_or("unknown").to_string();
     match reply {
         None => error_response(500, "server_error", "fake OpenAI: the test's script has no reply left"),
@@ -127,6 +128,7 @@ pub(super) async fn chat_completions(
             frames.truncate(3);
             sse_body(frames, true)
         }
+        Some(Reply::Slow(..)) => error_response(500, "server_error", "fake: nested slow replies"),
         Some(Reply::Raw(_)) => error_response(
             500,
             "server_error",
