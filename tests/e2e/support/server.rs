@@ -85,7 +85,7 @@ impl Server {
 
     /// Sends SIGTERM and waits for the process to exit; returns whether it exited successfully.
     pub fn terminate(&mut self) -> bool {
-        let status = std::process::Command::new("kill")
+        let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .unwrap();
