@@ -1,9 +1,7 @@
 //! The Anthropic Messages API, streaming (`stream: true`, server-sent events).
 
-use std::collections::HashMap;
-use std::time::Duration;
-
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 use super::retry::{self, RetryPolicy};
 use super::sse;
@@ -25,12 +23,7 @@ pub struct AnthropicProvider {
 impl AnthropicProvider {
     /// A provider talking to `base_url` (for example `https://api.anthropic.com`) with `api_key`.
     pub fn new(base_url: &str, api_key: &str, retry: RetryPolicy) -> Result<Self, LlmError> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            // A stream that stalls this long between reads is treated as dropped.
-            .read_timeout(Duration::from_secs(300))
-            .build()
-            .map_err(|e| LlmError::Transport(e.to_string()))?;
+        let client = super::streaming_client()?;
         Ok(Self {
             client,
             base_url: base_url.trim_end_matches('/').to_string(),

@@ -103,6 +103,16 @@ pub type EventStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, LlmError>> 
 /// A boxed future returned by [`LlmProvider::stream`].
 pub type StreamFuture<'a> = Pin<Box<dyn Future<Output = Result<EventStream, LlmError>> + Send + 'a>>;
 
+/// The HTTP client the providers stream with: a stream that stalls this long between reads is
+/// treated as dropped.
+pub(crate) fn streaming_client() -> Result<reqwest::Client, LlmError> {
+    reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .read_timeout(std::time::Duration::from_secs(300))
+        .build()
+        .map_err(|e| LlmError::Transport(e.to_string()))
+}
+
 /// A language-model provider.
 pub trait LlmProvider: Send + Sync {
     /// Starts a model call; the answer streams.

@@ -1,10 +1,8 @@
 //! OpenAI-compatible Chat Completions, streaming: OpenAI, Ollama, vLLM, llama.cpp's server,
 //! OpenRouter and others speak it.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 use super::retry::{self, RetryPolicy};
 use super::sse;
@@ -24,11 +22,7 @@ impl OpenAiProvider {
     /// A provider at `base_url` (for example `https://api.openai.com/v1`). Local servers such as
     /// Ollama need no key.
     pub fn new(base_url: &str, api_key: Option<&str>, retry: RetryPolicy) -> Result<Self, LlmError> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .read_timeout(Duration::from_secs(300))
-            .build()
-            .map_err(|e| LlmError::Transport(e.to_string()))?;
+        let client = super::streaming_client()?;
         Ok(Self {
             client,
             base_url: base_url.trim_end_matches('/').to_string(),

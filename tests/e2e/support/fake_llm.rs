@@ -168,15 +168,7 @@ async fn messages(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap, 
             kind,
             message,
             retry_after,
-        }) => {
-            let mut response = error_response(status, &kind, &message);
-            if let Some(seconds) = retry_after {
-                response
-                    .headers_mut()
-                    .insert("retry-after", seconds.to_string().parse().unwrap());
-            }
-            response
-        }
+        }) => with_retry_after(error_response(status, &kind, &message), retry_after),
         Some(Reply::Answer(blocks)) => sse_response(answer_events(n, &model, &blocks), false),
         Some(Reply::StreamError { kind, message }) => {
             let mut events = answer_events(n, &model, &[Block::Text("partial answer".into())]);
@@ -220,6 +212,16 @@ pub(super) fn take_reply(script: &Mutex<Script>, headers: HeaderMap, body: &Valu
         .pop_front()
         .or_else(|| script.responder.map(|answer| answer(body)));
     (reply, script.served)
+}
+
+/// Adds a `retry-after` header (seconds) when there is one.
+pub(super) fn with_retry_after(mut response: Response, retry_after: Option<u64>) -> Response {
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert("retry-after", seconds.to_string().parse().unwrap());
+    }
+    response
 }
 
 /// Waits out a [`Reply::Slow`] and returns what it wraps.

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::fake_llm::{Block, Reply, Script, chunks, slowly, sse_body, take_reply};
+use super::fake_llm::{Block, Reply, Script, chunks, slowly, sse_body, take_reply, with_retry_after};
 
 fn error_response(status: u16, kind: &str, message: &str) -> Response {
     Response::builder()
@@ -104,15 +104,7 @@ pub(super) async fn chat_completions(
             kind,
             message,
             retry_after,
-        }) => {
-            let mut response = error_response(status, &kind, &message);
-            if let Some(seconds) = retry_after {
-                response
-                    .headers_mut()
-                    .insert("retry-after", seconds.to_string().parse().unwrap());
-            }
-            response
-        }
+        }) => with_retry_after(error_response(status, &kind, &message), retry_after),
         Some(Reply::Answer(blocks)) => sse_body(answer_frames(n, &model, &blocks), false),
         Some(Reply::StreamError { kind, message }) => {
             let mut frames = answer_frames(n, &model, &[Block::Text("partial answer".into())]);
