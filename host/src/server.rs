@@ -31,7 +31,7 @@ pub fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
             "no model provider is configured (ANTHROPIC_API_KEY, OPENAI_API_KEY or OPENAI_BASE_URL): chats will answer with an error"
         );
     }
-    let chat_slots = Semaphore::new(config.max_concurrent_chats as usize);
+    let chat_slots = Arc::new(Semaphore::new(config.max_concurrent_chats as usize));
     Ok(AppState {
         sessions,
         engine,

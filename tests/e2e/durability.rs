@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use crate::support::{Api, Block, FakeLlm, Provider, Reply, Server, ServerOptions};
 
 crate::support::on_each_provider!(
+    a_client_hanging_up_frees_nothing_early,
     sigterm_lets_in_flight_chats_finish,
     sigkill_mid_chat_loses_no_acknowledged_write,
     chats_on_one_session_take_turns,
@@ -201,6 +202,51 @@ async fn sigterm_lets_in_flight_chats_finish(p: Provider) {
     server.start_again();
     let api = Api::new(&server.url);
     assert_eq!(api.info(&s).await["fileCount"], 6);
+}
+
+async fn a_client_hanging_up_frees_nothing_early(p: Provider) {
+    let fake = FakeLlm::start(vec![
+        Reply::tool("write", json!({ "path": "first.txt", "content": "1" })),
+        Reply::Slow(Duration::from_millis(600), Box::new(Reply::text("first done"))),
+        Reply::text("second done"),
+        Reply::text("third done"),
+    ])
+    .await;
+    let options = ServerOptions {
+        llm_url: Some(fake.url.clone()),
+        provider: p,
+        args: vec!["--max-chats".into(), "1".into()],
+        ..ServerOptions::default()
+    };
+    let server = Server::start(options);
+    let api = Api::new(&server.url);
+    let s = api.new_session().await;
+    api.chat_and_hang_up(&s, "first", Duration::from_millis(300)).await;
+    // The first chat is still running: the second waits for it, on the session and for the slot.
+    let patience = Duration::from_secs(20);
+    let (status, body) = tokio::time::timeout(patience, api.chat(&s, "second"))
+        .await
+        .expect("the second chat hung");
+    assert_eq!(
+        (status, body["response"].as_str()),
+        (200, Some("second done")),
+        "{body}"
+    );
+    let (_, history) = api.get(&format!("/session/{s}/messages")).await;
+    let texts: Vec<String> = history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["content"][0]["text"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(texts, ["first", "first done", "second", "second done"]);
+    // The slot came back: with one slot, another chat (on another session) still runs.
+    let other = api.new_session().await;
+    let third = tokio::time::timeout(patience, api.chat(&other, "third")).await;
+    assert_eq!(
+        third.expect("the chat slot leaked: the third chat never started").0,
+        200
+    );
 }
 
 fn peak_rss_kib(pid: u32) -> u64 {

@@ -30,7 +30,7 @@ pub struct AppState {
     /// The server's configuration.
     pub config: ServerConfig,
     /// Bounds the chats running at once to the instance pool's size.
-    pub chat_slots: Semaphore,
+    pub chat_slots: Arc<Semaphore>,
 }
 
 /// The router of the whole API.

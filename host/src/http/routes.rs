@@ -168,19 +168,25 @@ pub async fn chat(
     }
 }
 
-/// Runs a chat on the session, after any chat already running on it.
+/// Runs a chat on the session, after any chat already running on it. The session lock and the
+/// chat slot move into the blocking task: a client that goes away mid-chat neither frees the
+/// session for a second, interleaved chat nor leaks the slot.
 async fn run(
     state: Arc<AppState>,
     id: SessionId,
     request: ChatRequest,
     events: Option<mpsc::UnboundedSender<ChatEvent>>,
 ) -> Result<ChatReply, ApiError> {
-    let _session_guard = state.sessions.lock(&id).await;
-    let slot = state.chat_slots.acquire().await.map_err(ApiError::internal)?;
-    slot.forget();
+    let session_guard = state.sessions.lock(&id).await;
+    let slot = state
+        .chat_slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(ApiError::internal)?;
     let span = tracing::info_span!("chat", session = %id);
-    let slots = state.clone();
-    let result = blocking(move || {
+    blocking(move || {
+        let _held = (session_guard, slot);
         let _entered = span.enter();
         let db = match state.sessions.open(&id) {
             Ok(db) => db,
@@ -201,9 +207,7 @@ async fn run(
         }
         reply.map_err(ApiError::from)
     })
-    .await;
-    slots.chat_slots.add_permits(1);
-    result
+    .await
 }
 
 /// The reply body: `{response, toolCalls: [{tool, args}], usage}` (+ `stopReason`).

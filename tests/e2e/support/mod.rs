@@ -78,6 +78,20 @@ impl Api {
         Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
     }
 
+    /// Starts a chat and hangs up after `after`, without waiting for the answer.
+    pub async fn chat_and_hang_up(&self, session: &str, message: &str, after: std::time::Duration) {
+        let body = json!({ "message": message }).to_string();
+        let request = self
+            .client
+            .post(format!("{}/session/{session}/chat", self.base))
+            .body(body)
+            .timeout(after);
+        assert!(
+            request.send().await.is_err(),
+            "the chat finished before the client hung up"
+        );
+    }
+
     /// A non-streaming chat; returns status and body.
     pub async fn chat(&self, session: &str, message: &str) -> (u16, Value) {
         self.post(&format!("/session/{session}/chat"), &json!({ "message": message }))
