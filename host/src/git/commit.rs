@@ -41,7 +41,8 @@ pub fn read_commit(odb: &ObjectDb<'_>, id: ObjectId) -> Result<CommitInfo, GitEr
 }
 
 impl Repo<'_> {
-    fn author(&self) -> Result<(String, String), GitError> {
+    /// Who commits are authored by: the session's configured author, or [`DEFAULT_AUTHOR`].
+    pub fn author(&self) -> Result<(String, String), GitError> {
         let name = self
             .db
             .meta("git_author_name")?

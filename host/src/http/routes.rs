@@ -235,21 +235,14 @@ pub async fn info(State(state): State<Arc<AppState>>, Path(raw_id): Path<String>
     let config = state.config.clone();
     let default_model = state.providers.default_model().to_string();
     blocking(move || {
-        let (branch, head) = {
+        let (branch, head, (author_name, author_email)) = {
             let repo = crate::git::Repo::new(&mut db);
             (
                 repo.current_branch().ok().flatten(),
                 repo.head_commit().ok().flatten().map(|h| h.to_hex().to_string()),
+                repo.author().map_err(ApiError::internal)?,
             )
         };
-        let author = (
-            db.meta("git_author_name").map_err(ApiError::internal)?,
-            db.meta("git_author_email").map_err(ApiError::internal)?,
-        );
-        let (author_name, author_email) = (
-            author.0.unwrap_or_else(|| crate::git::DEFAULT_AUTHOR.0.into()),
-            author.1.unwrap_or_else(|| crate::git::DEFAULT_AUTHOR.1.into()),
-        );
         let stats = db.stats().map_err(ApiError::internal)?;
         let messages = db.message_count().map_err(ApiError::internal)?;
         let created: Option<u64> = db
