@@ -15,7 +15,8 @@ use pi_worker::llm::{LlmProvider, LlmRequest, Providers, StopReason, StreamEvent
 use pi_worker::message::{ToolCall, Usage};
 use pi_worker::storage::{SessionDb, StorageOptions};
 
-/// Answers instantly: a tool call (to a tool that does not exist, so the tool does no work)
+/// Answers instantly: a tool call (to a tool that does not exist, so the tool does no work;
+/// its arguments differ each turn, as the repeat guard would stop a model repeating itself)
 /// until `turns` answers have been given in this chat, then a final text.
 struct InstantModel {
     turns: usize,
@@ -29,7 +30,8 @@ impl LlmProvider for InstantModel {
             StreamEvent::ToolCall(ToolCall {
                 id: format!("t{n}"),
                 name: "noop".into(),
-                arguments: "{}".into(),
+                // Different arguments each turn: the repeat guard stops a model repeating itself.
+                arguments: format!("{{\"turn\":{n}}}"),
             })
         } else {
             self.given.store(0, Ordering::Relaxed);

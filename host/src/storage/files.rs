@@ -177,11 +177,9 @@ pub(crate) fn set_file(tx: &Transaction<'_>, path: &str, id: &str, size: u64, no
 
 /// Refuses a write of `size` bytes to `path` that would exceed the workspace quotas.
 fn check_quota(tx: &Transaction<'_>, options: &StorageOptions, path: &str, size: u64) -> Result<(), FsError> {
-    let (files, bytes): (i64, i64) = tx.query_row(
-        "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM files WHERE kind = 0",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+    let (files, bytes): (i64, i64) = tx.query_row("SELECT files, bytes FROM totals WHERE id = 0", [], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
     let existing: Option<i64> = tx
         .query_row("SELECT size FROM files WHERE path = ?1 AND kind = 0", [path], |r| {
             r.get(0)
@@ -537,6 +535,24 @@ mod tests {
         db.write_file("/b", b"x").unwrap();
         assert!(matches!(db.write_file("/c", b""), Err(FsError::QuotaExceeded(m)) if m.contains("2 files")));
         assert_eq!(db.read_file("/a").unwrap(), b"1");
+    }
+
+    #[test]
+    fn running_totals_follow_every_change() {
+        let (_tmp, mut db) = db(StorageOptions::default());
+        db.write_file("/a", b"12345").unwrap();
+        db.write_file("/d/b", b"12").unwrap();
+        db.write_file("/a", b"1").unwrap();
+        db.rename("/d", "/e").unwrap();
+        db.remove("/e", true).unwrap();
+        db.write_file("/c", b"abc").unwrap();
+        let totals: (i64, i64) = db
+            .conn
+            .query_row("SELECT files, bytes FROM totals", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        let stats = db.stats().unwrap();
+        assert_eq!(totals, (stats.file_count as i64, stats.total_bytes as i64));
+        assert_eq!(totals, (2, 4));
     }
 
     #[test]

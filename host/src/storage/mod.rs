@@ -84,6 +84,20 @@ CREATE TABLE IF NOT EXISTS staged (
     mode    INTEGER NOT NULL,
     blob_id TEXT NOT NULL
 ) WITHOUT ROWID;
+-- Running totals of the working tree's files, kept by triggers so quota checks read one row.
+CREATE TABLE IF NOT EXISTS totals (
+    id    INTEGER PRIMARY KEY CHECK (id = 0),
+    files INTEGER NOT NULL,
+    bytes INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO totals SELECT 0, COUNT(*), COALESCE(SUM(size), 0) FROM files
+    WHERE kind = 0 AND NOT EXISTS (SELECT 1 FROM totals);
+CREATE TRIGGER IF NOT EXISTS totals_on_insert AFTER INSERT ON files WHEN NEW.kind = 0
+BEGIN UPDATE totals SET files = files + 1, bytes = bytes + NEW.size; END;
+CREATE TRIGGER IF NOT EXISTS totals_on_delete AFTER DELETE ON files WHEN OLD.kind = 0
+BEGIN UPDATE totals SET files = files - 1, bytes = bytes - OLD.size; END;
+CREATE TRIGGER IF NOT EXISTS totals_on_update AFTER UPDATE OF size ON files WHEN NEW.kind = 0
+BEGIN UPDATE totals SET bytes = bytes - OLD.size + NEW.size; END;
 CREATE TABLE IF NOT EXISTS messages (
     seq        INTEGER PRIMARY KEY,
     role       TEXT NOT NULL,
