@@ -1,14 +1,12 @@
 //! Crash safety and concurrency: SIGKILL in the middle of chats loses no acknowledged write and
 //! corrupts nothing; chats on one session run one after the other; hundreds of sessions at once.
 
-use std::path::Path;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{Api, Block, FakeLlm, Provider, Reply, Server, ServerOptions};
+use crate::support::{Api, Block, FakeLlm, Provider, Reply, Server, ServerOptions, git};
 
 crate::support::on_each_provider!(
     a_client_hanging_up_frees_nothing_early,
@@ -48,16 +46,6 @@ fn write_and_commit(body: &Value) -> Reply {
         ]),
         None => Reply::text("done"),
     }
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git").args(args).current_dir(dir).output().unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 async fn sigkill_mid_chat_loses_no_acknowledged_write(p: Provider) {

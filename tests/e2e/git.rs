@@ -1,12 +1,9 @@
 //! The git tools through the agent, and interop with the stock `git` client: a session clones
 //! over dumb HTTP, and the clone agrees with what the API reported and passes `git fsck`.
 
-use std::path::Path;
-use std::process::Command;
-
 use serde_json::json;
 
-use crate::support::{Api, FakeLlm, Provider, Reply, setup, tool_results};
+use crate::support::{Provider, call, git, setup};
 
 crate::support::on_each_provider!(
     new_sessions_start_committed_and_git_tools_round_trip,
@@ -14,28 +11,6 @@ crate::support::on_each_provider!(
     stock_git_clones_the_session_and_agrees_with_the_api,
     commits_use_the_sessions_author_and_info_shows_head
 );
-
-/// Runs one chat in which the model calls `tool` with `args`; returns the result and error flag.
-async fn call(fake: &FakeLlm, api: &Api, session: &str, tool: &str, args: serde_json::Value) -> (String, bool) {
-    fake.push([Reply::tool(tool, args), Reply::text("ok")]);
-    let (status, body) = api.chat(session, &format!("run {tool}")).await;
-    assert_eq!(status, 200, "{body}");
-    tool_results(&fake.received().last().unwrap().body).remove(0)
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git is installed by scripts/test");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 async fn new_sessions_start_committed_and_git_tools_round_trip(p: Provider) {
     let (fake, _server, api) = setup(p, vec![]).await;

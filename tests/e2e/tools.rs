@@ -1,9 +1,9 @@
 //! Every tool through a real tool-call round trip: the fake model calls it, the guest runs it
 //! against the session's SQLite workspace, and the result goes back to the model.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::support::{Api, Block, FakeLlm, Provider, Reply, setup, tool_results};
+use crate::support::{Block, Provider, Reply, call, setup, tool_results};
 
 crate::support::on_each_provider!(
     read_write_edit_round_trip,
@@ -13,20 +13,6 @@ crate::support::on_each_provider!(
     paths_cannot_leave_the_workspace,
     several_tools_in_one_answer_run_in_order
 );
-
-/// Runs one chat in which the model calls `tool` with `args`, then answers "done". Returns the
-/// tool's result as the model saw it, and whether it was an error.
-async fn call(fake: &FakeLlm, api: &Api, session: &str, tool: &str, args: Value) -> (String, bool) {
-    fake.push([Reply::tool(tool, args.clone()), Reply::text("done")]);
-    let (status, body) = api.chat(session, &format!("please use {tool}")).await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["response"], "done");
-    assert_eq!(body["toolCalls"], json!([{ "tool": tool, "args": args }]));
-    let received = fake.received();
-    let mut results = tool_results(&received.last().unwrap().body);
-    assert_eq!(results.len(), 1);
-    results.remove(0)
-}
 
 async fn read_write_edit_round_trip(p: Provider) {
     let (fake, _server, api) = setup(p, vec![]).await;

@@ -236,3 +236,32 @@ pub async fn setup_full(
     let api = Api::new(&server.url);
     (fake, server, api)
 }
+
+/// Runs one chat in which the model calls `tool` with `args`, then answers "done". Returns the
+/// tool's result as the model saw it, and whether it was an error.
+pub async fn call(fake: &FakeLlm, api: &Api, session: &str, tool: &str, args: Value) -> (String, bool) {
+    fake.push([Reply::tool(tool, args.clone()), Reply::text("done")]);
+    let (status, body) = api.chat(session, &format!("please use {tool}")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["response"], "done");
+    assert_eq!(body["toolCalls"], json!([{ "tool": tool, "args": args }]));
+    let received = fake.received();
+    let mut results = tool_results(&received.last().unwrap().body);
+    assert_eq!(results.len(), 1);
+    results.remove(0)
+}
+
+/// Runs the stock `git` client in `dir`, failing the test when it fails; returns its output.
+pub fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git is installed by scripts/test");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
