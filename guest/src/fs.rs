@@ -54,7 +54,6 @@ pub fn describe(error: &FsError, shown: &str) -> String {
         FsError::InvalidPath(reason) => format!("Invalid path '{shown}': {reason}"),
         FsError::TooLarge(_) => format!("File too large: {shown}"),
         FsError::QuotaExceeded(reason) => format!("Cannot write {shown}: {reason}"),
-        FsError::Io(message) => format!("Storage error: {message}"),
     }
 }
 

@@ -9,8 +9,18 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use pi_worker::git::Repo;
+use pi_worker::git::{GitError, Repo};
 use pi_worker::storage::{SessionDb, StorageOptions};
+
+/// One git operation in its own transaction, as one `git` import call runs.
+fn git_op<T>(db: &mut SessionDb, f: impl FnOnce(Repo<'_>) -> Result<T, GitError>) -> T {
+    db.write(|s| f(Repo::new(s))).unwrap()
+}
+
+/// One file write in its own transaction, as one `write` tool call runs.
+fn write_file(db: &mut SessionDb, path: &str, contents: &[u8]) {
+    db.write(|s| s.worktree().write(path, contents).map(drop)).unwrap();
+}
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -72,40 +82,37 @@ fn main() {
     .unwrap();
     let ((), write) = time(|| {
         for i in 0..files {
-            db.write_file(&path(i), &contents(i, 0, size)).unwrap();
+            write_file(&mut db, &path(i), &contents(i, 0, size));
         }
     });
     let mut ours = Vec::new();
-    let mut repo = Repo::new(&mut db);
-    repo.init().unwrap();
+    git_op(&mut db, |r| r.init());
     let (_, t) = time(|| {
-        repo.add(&[".".into()]).unwrap();
-        repo.commit("everything").unwrap()
+        git_op(&mut db, |r| r.add(&[".".into()]));
+        git_op(&mut db, |r| r.commit("everything"))
     });
     ours.push(t);
-    let (s, t) = time(|| repo.status().unwrap());
+    let (s, t) = time(|| db.read(|s| Repo::new(s).status()).unwrap());
     assert!(s.unstaged.is_empty() && s.untracked.is_empty());
     ours.push(t);
     for i in 0..changed {
-        db.write_file(&path(i * 97 % files), &contents(i, 1, size)).unwrap();
+        write_file(&mut db, &path(i * 97 % files), &contents(i, 1, size));
     }
-    let mut repo = Repo::new(&mut db);
-    let (s, t) = time(|| repo.status().unwrap());
+    let (s, t) = time(|| db.read(|s| Repo::new(s).status()).unwrap());
     assert_eq!(s.unstaged.len(), changed);
     ours.push(t);
-    repo.add(&[".".into()]).unwrap();
-    repo.commit("some changes").unwrap();
-    repo.checkout("other", true).unwrap();
+    git_op(&mut db, |r| r.add(&[".".into()]));
+    git_op(&mut db, |r| r.commit("some changes"));
+    git_op(&mut db, |r| r.checkout("other", true));
     for i in 0..branch_diff {
-        db.write_file(&path(i * 7 % files), &contents(i, 2, size)).unwrap();
+        write_file(&mut db, &path(i * 7 % files), &contents(i, 2, size));
     }
-    let mut repo = Repo::new(&mut db);
-    repo.add(&[".".into()]).unwrap();
-    repo.commit("other branch").unwrap();
-    let (r, t) = time(|| repo.checkout("main", false).unwrap());
+    git_op(&mut db, |r| r.add(&[".".into()]));
+    git_op(&mut db, |r| r.commit("other branch"));
+    let (r, t) = time(|| git_op(&mut db, |r| r.checkout("main", false)));
     assert_eq!(r.updated as usize, branch_diff);
     ours.push(t);
-    let (_, t) = time(|| repo.checkout("other", false).unwrap());
+    let (_, t) = time(|| git_op(&mut db, |r| r.checkout("other", false)));
     ours.push(t);
 
     // Stock git on the same files in a real directory.

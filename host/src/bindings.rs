@@ -1,12 +1,23 @@
 //! Generated bindings for the `pi:worker` WIT package (`wit/`). Nothing else lives here.
+//!
+//! The error rule of the package (written in `wit/world.wit`): a failure the guest can act on is
+//! the function's WIT `result` error; a host fault traps. As in Wasmtime's own WASI bindings,
+//! the `workspace` and `git` errors are *trappable error types*: their host functions return the
+//! host's own error ([`FsError`](crate::storage::FsError), [`GitError`](crate::git::GitError)),
+//! and each interface's `convert_…` turns a domain failure into the WIT error and a storage
+//! failure into a trap. Functions without a WIT error (`stats`, `history`, `append`) are
+//! `trappable` for the same faults. `llm` failures are all domain failures (a provider's answer);
+//! only a bad resource handle traps there.
 #![allow(missing_docs, reason = "generated code; the WIT files carry the documentation")]
 
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "agent-world",
-    // Every import may trap: a bad resource handle or a storage failure the guest cannot act on
-    // ends the chat instead of pretending to succeed. Domain failures stay WIT `result`s.
     imports: { default: trappable },
+    trappable_error_type: {
+        "pi:worker/workspace.fs-error" => crate::storage::FsError,
+        "pi:worker/git.git-error" => crate::git::GitError,
+    },
     with: {
         "pi:worker/llm.response-stream": crate::interfaces::llm::ResponseStream,
     },

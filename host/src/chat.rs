@@ -1,22 +1,24 @@
 //! One chat: a fresh guest instance in its own store, run to completion on a blocking thread.
+//! The runtime half of a chat; [`service`](crate::service) decides when and on which session.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::broadcast;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::exports::pi::worker::agent;
 use crate::engine::AgentEngine;
+use crate::git::GitError;
 use crate::interfaces::git::{GitCtxView, GitView};
 use crate::interfaces::llm::{LlmCtx, LlmCtxView, LlmView};
 use crate::interfaces::session::{ChatEvent, SessionCtx, SessionCtxView, SessionView};
 use crate::interfaces::workspace::{WorkspaceCtxView, WorkspaceView};
 use crate::llm::{LlmError, Providers};
 use crate::message::Usage;
-use crate::storage::SessionDb;
+use crate::storage::{FsError, SessionDb, StorageError};
 
 /// Per-chat limits.
 #[derive(Debug, Clone, Copy)]
@@ -89,19 +91,39 @@ impl ChatStop {
 pub enum ChatError {
     /// The model call failed.
     #[error("{0}")]
-    Llm(LlmError),
+    Llm(#[source] LlmError),
     /// The agent refused the request.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
     /// The guest used up its CPU time.
     #[error("the agent exceeded its CPU time limit of {0:?} and was stopped")]
     CpuLimit(Duration),
-    /// The guest trapped (crashed, or hit its memory limit).
-    #[error("the agent crashed: {0}")]
-    Trap(String),
+    /// The guest trapped (crashed, or hit its memory limit). The error keeps the trap's
+    /// backtrace and context.
+    #[error("the agent crashed: {0:#}")]
+    Trap(wasmtime::Error),
+    /// A host fault ended the chat: an import trapped because the session's storage failed.
+    #[error("storage failed during the chat: {0:#}")]
+    HostFault(wasmtime::Error),
     /// The host could not set up the chat.
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ChatError {
+    /// Sorts a trap: the CPU limit, a host fault raised by an import, or the guest's own crash.
+    fn from_trap(e: wasmtime::Error, cpu_budget: Duration) -> Self {
+        if e.downcast_ref::<CpuLimitExceeded>().is_some() {
+            Self::CpuLimit(cpu_budget)
+        } else if e.downcast_ref::<StorageError>().is_some()
+            || e.downcast_ref::<FsError>().is_some()
+            || e.downcast_ref::<GitError>().is_some()
+        {
+            Self::HostFault(e)
+        } else {
+            Self::Trap(e)
+        }
+    }
 }
 
 /// Marker error raised by the epoch callback when the CPU budget is spent.
@@ -165,9 +187,9 @@ pub fn new_store(
     providers: Arc<Providers>,
     db: SessionDb,
     limits: ChatLimits,
-    events: Option<UnboundedSender<ChatEvent>>,
+    events: Option<broadcast::Sender<ChatEvent>>,
 ) -> Result<Store<ChatState>, ChatError> {
-    let runtime = tokio::runtime::Handle::try_current().map_err(|e| ChatError::Internal(e.to_string()))?;
+    let runtime = tokio::runtime::Handle::try_current().map_err(|e| ChatError::Internal(e.into()))?;
     let state = ChatState {
         // No preopened directories, no environment, no arguments, no network: the WASI defaults.
         wasi: WasiCtx::builder().build(),
@@ -204,7 +226,7 @@ pub fn run_chat(
     db: SessionDb,
     request: ChatRequest,
     limits: ChatLimits,
-    events: Option<UnboundedSender<ChatEvent>>,
+    events: Option<broadcast::Sender<ChatEvent>>,
 ) -> Result<ChatReply, ChatError> {
     let mut store = new_store(engine, providers, db, limits, events)?;
     let outcome = engine.pre().instantiate(&mut store).and_then(|world| {
@@ -241,7 +263,6 @@ pub fn run_chat(
         }),
         Ok(Err(agent::AgentError::Llm(e))) => Err(ChatError::Llm(e.into())),
         Ok(Err(agent::AgentError::InvalidRequest(m))) => Err(ChatError::InvalidRequest(m)),
-        Err(e) if e.downcast_ref::<CpuLimitExceeded>().is_some() => Err(ChatError::CpuLimit(limits.max_guest_cpu)),
-        Err(e) => Err(ChatError::Trap(format!("{e:#}"))),
+        Err(e) => Err(ChatError::from_trap(e, limits.max_guest_cpu)),
     }
 }

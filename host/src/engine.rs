@@ -106,7 +106,9 @@ fn cache_path(engine: &Engine, wasm: &[u8], cache_dir: &Path) -> PathBuf {
     let mut hasher = DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
     let engine_hash = hasher.finish();
-    let guest_id = crate::storage::files::git_blob_id(wasm);
+    let guest_id = crate::storage::objects::object_id(gix_object::Kind::Blob, wasm)
+        .to_hex()
+        .to_string();
     cache_dir.join(format!("guest-{}-{engine_hash:016x}.cwasm", &guest_id[..16]))
 }
 

@@ -32,6 +32,7 @@ pub mod llm;
 pub mod message;
 pub mod seed;
 pub mod server;
+pub mod service;
 pub mod sessions;
 pub mod storage;
 

@@ -1,7 +1,7 @@
 //! The sample project a new session starts with.
 
 use crate::git::{GitError, Repo};
-use crate::storage::SessionDb;
+use crate::storage::{SessionDb, meta};
 
 /// What a new session's workspace holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
@@ -72,24 +72,38 @@ export function add(a: number, b: number): number {
     ),
 ];
 
+/// Who a session's commits are authored by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitAuthor {
+    /// The name.
+    pub name: String,
+    /// The email address.
+    pub email: String,
+}
+
 /// Fills a new session's workspace from `template` and makes it a git repository: `git init` on
-/// `main`, and for the sample project an initial commit of all its files.
-pub fn seed(db: &mut SessionDb, template: Template) -> Result<(), GitError> {
-    Repo::new(db).init()?;
-    if template == Template::Sample {
-        for (path, contents) in SAMPLE_FILES {
-            db.write_file(path, contents.as_bytes())?;
+/// `main`, the author (if given) recorded, and for the sample project an initial commit of all
+/// its files. One transaction: a session is seeded completely or not at all.
+pub fn seed(db: &mut SessionDb, template: Template, author: Option<&GitAuthor>) -> Result<(), GitError> {
+    db.write(|s| {
+        let repo = Repo::new(s);
+        repo.init()?;
+        if let Some(author) = author {
+            s.meta().set(meta::GIT_AUTHOR_NAME, &author.name)?;
+            s.meta().set(meta::GIT_AUTHOR_EMAIL, &author.email)?;
         }
-        let mut repo = Repo::new(db);
-        repo.add(&[".".to_string()])?;
-        repo.commit("Initial commit")?;
-    }
-    db.set_meta(
-        "template",
-        match template {
+        if template == Template::Sample {
+            for (path, contents) in SAMPLE_FILES {
+                s.worktree().write(path, contents.as_bytes())?;
+            }
+            repo.add(&[".".to_string()])?;
+            repo.commit("Initial commit")?;
+        }
+        let name = match template {
             Template::Sample => "sample",
             Template::Empty => "empty",
-        },
-    )?;
-    Ok(())
+        };
+        s.meta().set(meta::TEMPLATE, name)?;
+        Ok(())
+    })
 }

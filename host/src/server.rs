@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 
 use crate::config::ServerConfig;
 use crate::engine::{AgentEngine, PoolOptions};
 use crate::http::{self, AppState};
 use crate::llm::Providers;
+use crate::service::ChatService;
 use crate::sessions::SessionStore;
 
 /// Builds the server's shared state: sessions, providers and the compiled guest.
@@ -31,13 +31,10 @@ pub fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
             "no model provider is configured (ANTHROPIC_API_KEY, OPENAI_API_KEY or OPENAI_BASE_URL): chats will answer with an error"
         );
     }
-    let chat_slots = Arc::new(Semaphore::new(config.max_concurrent_chats as usize));
+    let service = ChatService::new(sessions, engine, providers, config.chat, config.max_concurrent_chats);
     Ok(AppState {
-        sessions,
-        engine,
-        providers,
+        service: Arc::new(service),
         config,
-        chat_slots,
     })
 }
 

@@ -1,9 +1,7 @@
-//! Session ids, where each session lives on disk, and the one-chat-at-a-time lock per session.
+//! Session ids and where each session lives on disk.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, Weak};
 
 use crate::storage::{OpenError, SessionDb, StorageOptions};
 
@@ -44,7 +42,6 @@ impl fmt::Display for SessionId {
 pub struct SessionStore {
     data_dir: PathBuf,
     options: StorageOptions,
-    locks: Mutex<HashMap<SessionId, Weak<tokio::sync::Mutex<()>>>>,
 }
 
 impl SessionStore {
@@ -52,11 +49,7 @@ impl SessionStore {
     pub fn new(data_dir: PathBuf, options: StorageOptions) -> std::io::Result<Self> {
         std::fs::create_dir_all(data_dir.join("sessions"))?;
         std::fs::create_dir_all(data_dir.join("blobs"))?;
-        Ok(Self {
-            data_dir,
-            options,
-            locks: Mutex::new(HashMap::new()),
-        })
+        Ok(Self { data_dir, options })
     }
 
     fn db_path(&self, id: &SessionId) -> PathBuf {
@@ -80,23 +73,6 @@ impl SessionStore {
     /// Opens an existing session's database. Blocking.
     pub fn open(&self, id: &SessionId) -> Result<SessionDb, OpenError> {
         SessionDb::open(&self.db_path(id), &self.blob_path(id), self.options)
-    }
-
-    /// Waits until no other chat runs on the session; the chat runs while the guard lives.
-    pub async fn lock(&self, id: &SessionId) -> tokio::sync::OwnedMutexGuard<()> {
-        let lock = {
-            let mut locks = self.locks.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            if let Some(lock) = locks.get(id).and_then(Weak::upgrade) {
-                lock
-            } else {
-                // Forget locks nobody holds any more, so the map stays as small as the busy set.
-                locks.retain(|_, weak| weak.strong_count() > 0);
-                let lock = Arc::new(tokio::sync::Mutex::new(()));
-                locks.insert(id.clone(), Arc::downgrade(&lock));
-                lock
-            }
-        };
-        lock.lock_owned().await
     }
 }
 

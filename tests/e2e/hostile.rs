@@ -92,3 +92,68 @@ async fn a_guest_has_no_environment_filesystem_or_network() {
     assert!(report.starts_with("env=0 fs=denied ("), "{report}");
     assert!(report.contains(" net=denied ("), "{report}");
 }
+
+fn rss_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_guest_flooding_events_at_a_slow_viewer_keeps_host_memory_flat() {
+    use eventsource_stream::Eventsource;
+    use futures_util::StreamExt;
+
+    let server = Server::start(ServerOptions {
+        llm_url: None,
+        args: [
+            "--guest",
+            env!("PI_WORKER_HOSTILE_GUEST_WASM"),
+            "--guest-cpu-secs",
+            "60",
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..ServerOptions::default()
+    });
+    let api = Api::new(&server.url);
+    let s = api.new_session().await;
+    assert_eq!(api.chat(&s, "warm up").await.0, 200);
+    let files_before = api.info(&s).await["fileCount"].as_u64().unwrap();
+    let peak_before = rss_kib(server.pid(), "VmHWM:");
+
+    // A viewer that opens the stream and then reads nothing while 400 MiB of events are emitted.
+    let response = reqwest::Client::new()
+        .post(format!("{}/session/{s}/chat", server.url))
+        .body(json!({ "message": "flood", "stream": true }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let deadline = Instant::now() + std::time::Duration::from_secs(120);
+    while api.info(&s).await["fileCount"].as_u64().unwrap() == files_before {
+        assert!(Instant::now() < deadline, "the flooding chat did not finish");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let grown_mib = rss_kib(server.pid(), "VmHWM:").saturating_sub(peak_before) / 1024;
+    println!("peak RSS grew by {grown_mib} MiB while the guest emitted 400 MiB of events");
+    assert!(grown_mib < 100, "peak RSS grew by {grown_mib} MiB");
+
+    // The viewer catches up: it is told what it missed, and the chat's outcome still arrives.
+    let mut events = response.bytes_stream().eventsource();
+    let (mut missed, mut done) = (0, None);
+    while let Some(event) = events.next().await {
+        let event = event.unwrap();
+        let data: serde_json::Value = serde_json::from_str(&event.data).unwrap();
+        match event.event.as_str() {
+            "lagged" => missed += data["missed"].as_u64().unwrap(),
+            "done" => done = Some(data),
+            _ => {}
+        }
+    }
+    assert!(missed > 90_000, "missed {missed}");
+    assert_eq!(done.unwrap()["response"], "flooded 100000");
+}

@@ -6,7 +6,7 @@ use gix_object::bstr::ByteSlice;
 
 use super::diff::{self, FileDiff};
 use super::{DEFAULT_AUTHOR, GitError, Repo, tree};
-use crate::storage::ObjectDb;
+use crate::storage::{ObjectDb, meta};
 
 /// One commit, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,23 +43,22 @@ pub fn read_commit(odb: &ObjectDb<'_>, id: ObjectId) -> Result<CommitInfo, GitEr
 impl Repo<'_> {
     /// Who commits are authored by: the session's configured author, or [`DEFAULT_AUTHOR`].
     pub fn author(&self) -> Result<(String, String), GitError> {
-        let name = self
-            .db
-            .meta("git_author_name")?
+        let meta = self.stores.meta();
+        let name = meta
+            .get(meta::GIT_AUTHOR_NAME)?
             .unwrap_or_else(|| DEFAULT_AUTHOR.0.into());
-        let email = self
-            .db
-            .meta("git_author_email")?
+        let email = meta
+            .get(meta::GIT_AUTHOR_EMAIL)?
             .unwrap_or_else(|| DEFAULT_AUTHOR.1.into());
         Ok((name, email))
     }
 
     /// Commits the index on the current branch.
-    pub fn commit(&mut self, message: &str) -> Result<CommitInfo, GitError> {
+    pub fn commit(&self, message: &str) -> Result<CommitInfo, GitError> {
         self.require_repo()?;
         let message = message.trim();
         if message.is_empty() {
-            return Err(GitError::InvalidName("an empty commit message".into()));
+            return Err(GitError::EmptyMessage);
         }
         let head = self.head_commit()?;
         let head_files = self.head_files()?;
@@ -77,9 +76,8 @@ impl Repo<'_> {
             email: email.into(),
             time,
         };
-        let tx = self.db.conn().unchecked_transaction()?;
         let id = {
-            let odb = self.db.objects();
+            let odb = self.stores.objects();
             let base = head.map(|c| tree::commit_tree(&odb, &c)).transpose()?;
             let tree = tree::write_tree(&odb, base.as_ref(), &head_files, &index)?;
             let commit = gix_object::Commit {
@@ -94,8 +92,7 @@ impl Repo<'_> {
             gix_object::Write::write(&odb, &commit)?
         };
         self.advance_head(id)?;
-        tx.commit()?;
-        read_commit(&self.db.objects(), id)
+        read_commit(&self.stores.objects(), id)
     }
 
     /// Up to `limit` commits reachable from HEAD, newest first.
@@ -104,7 +101,7 @@ impl Repo<'_> {
         let Some(head) = self.head_commit()? else {
             return Ok(Vec::new());
         };
-        let odb = self.db.objects();
+        let odb = self.stores.objects();
         let walk = gix_traverse::commit::Simple::new(Some(head), &odb)
             .sorting(gix_traverse::commit::simple::Sorting::ByCommitTime(Default::default()))?;
         let mut out = Vec::new();
@@ -117,7 +114,7 @@ impl Repo<'_> {
     /// A commit (HEAD by default) and its changes against its first parent.
     pub fn show(&self, rev: Option<&str>) -> Result<(CommitInfo, Vec<FileDiff>), GitError> {
         let (id, _) = self.resolve(rev.unwrap_or("HEAD"))?;
-        let odb = self.db.objects();
+        let odb = self.stores.objects();
         let info = read_commit(&odb, id)?;
         let new_tree = tree::commit_tree(&odb, &id)?;
         let old_tree = info.parents.first().map(|p| tree::commit_tree(&odb, p)).transpose()?;

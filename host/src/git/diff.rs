@@ -7,8 +7,10 @@ use gix_object::FindExt;
 use imara_diff::{Algorithm, Diff, InternedInput};
 
 use super::status::{ChangeKind, FileChange};
-use super::{GitError, Repo, Snapshot, status};
-use crate::storage::ObjectDb;
+use super::{GitError, Repo, status};
+use crate::storage::path::{is_beneath, normalize};
+use crate::storage::worktree::worktree_path;
+use crate::storage::{ObjectDb, Snapshot};
 
 /// Lines of unchanged context around changes.
 const CONTEXT: u32 = 3;
@@ -71,18 +73,14 @@ pub struct Change {
     pub new: Option<ObjectId>,
 }
 
-fn parse(hex: &str) -> Result<ObjectId, GitError> {
-    ObjectId::from_hex(hex.as_bytes()).map_err(|e| GitError::Storage(e.to_string()))
-}
-
 /// The changes between two snapshots, with blob ids.
-pub fn snapshot_changes(old: &Snapshot, new: &Snapshot) -> Result<Vec<Change>, GitError> {
+pub fn snapshot_changes(old: &Snapshot, new: &Snapshot) -> Vec<Change> {
     status::compare(old, new)
         .into_iter()
-        .map(|change| {
-            let old = old.get(&change.path).map(|(_, id)| parse(id)).transpose()?;
-            let new = new.get(&change.path).map(|(_, id)| parse(id)).transpose()?;
-            Ok(Change { change, old, new })
+        .map(|change| Change {
+            old: old.get(&change.path).map(|f| f.id),
+            new: new.get(&change.path).map(|f| f.id),
+            change,
         })
         .collect()
 }
@@ -97,7 +95,7 @@ pub fn tree_changes(odb: &ObjectDb<'_>, old: Option<&ObjectId>, new: &ObjectId) 
     let new_iter = odb.find_tree_iter(new, &mut new_buf)?;
     let mut recorder = gix_diff::tree::Recorder::default();
     gix_diff::tree(old_iter, new_iter, gix_diff::tree::State::default(), odb, &mut recorder)
-        .map_err(|e| GitError::Storage(e.to_string()))?;
+        .map_err(gix_error::Error::from_error)?;
     use gix_diff::tree::recorder::Change as C;
     let mut out = Vec::new();
     for record in recorder.records {
@@ -142,7 +140,10 @@ pub fn file_diffs(odb: &ObjectDb<'_>, changes: &[Change]) -> Result<Vec<FileDiff
     let blob = |id: &Option<ObjectId>| -> Result<Vec<u8>, GitError> {
         match id {
             None => Ok(Vec::new()),
-            Some(id) => Ok(odb.get(id)?.map(|(_, data)| data).unwrap_or_default()),
+            Some(id) => match odb.get(id)? {
+                Some((_, data)) => Ok(data),
+                None => Err(crate::storage::StorageError::corrupt("objects", format!("missing blob {id}")).into()),
+            },
         }
     };
     changes
@@ -242,20 +243,18 @@ impl Repo<'_> {
                 .collect();
             (index, worktree)
         };
-        let filter = path
-            .map(|p| crate::storage::path::normalize(p).map_err(|e| GitError::InvalidPath(e.to_string())))
-            .transpose()?;
-        let changes: Vec<Change> = snapshot_changes(&old, &new)?
+        let filter = path.map(normalize).transpose()?;
+        let changes: Vec<Change> = snapshot_changes(&old, &new)
             .into_iter()
             .filter(|c| match &filter {
                 None => true,
                 Some(f) => {
-                    let p = super::worktree_path(&c.change.path);
-                    f == "/" || p == *f || crate::storage::path::is_beneath(&p, f)
+                    let p = worktree_path(&c.change.path);
+                    f == "/" || p == *f || is_beneath(&p, f)
                 }
             })
             .collect();
-        file_diffs(&self.db.objects(), &changes)
+        file_diffs(&self.stores.objects(), &changes)
     }
 }
 

@@ -1,11 +1,9 @@
 //! Status, staging (`add`) and `restore`: comparisons of recorded blob ids, never re-hashing.
 
-use rusqlite::params;
-
-use super::{GitError, Repo, Snapshot, tree, worktree_path};
-use crate::storage::files::{MODE_FILE, ensure_dir, set_file};
-use crate::storage::path::{is_beneath, normalize, parent};
-use crate::storage::{FsError, now_ms};
+use super::{GitError, Repo, tree};
+use crate::storage::path::{is_beneath, normalize};
+use crate::storage::worktree::worktree_path;
+use crate::storage::{FsError, Snapshot, StorageError};
 
 /// How a path changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,29 +69,12 @@ pub fn compare(old: &Snapshot, new: &Snapshot) -> Vec<FileChange> {
 impl Repo<'_> {
     /// The files of the working tree, as git would see them.
     pub(super) fn worktree(&self) -> Result<Snapshot, GitError> {
-        let mut stmt = self
-            .db
-            .conn()
-            .prepare_cached("SELECT path, blob_id FROM files WHERE kind = 0")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        let mut out = Snapshot::new();
-        for row in rows {
-            let (path, id) = row?;
-            out.insert(path[1..].to_string(), (MODE_FILE, id));
-        }
-        Ok(out)
+        Ok(self.stores.worktree().files()?)
     }
 
     /// The index.
     pub(super) fn index(&self) -> Result<Snapshot, GitError> {
-        let mut stmt = self
-            .db
-            .conn()
-            .prepare_cached("SELECT path, mode, blob_id FROM staged")?;
-        let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, (r.get::<_, u32>(1)?, r.get::<_, String>(2)?)))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(self.stores.index().entries()?)
     }
 
     /// HEAD's files (empty before the first commit).
@@ -101,20 +82,10 @@ impl Repo<'_> {
         match self.head_commit()? {
             None => Ok(Snapshot::new()),
             Some(commit) => {
-                let odb = self.db.objects();
+                let odb = self.stores.objects();
                 tree::flatten(&odb, &tree::commit_tree(&odb, &commit)?)
             }
         }
-    }
-
-    /// Replaces the index with `snapshot`.
-    pub(super) fn write_index(tx: &rusqlite::Transaction<'_>, snapshot: &Snapshot) -> Result<(), GitError> {
-        tx.execute("DELETE FROM staged", [])?;
-        let mut stmt = tx.prepare_cached("INSERT INTO staged(path, mode, blob_id) VALUES (?1, ?2, ?3)")?;
-        for (path, (mode, id)) in snapshot {
-            stmt.execute(params![path, mode, id])?;
-        }
-        Ok(())
     }
 
     /// The status of the working tree and index.
@@ -135,12 +106,9 @@ impl Repo<'_> {
 
     /// Stages the working tree's state of `paths` ("." or "/" for everything), deletions
     /// included. Returns how many index entries changed.
-    pub fn add(&mut self, paths: &[String]) -> Result<u32, GitError> {
+    pub fn add(&self, paths: &[String]) -> Result<u32, GitError> {
         self.require_repo()?;
-        let specs: Vec<String> = paths
-            .iter()
-            .map(|p| normalize(p).map_err(|e| GitError::InvalidPath(e.to_string())))
-            .collect::<Result<_, _>>()?;
+        let specs: Vec<String> = paths.iter().map(|p| normalize(p)).collect::<Result<_, _>>()?;
         let covered = |git_path: &str| {
             let path = worktree_path(git_path);
             specs.iter().any(|s| s == "/" || *s == path || is_beneath(&path, s))
@@ -160,34 +128,43 @@ impl Repo<'_> {
         let mut next = index.clone();
         next.retain(|p, _| !covered(p) || worktree.contains_key(p));
         for (path, entry) in worktree.iter().filter(|(p, _)| covered(p)) {
-            next.insert(path.clone(), entry.clone());
+            next.insert(path.clone(), *entry);
         }
         let changed = compare(&index, &next).len() as u32;
-        let tx = self.db.conn_mut().transaction()?;
-        Self::write_index(&tx, &next)?;
-        tx.commit()?;
+        self.stores.index().replace(&next)?;
         Ok(changed)
     }
 
     /// Puts a file's staged contents back into the working tree (discarding unstaged changes).
-    pub fn restore(&mut self, path: &str) -> Result<(), GitError> {
+    pub fn restore(&self, path: &str) -> Result<(), GitError> {
         self.require_repo()?;
-        let path = normalize(path).map_err(|e| GitError::InvalidPath(e.to_string()))?;
+        let path = normalize(path)?;
         let git_path = path.trim_start_matches('/');
         let index = self.index()?;
-        let Some((_, id)) = index.get(git_path) else {
+        let Some(file) = index.get(git_path) else {
             return Err(GitError::NotTracked(git_path.to_string()));
         };
-        let hex = gix_hash::ObjectId::from_hex(id.as_bytes()).map_err(|e| GitError::Storage(e.to_string()))?;
-        let size = self.db.objects().header(&hex)?.map(|(_, s)| s).unwrap_or(0);
-        let now = now_ms();
-        let tx = self.db.conn_mut().transaction()?;
-        ensure_dir(&tx, parent(&path), now)?;
-        if crate::storage::files::kind_at(&tx, &path)? == Some(crate::storage::EntryKind::Directory) {
-            return Err(GitError::from(FsError::NotAFile(path)));
+        let size = self.blob_size(file.id)?;
+        self.stores
+            .worktree()
+            .place(&path, *file, size)
+            .map_err(|e| obstruction(e, git_path))
+    }
+
+    /// The size of a stored blob.
+    pub(super) fn blob_size(&self, id: gix_hash::ObjectId) -> Result<u64, GitError> {
+        match self.stores.objects().header(&id)? {
+            Some((_, size)) => Ok(size),
+            None => Err(StorageError::corrupt("objects", format!("missing blob {id}")).into()),
         }
-        set_file(&tx, &path, id, size, now)?;
-        tx.commit()?;
-        Ok(())
+    }
+}
+
+/// A directory where a file must go, or a file where a directory must go, is a local change
+/// that placing `git_path` would lose.
+pub(super) fn obstruction(e: FsError, git_path: &str) -> GitError {
+    match e {
+        FsError::NotAFile(_) | FsError::NotADirectory(_) => GitError::WouldLoseChanges(vec![git_path.to_string()]),
+        other => other.into(),
     }
 }

@@ -6,8 +6,8 @@ use gix_object::bstr::{BStr, ByteSlice};
 use gix_object::tree::EntryKind;
 use gix_object::{FindExt, Tree, Write};
 
-use super::{GitError, Snapshot};
-use crate::storage::ObjectDb;
+use super::GitError;
+use crate::storage::{ObjectDb, Snapshot, TrackedFile};
 
 /// Every file in the tree `id`, by path.
 pub fn flatten(odb: &ObjectDb<'_>, id: &ObjectId) -> Result<Snapshot, GitError> {
@@ -26,7 +26,13 @@ pub fn flatten(odb: &ObjectDb<'_>, id: &ObjectId) -> Result<Snapshot, GitError> 
             if entry.mode.is_tree() {
                 stack.push((path, entry.oid.to_owned()));
             } else if !entry.mode.is_commit() {
-                out.insert(path, (entry.mode.value() as u32, entry.oid.to_hex().to_string()));
+                out.insert(
+                    path,
+                    TrackedFile {
+                        mode: entry.mode,
+                        id: entry.oid.to_owned(),
+                    },
+                );
             }
         }
     }
@@ -37,14 +43,6 @@ pub fn flatten(odb: &ObjectDb<'_>, id: &ObjectId) -> Result<Snapshot, GitError> 
 pub fn commit_tree(odb: &ObjectDb<'_>, id: &ObjectId) -> Result<ObjectId, GitError> {
     let mut buf = Vec::new();
     Ok(odb.find_commit(id, &mut buf)?.tree())
-}
-
-fn entry_kind(mode: u32) -> EntryKind {
-    match mode {
-        0o100755 => EntryKind::BlobExecutable,
-        0o120000 => EntryKind::Link,
-        _ => EntryKind::Blob,
-    }
 }
 
 fn components(path: &str) -> impl Iterator<Item = &BStr> {
@@ -67,14 +65,15 @@ pub fn write_tree(
         None => Tree::empty(),
     };
     let mut editor = gix_object::tree::Editor::new(root, odb, gix_hash::Kind::Sha1);
-    for (path, (mode, id)) in target {
-        if base_files.get(path) != Some(&(*mode, id.clone())) {
-            let id = ObjectId::from_hex(id.as_bytes()).map_err(|e| GitError::Storage(e.to_string()))?;
-            editor.upsert(components(path), entry_kind(*mode), id)?;
-        }
-    }
+    // Removals first: a file that became a directory (`a` → `a/b`) must leave before the
+    // directory's entries go in, or removing it would remove them too.
     for path in base_files.keys().filter(|p| !target.contains_key(*p)) {
         editor.remove(components(path))?;
+    }
+    for (path, file) in target {
+        if base_files.get(path) != Some(file) {
+            editor.upsert(components(path), EntryKind::from(file.mode), file.id)?;
+        }
     }
     Ok(editor.write(|tree| odb.write(tree))?)
 }

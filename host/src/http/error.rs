@@ -5,7 +5,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::chat::ChatError;
+use crate::git::GitError;
 use crate::llm::LlmError;
+use crate::service::ServiceError;
 
 /// An error answer.
 #[derive(Debug)]
@@ -30,22 +32,62 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, message)
     }
 
-    /// 500 Internal Server Error (a bug of ours).
-    pub fn internal(message: impl std::fmt::Display) -> Self {
+    /// 500 Internal Server Error (a fault of ours), logged with its chain of causes.
+    pub fn internal(error: &(dyn std::error::Error + 'static)) -> Self {
+        let mut message = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            let cause_text = cause.to_string();
+            // thiserror's `{0}` messages already contain their source's text.
+            if !message.contains(&cause_text) {
+                message = format!("{message}: {cause_text}");
+            }
+            source = cause.source();
+        }
         tracing::error!("internal error: {message}");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, format!("internal error: {message}"))
     }
 }
 
-impl From<ChatError> for ApiError {
-    fn from(e: ChatError) -> Self {
-        let status = match &e {
-            ChatError::Llm(LlmError::NotConfigured(_)) => StatusCode::SERVICE_UNAVAILABLE,
-            ChatError::Llm(_) => StatusCode::BAD_GATEWAY,
-            ChatError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            ChatError::CpuLimit(_) | ChatError::Trap(_) | ChatError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        Self::new(status, e.to_string())
+/// The status a chat failure answers with.
+fn chat_status(e: &ChatError) -> StatusCode {
+    match e {
+        ChatError::Llm(LlmError::NotConfigured(_)) => StatusCode::SERVICE_UNAVAILABLE,
+        ChatError::Llm(_) => StatusCode::BAD_GATEWAY,
+        ChatError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+        ChatError::CpuLimit(_) | ChatError::Trap(_) | ChatError::HostFault(_) | ChatError::Internal(_) => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    }
+}
+
+/// The status a git failure on a read route answers with.
+fn git_status(e: &GitError) -> Option<StatusCode> {
+    match e {
+        GitError::UnknownRevision(_) | GitError::NoCommits | GitError::NotARepository => Some(StatusCode::NOT_FOUND),
+        GitError::InvalidPath(_) | GitError::InvalidName(_) => Some(StatusCode::BAD_REQUEST),
+        _ => None,
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match &e {
+            ServiceError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, e.to_string()),
+            ServiceError::Chat(chat) => {
+                let status = chat_status(chat);
+                if status == StatusCode::INTERNAL_SERVER_ERROR {
+                    tracing::error!("chat failed: {chat}");
+                }
+                Self::new(status, chat.to_string())
+            }
+            ServiceError::Git(git) => match git_status(git) {
+                Some(status) => Self::new(status, git.to_string()),
+                None => Self::internal(&e),
+            },
+            ServiceError::ShuttingDown => Self::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+            ServiceError::Storage(_) | ServiceError::Open(_) | ServiceError::Task(_) => Self::internal(&e),
+        }
     }
 }
 

@@ -1,28 +1,21 @@
 //! Getting the code out: the session's repository over git's dumb HTTP protocol (so a stock
-//! `git clone http://host/session/<id>/git` works), and the files as a tar archive.
+//! `git clone http://host/session/<id>/git` works), and the files as a streamed tar archive.
 
 use std::sync::Arc;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gix_hash::ObjectId;
 use serde::Deserialize;
+use tokio::sync::mpsc;
 
-use super::routes::{blocking, open_existing, session_id};
+use super::routes::session_id;
 use super::{ApiError, AppState};
 use crate::git::{GitError, Repo, tree};
-
-fn git_error(e: GitError) -> ApiError {
-    match e {
-        GitError::UnknownRevision(_) | GitError::NoCommits | GitError::NotARepository => {
-            ApiError::new(StatusCode::NOT_FOUND, e.to_string())
-        }
-        GitError::InvalidPath(_) | GitError::InvalidName(_) => ApiError::bad_request(e.to_string()),
-        other => ApiError::internal(other),
-    }
-}
+use crate::service::ServiceError;
+use crate::storage::{EntryKind, StorageError};
 
 fn plain(body: String) -> Response {
     (
@@ -35,41 +28,43 @@ fn plain(body: String) -> Response {
         .into_response()
 }
 
+fn not_found(message: String) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, message)
+}
+
 /// `GET /session/:id/git/*path`: `info/refs`, `HEAD`, `objects/info/packs` and loose objects.
 pub async fn dumb_http(
     State(state): State<Arc<AppState>>,
     Path((raw_id, path)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let id = session_id(&raw_id)?;
-    let mut db = open_existing(&state, &id).await?;
-    blocking(move || {
-        let repo = Repo::new(&mut db);
-        match path.as_str() {
-            "info/refs" => {
-                let refs = repo.advertised_refs().map_err(git_error)?;
-                Ok(plain(refs.iter().map(|(name, id)| format!("{id}\t{name}\n")).collect()))
-            }
-            "HEAD" => Ok(plain(format!("{}\n", repo.head_ref().map_err(git_error)?))),
-            // No packs: every object is served loose.
-            "objects/info/packs" => Ok(plain(String::new())),
-            _ => {
-                let object = path
-                    .strip_prefix("objects/")
-                    .and_then(|rest| rest.split_once('/'))
-                    .filter(|(fan, rest)| fan.len() == 2 && rest.len() == 38)
-                    .and_then(|(fan, rest)| ObjectId::from_hex(format!("{fan}{rest}").as_bytes()).ok())
-                    .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no such git file: {path}")))?;
-                let (kind, data) = db
-                    .objects()
-                    .get(&object)
-                    .map_err(ApiError::internal)?
-                    .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no object {object}")))?;
-                let loose = loose_object(kind, &data).map_err(ApiError::internal)?;
-                Ok(([(header::CONTENT_TYPE, "application/x-git-loose-object")], loose).into_response())
-            }
+    match path.as_str() {
+        "info/refs" => {
+            let refs = state.service.read(&id, |s| Repo::new(s).advertised_refs()).await?;
+            Ok(plain(refs.iter().map(|(name, id)| format!("{id}\t{name}\n")).collect()))
         }
-    })
-    .await
+        "HEAD" => Ok(plain(format!(
+            "{}\n",
+            state.service.read(&id, |s| Repo::new(s).head_ref()).await?
+        ))),
+        // No packs: every object is served loose.
+        "objects/info/packs" => Ok(plain(String::new())),
+        _ => {
+            let object = path
+                .strip_prefix("objects/")
+                .and_then(|rest| rest.split_once('/'))
+                .filter(|(fan, rest)| fan.len() == 2 && rest.len() == 38)
+                .and_then(|(fan, rest)| ObjectId::from_hex(format!("{fan}{rest}").as_bytes()).ok())
+                .ok_or_else(|| not_found(format!("no such git file: {path}")))?;
+            let (kind, data) = state
+                .service
+                .read(&id, move |s| s.objects().get(&object))
+                .await?
+                .ok_or_else(|| not_found(format!("no object {object}")))?;
+            let loose = loose_object(kind, &data).map_err(|e| ApiError::internal(&e))?;
+            Ok(([(header::CONTENT_TYPE, "application/x-git-loose-object")], loose).into_response())
+        }
+    }
 }
 
 /// A loose object file: zlib of `<kind> <size>\0<data>`.
@@ -87,71 +82,128 @@ pub struct ArchiveQuery {
     rev: Option<String>,
 }
 
-/// `GET /session/:id/archive.tar[?ref=REV]`: the working tree, or a commit's tree.
+/// Chunks of the archive in flight between the thread writing it and the client: with
+/// [`CHUNK_BYTES`] each, the archive holds at most about 1 MiB of memory plus the file being
+/// read, whatever the workspace's size.
+const CHUNKS_IN_FLIGHT: usize = 8;
+const CHUNK_BYTES: usize = 128 * 1024;
+
+/// `GET /session/:id/archive.tar[?ref=REV]`: the working tree, or a commit's tree, streamed.
+///
+/// The list of files is taken first, so an unknown session or revision still answers 404; the
+/// contents then stream from a blocking thread, one file at a time.
 pub async fn archive(
     State(state): State<Arc<AppState>>,
     Path(raw_id): Path<String>,
     Query(query): Query<ArchiveQuery>,
 ) -> Result<Response, ApiError> {
     let id = session_id(&raw_id)?;
-    let mut db = open_existing(&state, &id).await?;
-    let name = format!("{id}.tar");
-    let tar = blocking(move || {
-        let files: Vec<(String, u32, ObjectId)> = match &query.rev {
-            Some(rev) => {
-                let repo = Repo::new(&mut db);
-                let (commit, _) = repo.resolve(rev).map_err(git_error)?;
-                let odb = db.objects();
-                let tree_id = tree::commit_tree(&odb, &commit).map_err(git_error)?;
-                tree::flatten(&odb, &tree_id)
-                    .map_err(git_error)?
-                    .into_iter()
-                    .map(|(path, (mode, id))| Ok((path, mode, parse(&id)?)))
-                    .collect::<Result<_, ApiError>>()?
-            }
-            None => db
-                .walk("/")
-                .map_err(ApiError::internal)?
-                .into_iter()
-                .filter(|e| e.kind == crate::storage::EntryKind::File)
-                .map(|e| {
-                    Ok((
-                        e.path[1..].to_string(),
-                        0o100644,
-                        parse(&db.blob_id(&e.path).map_err(ApiError::internal)?)?,
-                    ))
-                })
-                .collect::<Result<_, ApiError>>()?,
+    let files = state
+        .service
+        .read(&id, move |s| {
+            let files: Vec<(String, u32, ObjectId)> = match &query.rev {
+                Some(rev) => {
+                    let (commit, _) = Repo::new(s).resolve(rev)?;
+                    let odb = s.objects();
+                    tree::flatten(&odb, &tree::commit_tree(&odb, &commit)?)?
+                        .into_iter()
+                        .map(|(path, file)| (path, u32::from(file.mode.value()), file.id))
+                        .collect()
+                }
+                None => {
+                    let worktree = s.worktree();
+                    let mut files = Vec::new();
+                    for entry in worktree.walk("/")?.into_iter().filter(|e| e.kind == EntryKind::File) {
+                        let id = worktree.blob_id(&entry.path)?;
+                        files.push((entry.path[1..].to_string(), 0o100644, id));
+                    }
+                    files
+                }
+            };
+            Ok::<_, GitError>(files)
+        })
+        .await?;
+    let db = {
+        let (service, id) = (state.service.clone(), id.clone());
+        tokio::task::spawn_blocking(move || service.open_blocking(&id))
+            .await
+            .map_err(ServiceError::from)??
+    };
+    let (chunks, body) = mpsc::channel::<std::io::Result<Bytes>>(CHUNKS_IN_FLIGHT);
+    tokio::task::spawn_blocking(move || {
+        let mut writer = ChunkWriter {
+            chunks: chunks.clone(),
+            buffer: Vec::with_capacity(CHUNK_BYTES),
         };
-        let mut builder = tar::Builder::new(Vec::new());
-        let odb = db.objects();
-        for (path, mode, object) in files {
-            let data = odb
-                .get(&object)
-                .map_err(ApiError::internal)?
-                .map(|(_, d)| d)
-                .unwrap_or_default();
-            let mut header = tar::Header::new_gnu();
-            header.set_size(data.len() as u64);
-            header.set_mode(if mode == 0o100755 { 0o755 } else { 0o644 });
-            header.set_entry_type(tar::EntryType::Regular);
-            builder
-                .append_data(&mut header, &path, data.as_slice())
-                .map_err(ApiError::internal)?;
+        let result = (|| -> Result<(), std::io::Error> {
+            let mut builder = tar::Builder::new(&mut writer);
+            for (path, mode, object) in files {
+                let data = db
+                    .read(|s| s.objects().get(&object))
+                    .map_err(std::io::Error::other)?
+                    .ok_or_else(|| {
+                        std::io::Error::other(StorageError::corrupt("objects", format!("missing blob {object}")))
+                    })?
+                    .1;
+                let mut header = tar::Header::new_gnu();
+                header.set_size(data.len() as u64);
+                header.set_mode(if mode == 0o100755 { 0o755 } else { 0o644 });
+                header.set_entry_type(tar::EntryType::Regular);
+                builder.append_data(&mut header, &path, data.as_slice())?;
+            }
+            builder.finish()
+        })()
+        .and_then(|()| writer.flush_chunk());
+        if let Err(e) = result {
+            tracing::error!("archive of session {id} failed mid-stream: {e}");
+            let _ = chunks.blocking_send(Err(e));
         }
-        builder.into_inner().map_err(ApiError::internal)
-    })
-    .await?;
+    });
+    let stream = futures_util::stream::unfold(body, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
     Ok((
         [
             (header::CONTENT_TYPE, "application/x-tar".to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{raw_id}.tar\""),
+            ),
         ],
-        Body::from(tar),
+        Body::from_stream(stream),
     )
         .into_response())
 }
 
-fn parse(hex: &str) -> Result<ObjectId, ApiError> {
-    ObjectId::from_hex(hex.as_bytes()).map_err(ApiError::internal)
+/// An [`std::io::Write`] that hands its bytes to the response in chunks, waiting while the
+/// client is [`CHUNKS_IN_FLIGHT`] chunks behind.
+struct ChunkWriter {
+    chunks: mpsc::Sender<std::io::Result<Bytes>>,
+    buffer: Vec<u8>,
+}
+
+impl ChunkWriter {
+    fn flush_chunk(&mut self) -> std::io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK_BYTES)));
+        self.chunks
+            .blocking_send(Ok(chunk))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))
+    }
+}
+
+impl std::io::Write for ChunkWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let room = CHUNK_BYTES - self.buffer.len();
+        let taken = bytes.len().min(room);
+        self.buffer.extend_from_slice(&bytes[..taken]);
+        if self.buffer.len() == CHUNK_BYTES {
+            self.flush_chunk()?;
+        }
+        Ok(taken)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -1,4 +1,5 @@
-//! The HTTP API (the seed's contract, kept): routes, JSON errors and server-sent events.
+//! The HTTP API (the seed's contract, kept): routes, JSON errors and server-sent events. No
+//! session logic lives here: every handler is an adapter over [`ChatService`].
 
 mod auth;
 mod error;
@@ -11,26 +12,17 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use tokio::sync::Semaphore;
 
 pub use self::error::ApiError;
 use crate::config::ServerConfig;
-use crate::engine::AgentEngine;
-use crate::llm::Providers;
-use crate::sessions::SessionStore;
+use crate::service::ChatService;
 
 /// What every request handler shares.
 pub struct AppState {
-    /// The sessions on disk.
-    pub sessions: SessionStore,
-    /// The compiled guest.
-    pub engine: AgentEngine,
-    /// Model providers.
-    pub providers: Arc<Providers>,
-    /// The server's configuration.
+    /// The sessions and their chats.
+    pub service: Arc<ChatService>,
+    /// The server's configuration (reported by `info`, and the body limit).
     pub config: ServerConfig,
-    /// Bounds the chats running at once to the instance pool's size.
-    pub chat_slots: Arc<Semaphore>,
 }
 
 /// The router of the whole API.

@@ -1,4 +1,5 @@
-//! Route handlers.
+//! Route handlers: thin adapters that parse a request, call the [`ChatService`]
+//! (crate::service::ChatService) and shape its answer.
 
 use std::sync::Arc;
 
@@ -10,14 +11,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 
 use super::{ApiError, AppState, sse};
-use crate::chat::{self, ChatReply, ChatRequest};
-use crate::interfaces::session::ChatEvent;
+use crate::chat::{ChatReply, ChatRequest};
 use crate::seed::{self, Template};
 use crate::sessions::SessionId;
-use crate::storage::{OpenError, SessionDb};
 
 /// `GET /health`.
 pub async fn health() -> &'static str {
@@ -49,32 +47,6 @@ pub(super) fn session_id(raw: &str) -> Result<SessionId, ApiError> {
     })
 }
 
-pub(super) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)?
-}
-
-/// Opens an existing session for a read route (404 when it does not exist).
-pub(super) async fn open_existing(state: &Arc<AppState>, id: &SessionId) -> Result<SessionDb, ApiError> {
-    let (state, id) = (state.clone(), id.clone());
-    blocking(move || match state.sessions.open(&id) {
-        Ok(db) => Ok(db),
-        Err(OpenError::NotFound) => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("session '{id}' not found"),
-        )),
-        Err(e) => Err(ApiError::internal(e)),
-    })
-    .await
-}
-
-fn create_seeded(state: &AppState, id: &SessionId, template: Template) -> Result<SessionDb, ApiError> {
-    let mut db = state.sessions.create(id).map_err(ApiError::internal)?;
-    seed::seed(&mut db, template).map_err(ApiError::internal)?;
-    Ok(db)
-}
-
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct NewSession {
@@ -92,7 +64,7 @@ struct GitAuthor {
 
 impl GitAuthor {
     /// Refuses what git could not record in a signature.
-    fn validate(&self) -> Result<(), ApiError> {
+    fn validate(self) -> Result<seed::GitAuthor, ApiError> {
         for (field, value) in [("name", &self.name), ("email", &self.email)] {
             if value.trim().is_empty() || value.len() > 200 || value.contains(['<', '>', '\n', '\0']) {
                 return Err(ApiError::bad_request(format!(
@@ -100,7 +72,10 @@ impl GitAuthor {
                 )));
             }
         }
-        Ok(())
+        Ok(seed::GitAuthor {
+            name: self.name.trim().to_string(),
+            email: self.email.trim().to_string(),
+        })
     }
 }
 
@@ -110,23 +85,8 @@ pub async fn new_session(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let NewSession { template, git_author } = json_body(body)?;
-    if let Some(author) = &git_author {
-        author.validate()?;
-    }
-    let id = SessionId::random().map_err(ApiError::internal)?;
-    let session = id.clone();
-    blocking(move || {
-        let mut db = state.sessions.create(&session).map_err(ApiError::internal)?;
-        if let Some(author) = git_author {
-            db.set_meta("git_author_name", author.name.trim())
-                .map_err(ApiError::internal)?;
-            db.set_meta("git_author_email", author.email.trim())
-                .map_err(ApiError::internal)?;
-        }
-        seed::seed(&mut db, template).map_err(ApiError::internal)
-    })
-    .await?;
-    tracing::info!(session = %id, "created session");
+    let author = git_author.map(GitAuthor::validate).transpose()?;
+    let id = state.service.create_session(template, author).await?;
     Ok(Json(json!({ "sessionId": id.as_str() })))
 }
 
@@ -155,59 +115,11 @@ pub async fn chat(
         model: body.model,
     };
     if body.stream {
-        let (events_tx, events_rx) = mpsc::unbounded_channel();
-        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-        tokio::spawn(async move {
-            let result = run(state, id, request, Some(events_tx)).await;
-            let _ = done_tx.send(result);
-        });
-        Ok(sse::response(events_rx, done_rx))
+        Ok(sse::response(state.service.watch_chat(&id, request)))
     } else {
-        let reply = run(state, id, request, None).await?;
+        let reply = state.service.chat(&id, request, None).await?;
         Ok(Json(reply_json(&reply)).into_response())
     }
-}
-
-/// Runs a chat on the session, after any chat already running on it. The session lock and the
-/// chat slot move into the blocking task: a client that goes away mid-chat neither frees the
-/// session for a second, interleaved chat nor leaks the slot.
-async fn run(
-    state: Arc<AppState>,
-    id: SessionId,
-    request: ChatRequest,
-    events: Option<mpsc::UnboundedSender<ChatEvent>>,
-) -> Result<ChatReply, ApiError> {
-    let session_guard = state.sessions.lock(&id).await;
-    let slot = state
-        .chat_slots
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(ApiError::internal)?;
-    let span = tracing::info_span!("chat", session = %id);
-    blocking(move || {
-        let _held = (session_guard, slot);
-        let _entered = span.enter();
-        let db = match state.sessions.open(&id) {
-            Ok(db) => db,
-            Err(OpenError::NotFound) => create_seeded(&state, &id, Template::Sample)?,
-            Err(e) => return Err(ApiError::internal(e)),
-        };
-        let reply = chat::run_chat(
-            &state.engine,
-            state.providers.clone(),
-            db,
-            request,
-            state.config.chat,
-            events,
-        );
-        match &reply {
-            Ok(r) => tracing::info!(tools = r.tool_calls.len(), "chat done"),
-            Err(e) => tracing::warn!(error = %e, "chat failed"),
-        }
-        reply.map_err(ApiError::from)
-    })
-    .await
 }
 
 /// The reply body: `{response, toolCalls: [{tool, args}], usage}` (+ `stopReason`).
@@ -231,61 +143,38 @@ pub fn reply_json(reply: &ChatReply) -> Value {
 /// `GET /session/:id/info`.
 pub async fn info(State(state): State<Arc<AppState>>, Path(raw_id): Path<String>) -> Result<Json<Value>, ApiError> {
     let id = session_id(&raw_id)?;
-    let mut db = open_existing(&state, &id).await?;
-    let config = state.config.clone();
-    let default_model = state.providers.default_model().to_string();
-    blocking(move || {
-        let (branch, head, (author_name, author_email)) = {
-            let repo = crate::git::Repo::new(&mut db);
-            (
-                repo.current_branch().ok().flatten(),
-                repo.head_commit().ok().flatten().map(|h| h.to_hex().to_string()),
-                repo.author().map_err(ApiError::internal)?,
-            )
-        };
-        let stats = db.stats().map_err(ApiError::internal)?;
-        let messages = db.message_count().map_err(ApiError::internal)?;
-        let created: Option<u64> = db
-            .meta("created_ms")
-            .map_err(ApiError::internal)?
-            .and_then(|v| v.parse().ok());
-        let template = db.meta("template").map_err(ApiError::internal)?;
-        Ok(Json(json!({
-            "sessionId": id.as_str(),
-            "fileCount": stats.file_count,
-            "directoryCount": stats.directory_count,
-            "totalBytes": stats.total_bytes,
-            "spilledFiles": stats.spilled_files,
-            "messageCount": messages,
-            "createdAt": created,
-            "template": template,
-            "branch": branch,
-            "head": head,
-            "gitAuthor": { "name": author_name, "email": author_email },
-            "defaultModel": default_model,
-            "limits": {
-                "maxTurns": config.chat.max_turns,
-                "maxToolOutputBytes": config.chat.max_tool_output_bytes,
-                "maxWorkspaceBytes": config.storage.max_workspace_bytes,
-                "maxWorkspaceFiles": config.storage.max_workspace_files,
-                "maxGuestCpuMs": config.chat.max_guest_cpu.as_millis() as u64,
-                "maxMemoryBytes": config.chat.max_memory_bytes,
-                "maxFileBytes": config.storage.max_file_bytes,
-                "spillThresholdBytes": config.storage.spill_threshold,
-                "maxBodyBytes": config.max_body_bytes,
-            },
-        })))
-    })
-    .await
+    let info = state.service.info(&id).await?;
+    let config = &state.config;
+    Ok(Json(json!({
+        "sessionId": id.as_str(),
+        "fileCount": info.stats.file_count,
+        "directoryCount": info.stats.directory_count,
+        "totalBytes": info.stats.total_bytes,
+        "spilledFiles": info.stats.spilled_files,
+        "messageCount": info.message_count,
+        "createdAt": info.created_ms,
+        "template": info.template,
+        "branch": info.branch,
+        "head": info.head.map(|h| h.to_hex().to_string()),
+        "gitAuthor": { "name": info.git_author.name, "email": info.git_author.email },
+        "defaultModel": state.service.providers().default_model(),
+        "limits": {
+            "maxTurns": config.chat.max_turns,
+            "maxToolOutputBytes": config.chat.max_tool_output_bytes,
+            "maxWorkspaceBytes": config.storage.max_workspace_bytes,
+            "maxWorkspaceFiles": config.storage.max_workspace_files,
+            "maxGuestCpuMs": config.chat.max_guest_cpu.as_millis() as u64,
+            "maxMemoryBytes": config.chat.max_memory_bytes,
+            "maxFileBytes": config.storage.max_file_bytes,
+            "spillThresholdBytes": config.storage.spill_threshold,
+            "maxBodyBytes": config.max_body_bytes,
+        },
+    })))
 }
 
 /// `GET /session/:id/messages`: the persisted conversation.
 pub async fn messages(State(state): State<Arc<AppState>>, Path(raw_id): Path<String>) -> Result<Json<Value>, ApiError> {
     let id = session_id(&raw_id)?;
-    let db = open_existing(&state, &id).await?;
-    blocking(move || {
-        let history = db.history().map_err(ApiError::internal)?;
-        Ok(Json(json!({ "sessionId": id.as_str(), "messages": history })))
-    })
-    .await
+    let history = state.service.messages(&id).await?;
+    Ok(Json(json!({ "sessionId": id.as_str(), "messages": history })))
 }

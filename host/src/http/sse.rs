@@ -1,4 +1,6 @@
 //! The streaming chat answer: `text_delta`, `tool_start`, `tool_end`, then `done` or `error`.
+//! A client too slow to keep up with the chat's bounded event buffer gets `lagged {missed}` in
+//! place of the events it missed.
 
 use std::convert::Infallible;
 
@@ -7,12 +9,12 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use futures_util::stream;
 use serde_json::{Value, json};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::broadcast::error::RecvError;
 
 use super::ApiError;
 use super::routes::reply_json;
-use crate::chat::ChatReply;
 use crate::interfaces::session::ChatEvent;
+use crate::service::LiveChat;
 
 fn event(name: &str, data: &Value) -> Result<Event, Infallible> {
     Ok(Event::default().event(name).data(data.to_string()))
@@ -38,18 +40,22 @@ fn chat_event(e: ChatEvent) -> Result<Event, Infallible> {
 }
 
 /// The SSE response: live events until the chat's store is dropped, then the final event.
-pub fn response(
-    events: mpsc::UnboundedReceiver<ChatEvent>,
-    done: oneshot::Receiver<Result<ChatReply, ApiError>>,
-) -> Response {
-    let live = stream::unfold(
-        events,
-        |mut rx| async move { rx.recv().await.map(|e| (chat_event(e), rx)) },
-    );
+pub fn response(chat: LiveChat) -> Response {
+    let LiveChat { events, done } = chat;
+    let live = stream::unfold(events, |mut rx| async move {
+        match rx.recv().await {
+            Ok(e) => Some((chat_event(e), rx)),
+            Err(RecvError::Lagged(missed)) => Some((event("lagged", &json!({ "missed": missed })), rx)),
+            Err(RecvError::Closed) => None,
+        }
+    });
     let last = stream::once(async move {
         match done.await {
             Ok(Ok(reply)) => event("done", &reply_json(&reply)),
-            Ok(Err(e)) => event("error", &json!({ "error": e.message, "status": e.status.as_u16() })),
+            Ok(Err(e)) => {
+                let e = ApiError::from(e);
+                event("error", &json!({ "error": e.message, "status": e.status.as_u16() }))
+            }
             Err(_) => event("error", &json!({ "error": "the chat ended unexpectedly" })),
         }
     });

@@ -1,7 +1,9 @@
-//! `pi:worker/git`: the session's repository, over its SQLite database.
+//! `pi:worker/git`: the session's repository, over its SQLite database. Each call is one
+//! transaction: reads see one consistent state, and a failed change leaves nothing behind.
 
 use wasmtime::component::{HasData, Linker};
 
+use super::workspace::fs_error_to_wit;
 use crate::bindings::pi::worker::git::{self as wit, Host};
 use crate::git::{self, GitError, Repo};
 use crate::storage::SessionDb;
@@ -30,21 +32,22 @@ pub fn add_to_linker<T: GitView + 'static>(linker: &mut Linker<T>) -> wasmtime::
     wit::add_to_linker::<T, HasGit>(linker, T::git)
 }
 
-impl From<GitError> for wit::GitError {
-    fn from(e: GitError) -> Self {
-        match e {
-            GitError::NotARepository => Self::NotARepository,
-            GitError::NoCommits => Self::NoCommits,
-            GitError::NothingToCommit => Self::NothingToCommit,
-            GitError::UnknownRevision(r) => Self::UnknownRevision(r),
-            GitError::BranchExists(b) => Self::BranchExists(b),
-            GitError::InvalidName(n) => Self::InvalidName(n),
-            GitError::WouldLoseChanges(paths) => Self::WouldLoseChanges(paths),
-            GitError::NotTracked(p) => Self::NotTracked(p),
-            GitError::InvalidPath(m) => Self::InvalidPath(m),
-            GitError::Storage(m) => Self::Storage(m),
-        }
-    }
+/// A git failure as the guest sees it, or back as `Err` when it is a host fault (a trap).
+fn git_error_to_wit(e: GitError) -> Result<wit::GitError, GitError> {
+    Ok(match e {
+        GitError::NotARepository => wit::GitError::NotARepository,
+        GitError::NoCommits => wit::GitError::NoCommits,
+        GitError::NothingToCommit => wit::GitError::NothingToCommit,
+        GitError::EmptyMessage => wit::GitError::EmptyMessage,
+        GitError::UnknownRevision(r) => wit::GitError::UnknownRevision(r),
+        GitError::BranchExists(b) => wit::GitError::BranchExists(b),
+        GitError::InvalidName(n) => wit::GitError::InvalidName(n),
+        GitError::WouldLoseChanges(paths) => wit::GitError::WouldLoseChanges(paths),
+        GitError::NotTracked(p) => wit::GitError::NotTracked(p),
+        GitError::InvalidPath(e) => wit::GitError::InvalidPath(e.to_string()),
+        GitError::Worktree(e) => wit::GitError::Worktree(fs_error_to_wit(e)?),
+        fault @ (GitError::Storage(_) | GitError::Objects(_)) => return Err(fault),
+    })
 }
 
 fn kind(k: git::ChangeKind) -> wit::ChangeKind {
@@ -115,19 +118,30 @@ fn branch(b: git::Branch) -> wit::Branch {
     }
 }
 
-type GitResult<T> = wasmtime::Result<Result<T, wit::GitError>>;
+impl GitCtxView<'_> {
+    /// Runs a read-only git operation in a read transaction.
+    fn read<T>(&self, f: impl FnOnce(Repo<'_>) -> Result<T, GitError>) -> Result<T, GitError> {
+        self.db.read(|s| f(Repo::new(s)))
+    }
 
-fn done<T, U>(result: Result<T, GitError>, convert: impl FnOnce(T) -> U) -> GitResult<U> {
-    Ok(result.map(convert).map_err(Into::into))
+    /// Runs a git operation that changes the repository in a write transaction.
+    fn write<T>(&mut self, f: impl FnOnce(Repo<'_>) -> Result<T, GitError>) -> Result<T, GitError> {
+        self.db.write(|s| f(Repo::new(s)))
+    }
 }
 
 impl Host for GitCtxView<'_> {
-    fn init(&mut self) -> GitResult<bool> {
-        done(Repo::new(self.db).init(), |created| created)
+    fn convert_git_error(&mut self, e: GitError) -> wasmtime::Result<wit::GitError> {
+        Ok(git_error_to_wit(e)?)
     }
 
-    fn status(&mut self) -> GitResult<wit::RepoStatus> {
-        done(Repo::new(self.db).status(), |s| wit::RepoStatus {
+    fn init(&mut self) -> Result<bool, GitError> {
+        self.write(|r| r.init())
+    }
+
+    fn status(&mut self) -> Result<wit::RepoStatus, GitError> {
+        let s = self.read(|r| r.status())?;
+        Ok(wit::RepoStatus {
             branch: s.branch,
             head: s.head.map(|h| h.to_hex().to_string()),
             staged: changes(s.staged),
@@ -136,34 +150,37 @@ impl Host for GitCtxView<'_> {
         })
     }
 
-    fn add(&mut self, paths: Vec<String>) -> GitResult<u32> {
-        done(Repo::new(self.db).add(&paths), |n| n)
+    fn add(&mut self, paths: Vec<String>) -> Result<u32, GitError> {
+        self.write(|r| r.add(&paths))
     }
 
-    fn commit(&mut self, message: String) -> GitResult<wit::CommitInfo> {
-        done(Repo::new(self.db).commit(&message), commit_info)
+    fn commit(&mut self, message: String) -> Result<wit::CommitInfo, GitError> {
+        self.write(|r| r.commit(&message)).map(commit_info)
     }
 
-    fn log(&mut self, limit: u32) -> GitResult<Vec<wit::CommitInfo>> {
-        done(Repo::new(self.db).log(limit as usize), |v| {
-            v.into_iter().map(commit_info).collect()
-        })
+    fn log(&mut self, limit: u32) -> Result<Vec<wit::CommitInfo>, GitError> {
+        Ok(self
+            .read(|r| r.log(limit as usize))?
+            .into_iter()
+            .map(commit_info)
+            .collect())
     }
 
-    fn diff(&mut self, path: Option<String>, staged: bool) -> GitResult<Vec<wit::FileDiff>> {
-        done(Repo::new(self.db).diff(path.as_deref(), staged), file_diffs)
+    fn diff(&mut self, path: Option<String>, staged: bool) -> Result<Vec<wit::FileDiff>, GitError> {
+        self.read(|r| r.diff(path.as_deref(), staged)).map(file_diffs)
     }
 
-    fn branches(&mut self) -> GitResult<Vec<wit::Branch>> {
-        done(Repo::new(self.db).branches(), |v| v.into_iter().map(branch).collect())
+    fn branches(&mut self) -> Result<Vec<wit::Branch>, GitError> {
+        Ok(self.read(|r| r.branches())?.into_iter().map(branch).collect())
     }
 
-    fn create_branch(&mut self, name: String) -> GitResult<wit::Branch> {
-        done(Repo::new(self.db).create_branch(&name), branch)
+    fn create_branch(&mut self, name: String) -> Result<wit::Branch, GitError> {
+        self.write(|r| r.create_branch(&name)).map(branch)
     }
 
-    fn checkout(&mut self, rev: String, create: bool) -> GitResult<wit::CheckoutResult> {
-        done(Repo::new(self.db).checkout(&rev, create), |c| wit::CheckoutResult {
+    fn checkout(&mut self, rev: String, create: bool) -> Result<wit::CheckoutResult, GitError> {
+        let c = self.write(|r| r.checkout(&rev, create))?;
+        Ok(wit::CheckoutResult {
             branch: c.branch,
             head: c.head.to_hex().to_string(),
             updated: c.updated,
@@ -171,13 +188,12 @@ impl Host for GitCtxView<'_> {
         })
     }
 
-    fn show(&mut self, rev: Option<String>) -> GitResult<(wit::CommitInfo, Vec<wit::FileDiff>)> {
-        done(Repo::new(self.db).show(rev.as_deref()), |(c, d)| {
-            (commit_info(c), file_diffs(d))
-        })
+    fn show(&mut self, rev: Option<String>) -> Result<(wit::CommitInfo, Vec<wit::FileDiff>), GitError> {
+        let (c, d) = self.read(|r| r.show(rev.as_deref()))?;
+        Ok((commit_info(c), file_diffs(d)))
     }
 
-    fn restore(&mut self, path: String) -> GitResult<()> {
-        done(Repo::new(self.db).restore(&path), |()| ())
+    fn restore(&mut self, path: String) -> Result<(), GitError> {
+        self.write(|r| r.restore(&path))
     }
 }

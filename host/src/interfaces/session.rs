@@ -1,6 +1,11 @@
 //! `pi:worker/session`: the persisted conversation and the live event stream of a chat.
+//!
+//! Live events go into a bounded broadcast channel ([`tokio::sync::broadcast`]): `emit` never
+//! blocks the guest and never grows host memory past the channel's capacity. With nobody
+//! watching, events are dropped; a watcher that falls more than the capacity behind skips the
+//! oldest events and is told how many it missed.
 
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::broadcast;
 use wasmtime::component::{HasData, Linker};
 
 use super::llm::{message_from_wit, message_to_wit};
@@ -38,8 +43,8 @@ pub enum ChatEvent {
 /// State behind `pi:worker/session` that is not the database.
 #[derive(Debug, Default)]
 pub struct SessionCtx {
-    /// Where live events go; `None` when nobody watches.
-    pub events: Option<UnboundedSender<ChatEvent>>,
+    /// Where live events go; `None` when nobody can watch.
+    pub events: Option<broadcast::Sender<ChatEvent>>,
 }
 
 /// Borrowed access to what `pi:worker/session` needs.
@@ -70,12 +75,13 @@ pub fn add_to_linker<T: SessionView + 'static>(linker: &mut Linker<T>) -> wasmti
 
 impl Host for SessionCtxView<'_> {
     fn history(&mut self) -> wasmtime::Result<Vec<wit_llm::Message>> {
-        Ok(self.db.history()?.into_iter().map(message_to_wit).collect())
+        let history = self.db.read(|s| s.conversation().history())?;
+        Ok(history.into_iter().map(message_to_wit).collect())
     }
 
     fn append(&mut self, messages: Vec<wit_llm::Message>) -> wasmtime::Result<()> {
         let messages: Vec<_> = messages.into_iter().map(message_from_wit).collect();
-        self.db.append_messages(&messages)?;
+        self.db.write(|s| s.conversation().append(&messages))?;
         Ok(())
     }
 
@@ -97,7 +103,7 @@ impl Host for SessionCtxView<'_> {
                 result: e.result,
             },
         };
-        // A client that went away is no error: the chat carries on and its work is kept.
+        // Nobody watching is no error: the chat carries on and its work is kept.
         let _ = events.send(event);
         Ok(())
     }

@@ -1,4 +1,5 @@
-//! `pi:worker/workspace`: the session's files, over its SQLite database.
+//! `pi:worker/workspace`: the session's files, over its SQLite database. Each call is one
+//! transaction of the [`Worktree`](crate::storage::Worktree) store.
 
 use wasmtime::component::{HasData, Linker};
 
@@ -29,20 +30,20 @@ pub fn add_to_linker<T: WorkspaceView + 'static>(linker: &mut Linker<T>) -> wasm
     wit::add_to_linker::<T, HasWorkspace>(linker, T::workspace)
 }
 
-impl From<FsError> for wit::FsError {
-    fn from(e: FsError) -> Self {
-        match e {
-            FsError::NotFound(p) => Self::NotFound(p),
-            FsError::AlreadyExists(p) => Self::AlreadyExists(p),
-            FsError::NotAFile(p) => Self::NotAFile(p),
-            FsError::NotADirectory(p) => Self::NotADirectory(p),
-            FsError::DirectoryNotEmpty(p) => Self::DirectoryNotEmpty(p),
-            FsError::InvalidPath(m) => Self::InvalidPath(m),
-            FsError::TooLarge(p) => Self::TooLarge(p),
-            FsError::QuotaExceeded(m) => Self::QuotaExceeded(m),
-            FsError::Io(m) => Self::Io(m),
-        }
-    }
+/// A working-tree failure as the guest sees it, or back as `Err` when it is a host fault (a trap).
+pub(crate) fn fs_error_to_wit(e: FsError) -> Result<wit::FsError, FsError> {
+    Ok(match e {
+        FsError::NotFound(p) => wit::FsError::NotFound(p),
+        FsError::AlreadyExists(p) => wit::FsError::AlreadyExists(p),
+        FsError::NotAFile(p) => wit::FsError::NotAFile(p),
+        FsError::NotADirectory(p) => wit::FsError::NotADirectory(p),
+        FsError::DirectoryNotEmpty(p) => wit::FsError::DirectoryNotEmpty(p),
+        FsError::InvalidPath(e) => wit::FsError::InvalidPath(e.to_string()),
+        FsError::Refused(m) => wit::FsError::InvalidPath(m),
+        FsError::TooLarge(p) => wit::FsError::TooLarge(p),
+        FsError::QuotaExceeded(m) => wit::FsError::QuotaExceeded(m),
+        fault @ FsError::Storage(_) => return Err(fault),
+    })
 }
 
 impl From<storage::Entry> for wit::Entry {
@@ -59,49 +60,49 @@ impl From<storage::Entry> for wit::Entry {
     }
 }
 
-type FsResult<T> = wasmtime::Result<Result<T, wit::FsError>>;
-
-fn entries(result: Result<Vec<storage::Entry>, FsError>) -> FsResult<Vec<wit::Entry>> {
-    Ok(result
-        .map(|v| v.into_iter().map(Into::into).collect())
-        .map_err(Into::into))
+fn entries(v: Vec<storage::Entry>) -> Vec<wit::Entry> {
+    v.into_iter().map(Into::into).collect()
 }
 
 impl Host for WorkspaceCtxView<'_> {
-    fn read(&mut self, path: String) -> FsResult<Vec<u8>> {
-        Ok(self.db.read_file(&path).map_err(Into::into))
+    fn convert_fs_error(&mut self, e: FsError) -> wasmtime::Result<wit::FsError> {
+        Ok(fs_error_to_wit(e)?)
     }
 
-    fn write(&mut self, path: String, contents: Vec<u8>) -> FsResult<()> {
-        Ok(self.db.write_file(&path, &contents).map_err(Into::into))
+    fn read(&mut self, path: String) -> Result<Vec<u8>, FsError> {
+        self.db.read(|s| s.worktree().read(&path))
     }
 
-    fn stat(&mut self, path: String) -> FsResult<wit::Entry> {
-        Ok(self.db.stat(&path).map(Into::into).map_err(Into::into))
+    fn write(&mut self, path: String, contents: Vec<u8>) -> Result<(), FsError> {
+        self.db.write(|s| s.worktree().write(&path, &contents).map(drop))
     }
 
-    fn list(&mut self, path: String) -> FsResult<Vec<wit::Entry>> {
-        entries(self.db.list_dir(&path))
+    fn stat(&mut self, path: String) -> Result<wit::Entry, FsError> {
+        self.db.read(|s| s.worktree().stat(&path)).map(Into::into)
     }
 
-    fn walk(&mut self, path: String) -> FsResult<Vec<wit::Entry>> {
-        entries(self.db.walk(&path))
+    fn list(&mut self, path: String) -> Result<Vec<wit::Entry>, FsError> {
+        self.db.read(|s| s.worktree().list(&path)).map(entries)
     }
 
-    fn mkdir(&mut self, path: String) -> FsResult<()> {
-        Ok(self.db.mkdir(&path).map_err(Into::into))
+    fn walk(&mut self, path: String) -> Result<Vec<wit::Entry>, FsError> {
+        self.db.read(|s| s.worktree().walk(&path)).map(entries)
     }
 
-    fn remove(&mut self, path: String, recursive: bool) -> FsResult<()> {
-        Ok(self.db.remove(&path, recursive).map_err(Into::into))
+    fn mkdir(&mut self, path: String) -> Result<(), FsError> {
+        self.db.write(|s| s.worktree().mkdir(&path))
     }
 
-    fn rename(&mut self, from: String, to: String) -> FsResult<()> {
-        Ok(self.db.rename(&from, &to).map_err(Into::into))
+    fn remove(&mut self, path: String, recursive: bool) -> Result<(), FsError> {
+        self.db.write(|s| s.worktree().remove(&path, recursive))
+    }
+
+    fn rename(&mut self, from: String, to: String) -> Result<(), FsError> {
+        self.db.write(|s| s.worktree().rename(&from, &to))
     }
 
     fn stats(&mut self) -> wasmtime::Result<wit::Totals> {
-        let s = self.db.stats()?;
+        let s = self.db.read(|s| s.worktree().stats())?;
         Ok(wit::Totals {
             file_count: s.file_count,
             directory_count: s.directory_count,

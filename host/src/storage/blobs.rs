@@ -5,6 +5,7 @@ use std::io;
 
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
+use gix_hash::oid;
 
 /// A content-addressed directory of blobs, opened as a capability: nothing can be read or
 /// written outside it, whatever name is asked for.
@@ -22,14 +23,14 @@ impl BlobDir {
         })
     }
 
-    /// Stores `contents` under `id` (a 40-hex-digit git blob id). Writing an id that is already
-    /// present is a no-op: the contents are equal by construction.
-    pub fn put(&self, id: &str, contents: &[u8]) -> io::Result<()> {
-        let (fanout, name) = split(id)?;
+    /// Stores `contents` under the git blob id `id`. Writing an id that is already present is a
+    /// no-op: the contents are equal by construction.
+    pub fn put(&self, id: &oid, contents: &[u8]) -> io::Result<()> {
+        let (fanout, name) = split(id);
         if self.dir.exists(format!("{fanout}/{name}")) {
             return Ok(());
         }
-        self.dir.create_dir_all(fanout)?;
+        self.dir.create_dir_all(&fanout)?;
         // Write to a temporary name and rename, so a crash never leaves a partial blob under its id.
         let tmp = format!("{fanout}/{name}.tmp-{}", std::process::id());
         {
@@ -41,21 +42,17 @@ impl BlobDir {
     }
 
     /// Reads the blob stored under `id`.
-    pub fn get(&self, id: &str) -> io::Result<Vec<u8>> {
-        let (fanout, name) = split(id)?;
+    pub fn get(&self, id: &oid) -> io::Result<Vec<u8>> {
+        let (fanout, name) = split(id);
         self.dir.read(format!("{fanout}/{name}"))
     }
 }
 
-/// Splits a blob id into its fan-out directory and file name, refusing anything but 40 hex digits.
-fn split(id: &str) -> io::Result<(&str, &str)> {
-    if id.len() != 40 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("bad blob id '{id}'"),
-        ));
-    }
-    Ok(id.split_at(2))
+/// The fan-out directory and file name of a blob id, as git names loose objects.
+fn split(id: &oid) -> (String, String) {
+    let hex = id.to_hex().to_string();
+    let (fanout, name) = hex.split_at(2);
+    (fanout.to_string(), name.to_string())
 }
 
 #[cfg(test)]
@@ -63,15 +60,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn put_get_round_trip_and_refuses_bad_ids() {
+    fn put_get_round_trip_is_idempotent_and_fanned_out() {
         let tmp = tempfile::tempdir().unwrap();
         let blobs = BlobDir::open(tmp.path()).unwrap();
-        let id = "0123456789abcdef0123456789abcdef01234567";
-        blobs.put(id, b"hello").unwrap();
-        blobs.put(id, b"hello").unwrap();
-        assert_eq!(blobs.get(id).unwrap(), b"hello");
-        assert!(tmp.path().join("01").join(&id[2..]).exists());
-        assert!(blobs.get("../../etc/passwd").is_err());
-        assert!(blobs.put("zz", b"x").is_err());
+        let id = gix_hash::ObjectId::from_hex(b"0123456789abcdef0123456789abcdef01234567").unwrap();
+        blobs.put(&id, b"hello").unwrap();
+        blobs.put(&id, b"hello").unwrap();
+        assert_eq!(blobs.get(&id).unwrap(), b"hello");
+        assert!(
+            tmp.path()
+                .join("01")
+                .join("23456789abcdef0123456789abcdef01234567")
+                .exists()
+        );
+        let missing = gix_hash::ObjectId::from_hex(b"ffffffffffffffffffffffffffffffffffffffff").unwrap();
+        assert!(blobs.get(&missing).is_err());
     }
 }

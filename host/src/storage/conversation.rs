@@ -1,66 +1,73 @@
-//! The session's persisted conversation.
+//! The session's persisted conversation, in the `messages` table.
 
-use rusqlite::params;
+use rusqlite::{Connection, params};
 
-use super::{SessionDb, now_ms};
+use super::{StorageError, now_ms};
 use crate::message::{ContentBlock, Message, Role};
 
-/// Why the conversation could not be read or written.
-#[derive(Debug, thiserror::Error)]
-pub enum ConversationError {
-    /// SQLite failed.
-    #[error("conversation storage: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// A stored message does not decode.
-    #[error("conversation storage holds a malformed message: {0}")]
-    Malformed(#[from] serde_json::Error),
+/// The `messages` table.
+#[derive(Clone, Copy)]
+pub struct Conversation<'a> {
+    conn: &'a Connection,
 }
 
-impl SessionDb {
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::User => "user",
+        Role::Assistant => "assistant",
+    }
+}
+
+fn role_of(name: &str) -> Result<Role, StorageError> {
+    match name {
+        "user" => Ok(Role::User),
+        "assistant" => Ok(Role::Assistant),
+        other => Err(StorageError::corrupt("messages", format!("unknown role '{other}'"))),
+    }
+}
+
+impl<'a> Conversation<'a> {
+    pub(super) fn new(conn: &'a Connection) -> Self {
+        Self { conn }
+    }
+
     /// The whole conversation, oldest first.
-    pub fn history(&self) -> Result<Vec<Message>, ConversationError> {
+    pub fn history(&self) -> Result<Vec<Message>, StorageError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT role, content FROM messages ORDER BY seq")?;
         let mut rows = stmt.query([])?;
         let mut messages = Vec::new();
         while let Some(row) = rows.next()? {
-            let role: String = row.get(0)?;
-            let content: String = row.get(1)?;
-            let role = if role == "assistant" {
-                Role::Assistant
-            } else {
-                Role::User
-            };
-            let content: Vec<ContentBlock> = serde_json::from_str(&content)?;
+            let role = role_of(row.get_ref(0)?.as_str()?)?;
+            let content: Vec<ContentBlock> = serde_json::from_str(row.get_ref(1)?.as_str()?)?;
             messages.push(Message { role, content });
         }
         Ok(messages)
     }
 
-    /// Appends messages, all in one transaction.
-    pub fn append_messages(&mut self, messages: &[Message]) -> Result<(), ConversationError> {
+    /// Appends messages (in the caller's transaction: all of them or none).
+    pub fn append(&self, messages: &[Message]) -> Result<(), StorageError> {
         let now = now_ms() as i64;
-        let tx = self.conn.transaction()?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("INSERT INTO messages(role, content, created_ms) VALUES (?1, ?2, ?3)")?;
         for message in messages {
-            let role = match message.role {
-                Role::User => "user",
-                Role::Assistant => "assistant",
-            };
-            tx.execute(
-                "INSERT INTO messages(role, content, created_ms) VALUES (?1, ?2, ?3)",
-                params![role, serde_json::to_string(&message.content)?, now],
-            )?;
+            stmt.execute(params![
+                role_name(message.role),
+                serde_json::to_string(&message.content)?,
+                now
+            ])?;
         }
-        tx.commit()?;
         Ok(())
     }
 
     /// Number of messages in the conversation.
-    pub fn message_count(&self) -> Result<u64, ConversationError> {
+    pub fn count(&self) -> Result<u64, StorageError> {
         Ok(self
             .conn
-            .query_row("SELECT COUNT(*) FROM messages", [], |row| row.get::<_, i64>(0))? as u64)
+            .prepare_cached("SELECT COUNT(*) FROM messages")?
+            .query_row([], |row| row.get::<_, i64>(0))? as u64)
     }
 }
 
@@ -68,17 +75,11 @@ impl SessionDb {
 mod tests {
     use super::*;
     use crate::message::{ToolCall, ToolResult};
-    use crate::storage::StorageOptions;
+    use crate::storage::tests::db;
 
     #[test]
     fn append_and_read_back_in_order() {
-        let tmp = tempfile::tempdir().unwrap();
-        let mut db = SessionDb::create(
-            &tmp.path().join("s.sqlite"),
-            &tmp.path().join("b"),
-            StorageOptions::default(),
-        )
-        .unwrap();
+        let (_tmp, mut db) = db(Default::default());
         let call = ToolCall {
             id: "t1".into(),
             name: "read".into(),
@@ -102,9 +103,24 @@ mod tests {
                 })],
             },
         ];
-        db.append_messages(&msgs[..1]).unwrap();
-        db.append_messages(&msgs[1..]).unwrap();
-        assert_eq!(db.history().unwrap(), msgs);
-        assert_eq!(db.message_count().unwrap(), 3);
+        db.write(|s| s.conversation().append(&msgs[..1])).unwrap();
+        db.write(|s| s.conversation().append(&msgs[1..])).unwrap();
+        assert_eq!(db.read(|s| s.conversation().history()).unwrap(), msgs);
+        assert_eq!(db.read(|s| s.conversation().count()).unwrap(), 3);
+    }
+
+    #[test]
+    fn an_unknown_stored_role_is_an_error_not_a_user() {
+        let (_tmp, mut db) = db(Default::default());
+        db.write(|s| {
+            s.conn.execute(
+                "INSERT INTO messages(role, content, created_ms) VALUES ('system', '[]', 0)",
+                [],
+            )?;
+            Ok::<_, StorageError>(())
+        })
+        .unwrap();
+        let err = db.read(|s| s.conversation().history()).unwrap_err();
+        assert!(err.to_string().contains("unknown role 'system'"), "{err}");
     }
 }

@@ -1,20 +1,46 @@
-//! Session storage: one SQLite database per session (working tree, conversation, metadata) plus a
+//! Session storage, and the only place with SQL: one SQLite database per session plus a
 //! content-addressed spill directory for large files.
+//!
+//! [`SessionDb`] opens a session's database and runs transactions. Each transaction hands out
+//! typed stores over the same connection ([`Stores`]), one per job:
+//!
+//! | store | table(s) | holds |
+//! |---|---|---|
+//! | [`Worktree`] | `files`, `totals` | the working tree: paths → blob ids, quotas |
+//! | [`Index`] | `staged` | git's index (the staging area) |
+//! | [`Refs`] | `refs` | HEAD and branches |
+//! | [`ObjectDb`] | `objects` + [`BlobDir`] | git objects |
+//! | [`Conversation`] | `messages` | the persisted conversation |
+//! | [`Meta`] | `meta` | session settings (author, template, creation time) |
+//!
+//! Keys are typed: object ids are [`gix_hash::ObjectId`], modes [`EntryMode`]. The schema is
+//! versioned ([`schema`]).
 
 pub mod blobs;
 pub mod conversation;
-pub mod files;
+pub mod error;
+pub mod index;
+pub mod meta;
 pub mod objects;
 pub mod path;
+pub mod refs;
+pub mod schema;
+pub mod worktree;
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub use self::blobs::BlobDir;
-pub use self::files::{Entry, EntryKind, FsError, Stats};
-pub use self::objects::{ObjectDb, ObjectError};
+pub use self::conversation::Conversation;
+pub use self::error::StorageError;
+pub use self::index::{Index, Snapshot, TrackedFile};
+pub use self::meta::Meta;
+pub use self::objects::ObjectDb;
+pub use self::refs::{RefValue, Refs};
+pub use self::worktree::{Entry, EntryKind, FsError, Stats, Worktree};
+pub use gix_object::tree::EntryMode;
 
 /// Limits and thresholds of a session's storage.
 #[derive(Debug, Clone, Copy)]
@@ -49,68 +75,24 @@ pub enum OpenError {
     /// A database already exists at that path.
     #[error("session already exists")]
     AlreadyExists,
-    /// SQLite failed.
-    #[error("session database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// The blob directory could not be opened.
-    #[error("blob directory: {0}")]
-    Io(#[from] std::io::Error),
+    /// The database or the blob directory failed, or the schema could not be brought up to date.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
 }
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS files (
-    path     TEXT PRIMARY KEY,   -- normalised absolute path; the root '/' is implicit
-    parent   TEXT NOT NULL,      -- normalised path of the containing directory
-    kind     INTEGER NOT NULL,   -- 0 file, 1 directory
-    mode     INTEGER NOT NULL,   -- git file mode
-    size     INTEGER NOT NULL,
-    blob_id  TEXT,               -- the blob object holding a file's contents, set at write time
-    mtime_ms INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS files_by_parent ON files(parent, path);
-CREATE TABLE IF NOT EXISTS objects (
-    id      TEXT PRIMARY KEY,    -- git object id (SHA-1, hex)
-    kind    INTEGER NOT NULL,    -- 1 commit, 2 tree, 3 blob, 4 tag
-    size    INTEGER NOT NULL,
-    data    BLOB,                -- canonical git encoding (no header), NULL when spilled
-    spilled INTEGER NOT NULL DEFAULT 0
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS refs (
-    name  TEXT PRIMARY KEY,      -- 'HEAD' or 'refs/heads/<branch>'
-    value TEXT NOT NULL          -- an object id, or 'ref: <name>' for a symbolic ref
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS staged (
-    path    TEXT PRIMARY KEY,    -- the index (staging area): tracked files and their staged blobs
-    mode    INTEGER NOT NULL,
-    blob_id TEXT NOT NULL
-) WITHOUT ROWID;
--- Running totals of the working tree's files, kept by triggers so quota checks read one row.
-CREATE TABLE IF NOT EXISTS totals (
-    id    INTEGER PRIMARY KEY CHECK (id = 0),
-    files INTEGER NOT NULL,
-    bytes INTEGER NOT NULL
-);
-INSERT OR IGNORE INTO totals SELECT 0, COUNT(*), COALESCE(SUM(size), 0) FROM files
-    WHERE kind = 0 AND NOT EXISTS (SELECT 1 FROM totals);
-CREATE TRIGGER IF NOT EXISTS totals_on_insert AFTER INSERT ON files WHEN NEW.kind = 0
-BEGIN UPDATE totals SET files = files + 1, bytes = bytes + NEW.size; END;
-CREATE TRIGGER IF NOT EXISTS totals_on_delete AFTER DELETE ON files WHEN OLD.kind = 0
-BEGIN UPDATE totals SET files = files - 1, bytes = bytes - OLD.size; END;
-CREATE TRIGGER IF NOT EXISTS totals_on_update AFTER UPDATE OF size ON files WHEN NEW.kind = 0
-BEGIN UPDATE totals SET bytes = bytes - OLD.size + NEW.size; END;
-CREATE TABLE IF NOT EXISTS messages (
-    seq        INTEGER PRIMARY KEY,
-    role       TEXT NOT NULL,
-    content    TEXT NOT NULL,    -- JSON array of content blocks
-    created_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS meta (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-) WITHOUT ROWID;
-";
+impl From<rusqlite::Error> for OpenError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Storage(e.into())
+    }
+}
 
-/// One session's database, open for the duration of a request.
+impl From<std::io::Error> for OpenError {
+    fn from(e: std::io::Error) -> Self {
+        Self::Storage(e.into())
+    }
+}
+
+/// One session's database, open for the duration of a request or a chat.
 #[derive(Debug)]
 pub struct SessionDb {
     conn: Connection,
@@ -125,14 +107,12 @@ impl SessionDb {
             return Err(OpenError::AlreadyExists);
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(db_path, flags)?;
-        let mut db = Self::configure(conn, blob_path, options)?;
-        db.conn.execute_batch(SCHEMA)?;
-        db.set_meta("created_ms", &now_ms().to_string())?;
+        let mut db = Self::configure(Connection::open_with_flags(db_path, flags)?, blob_path, options)?;
+        db.write(|s| s.meta().set(meta::CREATED_MS, &now_ms().to_string()))?;
         Ok(db)
     }
 
-    /// Opens an existing session database.
+    /// Opens an existing session database, migrating its schema if it is older than this build.
     pub fn open(db_path: &Path, blob_path: &Path, options: StorageOptions) -> Result<Self, OpenError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = match Connection::open_with_flags(db_path, flags) {
@@ -140,9 +120,7 @@ impl SessionDb {
             Err(_) if !db_path.exists() => return Err(OpenError::NotFound),
             Err(e) => return Err(e.into()),
         };
-        let db = Self::configure(conn, blob_path, options)?;
-        db.conn.execute_batch(SCHEMA)?;
-        Ok(db)
+        Self::configure(conn, blob_path, options)
     }
 
     fn configure(conn: Connection, blob_path: &Path, options: StorageOptions) -> Result<Self, OpenError> {
@@ -152,6 +130,7 @@ impl SessionDb {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        schema::migrate(&conn)?;
         Ok(Self {
             conn,
             blobs: BlobDir::open(blob_path)?,
@@ -159,40 +138,79 @@ impl SessionDb {
         })
     }
 
-    /// Reads a metadata value.
-    pub fn meta(&self, key: &str) -> rusqlite::Result<Option<String>> {
-        self.conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0))
-            .optional()
+    /// Runs `f` in a read transaction: every store it reads sees one consistent state.
+    pub fn read<T, E: From<StorageError>>(&self, f: impl FnOnce(Stores<'_>) -> Result<T, E>) -> Result<T, E> {
+        self.transaction(TransactionBehavior::Deferred, f)
     }
 
-    /// Writes a metadata value.
-    pub fn set_meta(&mut self, key: &str, value: &str) -> rusqlite::Result<()> {
-        self.conn.execute(
-            "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [key, value],
-        )?;
-        Ok(())
+    /// Runs `f` in a write transaction: everything it changes is committed together when it
+    /// returns `Ok`, and nothing is when it returns `Err` (or panics).
+    pub fn write<T, E: From<StorageError>>(&mut self, f: impl FnOnce(Stores<'_>) -> Result<T, E>) -> Result<T, E> {
+        // `&mut self`: one write at a time per connection, checked by the compiler. IMMEDIATE takes
+        // the write lock up front, so a concurrent writer waits instead of failing half-way.
+        self.transaction(TransactionBehavior::Immediate, f)
     }
 
-    /// The session's git object database.
-    pub fn objects(&self) -> ObjectDb<'_> {
-        ObjectDb::new(&self.conn, &self.blobs, self.options.spill_threshold)
-    }
-
-    /// The underlying connection, for the git layer's own tables.
-    pub(crate) fn conn(&self) -> &Connection {
-        &self.conn
-    }
-
-    /// The underlying connection, mutably (to open transactions).
-    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
-        &mut self.conn
+    /// The one place a transaction is opened.
+    fn transaction<T, E: From<StorageError>>(
+        &self,
+        behavior: TransactionBehavior,
+        f: impl FnOnce(Stores<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let tx = Transaction::new_unchecked(&self.conn, behavior).map_err(StorageError::from)?;
+        let out = f(Stores {
+            conn: &tx,
+            blobs: &self.blobs,
+            options: &self.options,
+        })?;
+        tx.commit().map_err(StorageError::from)?;
+        Ok(out)
     }
 
     /// The storage options this database was opened with.
     pub fn options(&self) -> StorageOptions {
         self.options
+    }
+}
+
+/// The typed stores of one session, over one open transaction (see [`SessionDb::read`] and
+/// [`SessionDb::write`]).
+#[derive(Clone, Copy)]
+pub struct Stores<'a> {
+    conn: &'a Connection,
+    blobs: &'a BlobDir,
+    options: &'a StorageOptions,
+}
+
+impl<'a> Stores<'a> {
+    /// The working tree.
+    pub fn worktree(&self) -> Worktree<'a> {
+        Worktree::new(self.conn, self.objects(), self.options)
+    }
+
+    /// Git's index.
+    pub fn index(&self) -> Index<'a> {
+        Index::new(self.conn)
+    }
+
+    /// HEAD and branches.
+    pub fn refs(&self) -> Refs<'a> {
+        Refs::new(self.conn)
+    }
+
+    /// Git objects.
+    pub fn objects(&self) -> ObjectDb<'a> {
+        ObjectDb::new(self.conn, self.blobs, self.options.spill_threshold)
+    }
+
+    /// The conversation.
+    pub fn conversation(&self) -> Conversation<'a> {
+        Conversation::new(self.conn)
+    }
+
+    /// Session settings.
+    pub fn meta(&self) -> Meta<'a> {
+        Meta::new(self.conn)
     }
 }
 
@@ -203,3 +221,6 @@ pub(crate) fn now_ms() -> u64 {
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

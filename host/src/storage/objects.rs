@@ -10,23 +10,9 @@ use gix_hash::{ObjectId, oid};
 use gix_object::Kind;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::BlobDir;
+use super::{BlobDir, StorageError};
 
-/// Why an object could not be read or written.
-#[derive(Debug, thiserror::Error)]
-pub enum ObjectError {
-    /// SQLite failed.
-    #[error("object database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// The spill directory failed.
-    #[error("object spill directory: {0}")]
-    Io(#[from] std::io::Error),
-    /// A stored row is not a valid object.
-    #[error("corrupt object {0}")]
-    Corrupt(String),
-}
-
-/// The object database of one session, borrowed from its [`SessionDb`](super::SessionDb).
+/// The object database of one session, over one of its transactions ([`Stores`](super::Stores)).
 #[derive(Clone, Copy)]
 pub struct ObjectDb<'a> {
     conn: &'a Connection,
@@ -43,13 +29,13 @@ fn kind_code(kind: Kind) -> i64 {
     }
 }
 
-fn kind_of(code: i64) -> Option<Kind> {
-    Some(match code {
+fn kind_of(id: &str, code: i64) -> Result<Kind, StorageError> {
+    Ok(match code {
         1 => Kind::Commit,
         2 => Kind::Tree,
         3 => Kind::Blob,
         4 => Kind::Tag,
-        _ => return None,
+        _ => return Err(StorageError::corrupt("objects", format!("{id} has kind {code}"))),
     })
 }
 
@@ -59,7 +45,7 @@ pub fn object_id(kind: Kind, data: &[u8]) -> ObjectId {
 }
 
 impl<'a> ObjectDb<'a> {
-    pub(super) fn new(conn: &'a Connection, blobs: &'a BlobDir, spill_threshold: u64) -> Self {
+    pub(crate) fn new(conn: &'a Connection, blobs: &'a BlobDir, spill_threshold: u64) -> Self {
         Self {
             conn,
             blobs,
@@ -68,62 +54,61 @@ impl<'a> ObjectDb<'a> {
     }
 
     /// Stores an object (a no-op when it is already there) and returns its id.
-    pub fn put(&self, kind: Kind, data: &[u8]) -> Result<ObjectId, ObjectError> {
+    pub fn put(&self, kind: Kind, data: &[u8]) -> Result<ObjectId, StorageError> {
         let id = object_id(kind, data);
         self.put_with_id(kind, data, id)?;
         Ok(id)
     }
 
-    fn put_with_id(&self, kind: Kind, data: &[u8], id: ObjectId) -> Result<(), ObjectError> {
-        let hex = id.to_hex().to_string();
+    fn put_with_id(&self, kind: Kind, data: &[u8], id: ObjectId) -> Result<(), StorageError> {
         if self.contains(&id)? {
             return Ok(());
         }
         let spilled = kind == Kind::Blob && data.len() as u64 >= self.spill_threshold;
         if spilled {
             // The blob lands first: a crash before the row commits leaves only an unreferenced file.
-            self.blobs.put(&hex, data)?;
+            self.blobs.put(&id, data)?;
         }
-        self.conn.execute(
-            "INSERT OR IGNORE INTO objects(id, kind, size, data, spilled) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
+        let hex = id.to_hex().to_string();
+        self.conn
+            .prepare_cached("INSERT OR IGNORE INTO objects(id, kind, size, data, spilled) VALUES (?1, ?2, ?3, ?4, ?5)")?
+            .execute(params![
                 hex,
                 kind_code(kind),
                 data.len() as i64,
                 if spilled { None } else { Some(data) },
                 spilled
-            ],
-        )?;
+            ])?;
         Ok(())
     }
 
     /// Whether the object is stored.
-    pub fn contains(&self, id: &oid) -> Result<bool, ObjectError> {
+    pub fn contains(&self, id: &oid) -> Result<bool, StorageError> {
         let hex = id.to_hex().to_string();
         Ok(self
             .conn
-            .query_row("SELECT 1 FROM objects WHERE id = ?1", [hex], |_| Ok(()))
+            .prepare_cached("SELECT 1 FROM objects WHERE id = ?1")?
+            .query_row([hex], |_| Ok(()))
             .optional()?
             .is_some())
     }
 
     /// The kind and size of an object.
-    pub fn header(&self, id: &oid) -> Result<Option<(Kind, u64)>, ObjectError> {
+    pub fn header(&self, id: &oid) -> Result<Option<(Kind, u64)>, StorageError> {
         let hex = id.to_hex().to_string();
         let row: Option<(i64, i64)> = self
             .conn
-            .query_row("SELECT kind, size FROM objects WHERE id = ?1", [&hex], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .prepare_cached("SELECT kind, size FROM objects WHERE id = ?1")?
+            .query_row([&hex], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         match row {
             None => Ok(None),
-            Some((kind, size)) => Ok(Some((kind_of(kind).ok_or(ObjectError::Corrupt(hex))?, size as u64))),
+            Some((kind, size)) => Ok(Some((kind_of(&hex, kind)?, size as u64))),
         }
     }
 
     /// An object's kind and contents.
-    pub fn get(&self, id: &oid) -> Result<Option<(Kind, Vec<u8>)>, ObjectError> {
+    pub fn get(&self, id: &oid) -> Result<Option<(Kind, Vec<u8>)>, StorageError> {
         let hex = id.to_hex().to_string();
         let row: Option<(i64, Option<Vec<u8>>, bool)> = self
             .conn
@@ -133,13 +118,33 @@ impl<'a> ObjectDb<'a> {
         let Some((kind, data, spilled)) = row else {
             return Ok(None);
         };
-        let kind = kind_of(kind).ok_or_else(|| ObjectError::Corrupt(hex.clone()))?;
+        let kind = kind_of(&hex, kind)?;
         let data = if spilled {
-            self.blobs.get(&hex)?
+            self.blobs.get(id)?
         } else {
             data.unwrap_or_default()
         };
         Ok(Some((kind, data)))
+    }
+}
+
+impl ObjectDb<'_> {
+    /// Up to `limit` commits whose hex id starts with `prefix` (lowercase hex digits).
+    pub fn commits_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<ObjectId>, StorageError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id FROM objects WHERE id >= ?1 AND id < ?2 AND kind = 1 LIMIT ?3")?;
+        let upper = format!("{prefix}g");
+        let mut rows = stmt.query(params![prefix, upper, limit as i64])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let hex = row.get_ref(0)?.as_str()?;
+            out.push(
+                ObjectId::from_hex(hex.as_bytes())
+                    .map_err(|e| StorageError::corrupt("objects", format!("{hex}: {e}")))?,
+            );
+        }
+        Ok(out)
     }
 }
 

@@ -17,14 +17,30 @@ pub fn describe(error: &GitError) -> String {
         }
         GitError::UnknownRevision(rev) => format!("Unknown revision or branch: {rev}"),
         GitError::BranchExists(name) => format!("A branch named '{name}' already exists."),
-        GitError::InvalidName(name) => format!("Invalid name: {name}"),
+        GitError::EmptyMessage => "Aborting commit due to empty commit message.".into(),
+        GitError::InvalidName(name) => format!("Invalid branch name: {name}"),
         GitError::WouldLoseChanges(paths) => format!(
             "Checkout refused: your local changes to these files would be overwritten or lost:\n{}\nCommit them (git_add, git_commit) or discard them (git_restore) first.",
             paths.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n")
         ),
         GitError::NotTracked(path) => format!("Pathspec '{path}' did not match any file known to git."),
         GitError::InvalidPath(reason) => format!("Invalid path: {reason}"),
-        GitError::Storage(message) => format!("Storage error: {message}"),
+        GitError::Worktree(error) => {
+            use crate::bindings::pi::worker::workspace::FsError;
+            let shown = match error {
+                FsError::NotFound(p)
+                | FsError::AlreadyExists(p)
+                | FsError::NotAFile(p)
+                | FsError::NotADirectory(p)
+                | FsError::DirectoryNotEmpty(p)
+                | FsError::TooLarge(p) => crate::fs::relative(p),
+                FsError::InvalidPath(_) | FsError::QuotaExceeded(_) => "a path",
+            };
+            format!(
+                "The working tree refused the change: {}",
+                crate::fs::describe(error, shown)
+            )
+        }
     }
 }
 

@@ -1,19 +1,18 @@
-//! The working tree: files and directories of a session, one SQLite row each.
+//! The working tree: files and directories of a session, one row each in the `files` table, with
+//! running totals in `totals` for the quotas.
 //!
-//! Every public operation is one SQLite transaction: it happens entirely or not at all. Each
-//! file's git blob id is computed when it is written, so git can compare ids without re-hashing.
+//! Each file's git blob id is computed when it is written, so git compares ids without
+//! re-hashing. Every method runs inside the caller's transaction ([`SessionDb::write`]
+//! (super::SessionDb::write)): a workspace call or a git operation happens entirely or not at all.
 
+use gix_hash::ObjectId;
 use gix_object::Kind;
-use rusqlite::{OptionalExtension, Transaction, params};
+use gix_object::tree::{EntryKind as GitEntryKind, EntryMode};
+use rusqlite::{Connection, OptionalExtension, params};
 
-use super::objects::{ObjectDb, object_id};
+use super::index::{Snapshot, TrackedFile, decode};
 use super::path::{self, PathError, is_beneath, normalize};
-use super::{SessionDb, StorageOptions, now_ms};
-
-/// Git's file mode for a regular, non-executable file.
-pub const MODE_FILE: u32 = 0o100644;
-/// Git's mode for a tree (directory).
-pub const MODE_DIR: u32 = 0o040000;
+use super::{ObjectDb, StorageError, StorageOptions, now_ms};
 
 /// What a path names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,42 +67,31 @@ pub enum FsError {
     /// The directory has entries and the removal was not recursive.
     #[error("directory not empty: {0}")]
     DirectoryNotEmpty(String),
-    /// The path was refused (the message says why).
+    /// The path was refused.
     #[error("invalid path: {0}")]
-    InvalidPath(String),
+    InvalidPath(#[from] PathError),
+    /// The operation is refused for this path (the message says why).
+    #[error("invalid path: {0}")]
+    Refused(String),
     /// The contents exceed the maximum file size.
     #[error("file too large: {0}")]
     TooLarge(String),
     /// The write would take the workspace over its byte or file quota.
     #[error("workspace quota exceeded: {0}")]
     QuotaExceeded(String),
-    /// Storage failed; nothing was changed.
-    #[error("storage error: {0}")]
-    Io(String),
-}
-
-impl From<PathError> for FsError {
-    fn from(e: PathError) -> Self {
-        FsError::InvalidPath(e.to_string())
-    }
+    /// Storage failed (a host fault); nothing was changed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
 }
 
 impl From<rusqlite::Error> for FsError {
     fn from(e: rusqlite::Error) -> Self {
-        FsError::Io(e.to_string())
+        Self::Storage(e.into())
     }
 }
 
-impl From<std::io::Error> for FsError {
-    fn from(e: std::io::Error) -> Self {
-        FsError::Io(e.to_string())
-    }
-}
-
-/// The git blob id (SHA-1 of `blob <len>\0<contents>`) of some contents, in hex.
-pub fn git_blob_id(contents: &[u8]) -> String {
-    object_id(Kind::Blob, contents).to_hex().to_string()
-}
+/// Git's mode for a tree, stored on directory rows.
+const MODE_DIR: u16 = GitEntryKind::Tree as u16;
 
 const ENTRY_COLUMNS: &str = "path, kind, size, mtime_ms";
 
@@ -130,80 +118,8 @@ fn root_entry() -> Entry {
     }
 }
 
-/// The kind of the entry at a normalised path, if any.
-pub(crate) fn kind_at(tx: &Transaction<'_>, path: &str) -> rusqlite::Result<Option<EntryKind>> {
-    if path == "/" {
-        return Ok(Some(EntryKind::Directory));
-    }
-    let kind: Option<i64> = tx
-        .query_row("SELECT kind FROM files WHERE path = ?1", [path], |row| row.get(0))
-        .optional()?;
-    Ok(kind.map(|k| if k == 1 { EntryKind::Directory } else { EntryKind::File }))
-}
-
-/// Creates `dir` and its missing ancestors; fails if one of them is a file.
-pub(crate) fn ensure_dir(tx: &Transaction<'_>, dir: &str, now: u64) -> Result<(), FsError> {
-    if dir == "/" {
-        return Ok(());
-    }
-    let mut at = 0;
-    while at < dir.len() {
-        let end = dir[at + 1..].find('/').map_or(dir.len(), |i| at + 1 + i);
-        let prefix = &dir[..end];
-        match kind_at(tx, prefix)? {
-            Some(EntryKind::Directory) => {}
-            Some(EntryKind::File) => return Err(FsError::NotADirectory(prefix.to_string())),
-            None => {
-                tx.execute(
-                    "INSERT INTO files(path, parent, kind, mode, size, mtime_ms) VALUES (?1, ?2, 1, ?3, 0, ?4)",
-                    params![prefix, path::parent(prefix), MODE_DIR, now as i64],
-                )?;
-            }
-        }
-        at = end;
-    }
-    Ok(())
-}
-
-/// Points the file at `path` (whose parent directory exists) to the blob `id`.
-pub(crate) fn set_file(tx: &Transaction<'_>, path: &str, id: &str, size: u64, now: u64) -> Result<(), FsError> {
-    tx.execute(
-        "INSERT INTO files(path, parent, kind, mode, size, blob_id, mtime_ms) VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6)
-         ON CONFLICT(path) DO UPDATE SET size = excluded.size, blob_id = excluded.blob_id, mtime_ms = excluded.mtime_ms",
-        params![path, path::parent(path), MODE_FILE, size as i64, id, now as i64],
-    )?;
-    Ok(())
-}
-
-/// Refuses a write of `size` bytes to `path` that would exceed the workspace quotas.
-fn check_quota(tx: &Transaction<'_>, options: &StorageOptions, path: &str, size: u64) -> Result<(), FsError> {
-    let (files, bytes): (i64, i64) = tx.query_row("SELECT files, bytes FROM totals WHERE id = 0", [], |r| {
-        Ok((r.get(0)?, r.get(1)?))
-    })?;
-    let existing: Option<i64> = tx
-        .query_row("SELECT size FROM files WHERE path = ?1 AND kind = 0", [path], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    let files = files as u64 + u64::from(existing.is_none());
-    let bytes = (bytes - existing.unwrap_or(0)) as u64 + size;
-    if files > options.max_workspace_files {
-        return Err(FsError::QuotaExceeded(format!(
-            "the workspace may hold at most {} files",
-            options.max_workspace_files
-        )));
-    }
-    if bytes > options.max_workspace_bytes {
-        return Err(FsError::QuotaExceeded(format!(
-            "the workspace may hold at most {} bytes of files",
-            options.max_workspace_bytes
-        )));
-    }
-    Ok(())
-}
-
 /// The bounds `(low, high)` such that `low < p < high` selects every path beneath `dir`.
-pub(crate) fn subtree_bounds(dir: &str) -> (String, String) {
+fn subtree_bounds(dir: &str) -> (String, String) {
     if dir == "/" {
         ("/".into(), "0".into())
     } else {
@@ -211,24 +127,131 @@ pub(crate) fn subtree_bounds(dir: &str) -> (String, String) {
     }
 }
 
-impl SessionDb {
+/// A working-tree path for a git path (`src/a.ts` → `/src/a.ts`).
+pub fn worktree_path(git_path: &str) -> String {
+    format!("/{git_path}")
+}
+
+/// The `files` and `totals` tables.
+#[derive(Clone, Copy)]
+pub struct Worktree<'a> {
+    conn: &'a Connection,
+    objects: ObjectDb<'a>,
+    options: &'a StorageOptions,
+}
+
+impl<'a> Worktree<'a> {
+    pub(super) fn new(conn: &'a Connection, objects: ObjectDb<'a>, options: &'a StorageOptions) -> Self {
+        Self { conn, objects, options }
+    }
+
+    /// The kind of the entry at a normalised path, if any.
+    fn kind_at(&self, path: &str) -> Result<Option<EntryKind>, StorageError> {
+        if path == "/" {
+            return Ok(Some(EntryKind::Directory));
+        }
+        let kind: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT kind FROM files WHERE path = ?1")?
+            .query_row([path], |row| row.get(0))
+            .optional()?;
+        Ok(kind.map(|k| if k == 1 { EntryKind::Directory } else { EntryKind::File }))
+    }
+
+    /// Creates `dir` and its missing ancestors; fails if one of them is a file.
+    fn ensure_dir(&self, dir: &str, now: u64) -> Result<(), FsError> {
+        if dir == "/" {
+            return Ok(());
+        }
+        let mut at = 0;
+        while at < dir.len() {
+            let end = dir[at + 1..].find('/').map_or(dir.len(), |i| at + 1 + i);
+            let prefix = &dir[..end];
+            match self.kind_at(prefix)? {
+                Some(EntryKind::Directory) => {}
+                Some(EntryKind::File) => return Err(FsError::NotADirectory(prefix.to_string())),
+                None => {
+                    self.conn
+                        .prepare_cached(
+                            "INSERT INTO files(path, parent, kind, mode, size, mtime_ms) VALUES (?1, ?2, 1, ?3, 0, ?4)",
+                        )?
+                        .execute(params![prefix, path::parent(prefix), MODE_DIR, now as i64])?;
+                }
+            }
+            at = end;
+        }
+        Ok(())
+    }
+
+    /// Points the file at the normalised `path` to the blob `file.id`, creating its parents.
+    /// Refuses to replace a directory. The one way a blob lands at a path: writes, `restore` and
+    /// `checkout` all come here.
+    pub fn place(&self, path: &str, file: TrackedFile, size: u64) -> Result<(), FsError> {
+        let now = now_ms();
+        self.ensure_dir(path::parent(path), now)?;
+        if self.kind_at(path)? == Some(EntryKind::Directory) {
+            return Err(FsError::NotAFile(path.to_string()));
+        }
+        self.conn
+            .prepare_cached(
+                "INSERT INTO files(path, parent, kind, mode, size, blob_id, mtime_ms) VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(path) DO UPDATE SET mode = excluded.mode, size = excluded.size,
+                    blob_id = excluded.blob_id, mtime_ms = excluded.mtime_ms",
+            )?
+            .execute(params![
+                path,
+                path::parent(path),
+                file.mode.value(),
+                size as i64,
+                file.id.to_hex().to_string(),
+                now as i64
+            ])?;
+        Ok(())
+    }
+
+    /// Refuses a write of `size` bytes to `path` that would exceed the workspace quotas.
+    fn check_quota(&self, path: &str, size: u64) -> Result<(), FsError> {
+        let (files, bytes): (i64, i64) = self
+            .conn
+            .prepare_cached("SELECT files, bytes FROM totals WHERE id = 0")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let existing: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT size FROM files WHERE path = ?1 AND kind = 0")?
+            .query_row([path], |r| r.get(0))
+            .optional()?;
+        let files = files as u64 + u64::from(existing.is_none());
+        let bytes = (bytes - existing.unwrap_or(0)) as u64 + size;
+        if files > self.options.max_workspace_files {
+            return Err(FsError::QuotaExceeded(format!(
+                "the workspace may hold at most {} files",
+                self.options.max_workspace_files
+            )));
+        }
+        if bytes > self.options.max_workspace_bytes {
+            return Err(FsError::QuotaExceeded(format!(
+                "the workspace may hold at most {} bytes of files",
+                self.options.max_workspace_bytes
+            )));
+        }
+        Ok(())
+    }
+
     /// Reads a file's contents.
-    pub fn read_file(&self, path: &str) -> Result<Vec<u8>, FsError> {
+    pub fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
         let path = normalize(path)?;
         let id = match self.blob_id(&path) {
             Err(FsError::NotFound(p)) if p == "/" => return Err(FsError::NotAFile(p)),
             other => other?,
         };
-        let id = gix_hash::ObjectId::from_hex(id.as_bytes()).map_err(|e| FsError::Io(e.to_string()))?;
-        match self.objects().get(&id) {
-            Ok(Some((_, data))) => Ok(data),
-            Ok(None) => Err(FsError::Io(format!("missing blob {id} for {path}"))),
-            Err(e) => Err(FsError::Io(e.to_string())),
+        match self.objects.get(&id)? {
+            Some((_, data)) => Ok(data),
+            None => Err(StorageError::corrupt("files", format!("{path} names the missing blob {id}")).into()),
         }
     }
 
-    /// Creates or replaces a file, creating missing parent directories.
-    pub fn write_file(&mut self, path: &str, contents: &[u8]) -> Result<(), FsError> {
+    /// Creates or replaces a file, creating missing parent directories. Returns its blob id.
+    pub fn write(&self, path: &str, contents: &[u8]) -> Result<ObjectId, FsError> {
         let path = normalize(path)?;
         if path == "/" {
             return Err(FsError::NotAFile(path));
@@ -236,19 +259,22 @@ impl SessionDb {
         if contents.len() as u64 > self.options.max_file_bytes {
             return Err(FsError::TooLarge(path));
         }
-        let now = now_ms();
-        let tx = self.conn.transaction()?;
-        ensure_dir(&tx, path::parent(&path), now)?;
-        if kind_at(&tx, &path)? == Some(EntryKind::Directory) {
-            return Err(FsError::NotAFile(path));
-        }
-        check_quota(&tx, &self.options, &path, contents.len() as u64)?;
-        let id = ObjectDb::new(&tx, &self.blobs, self.options.spill_threshold)
-            .put(Kind::Blob, contents)
-            .map_err(|e| FsError::Io(e.to_string()))?;
-        set_file(&tx, &path, &id.to_hex().to_string(), contents.len() as u64, now)?;
-        tx.commit()?;
-        Ok(())
+        self.check_quota(&path, contents.len() as u64)?;
+        let mode = self.mode_of(&path)?.unwrap_or(GitEntryKind::Blob.into());
+        let id = self.objects.put(Kind::Blob, contents)?;
+        self.place(&path, TrackedFile { mode, id }, contents.len() as u64)?;
+        Ok(id)
+    }
+
+    /// The mode of the file at the normalised `path`, if there is one.
+    fn mode_of(&self, path: &str) -> Result<Option<EntryMode>, StorageError> {
+        let mode: Option<u32> = self
+            .conn
+            .prepare_cached("SELECT mode FROM files WHERE path = ?1 AND kind = 0")?
+            .query_row([path], |r| r.get(0))
+            .optional()?;
+        mode.map(|m| EntryMode::try_from(m).map_err(|_| StorageError::corrupt("files", format!("{path}: mode {m:o}"))))
+            .transpose()
     }
 
     /// Describes one path.
@@ -258,24 +284,23 @@ impl SessionDb {
             return Ok(root_entry());
         }
         self.conn
-            .query_row(
-                &format!("SELECT {ENTRY_COLUMNS} FROM files WHERE path = ?1"),
-                [&path],
-                entry_from_row,
-            )
+            .prepare_cached(&format!("SELECT {ENTRY_COLUMNS} FROM files WHERE path = ?1"))?
+            .query_row([&path], entry_from_row)
             .optional()?
             .ok_or(FsError::NotFound(path))
     }
 
     /// The git blob id recorded for a file when it was last written.
-    pub fn blob_id(&self, path: &str) -> Result<String, FsError> {
+    pub fn blob_id(&self, path: &str) -> Result<ObjectId, FsError> {
         let path = normalize(path)?;
         let id: Option<Option<String>> = self
             .conn
-            .query_row("SELECT blob_id FROM files WHERE path = ?1", [&path], |row| row.get(0))
+            .prepare_cached("SELECT blob_id FROM files WHERE path = ?1")?
+            .query_row([&path], |row| row.get(0))
             .optional()?;
         match id {
-            Some(Some(id)) => Ok(id),
+            Some(Some(hex)) => ObjectId::from_hex(hex.as_bytes())
+                .map_err(|e| StorageError::corrupt("files", format!("{path}: {e}")).into()),
             Some(None) => Err(FsError::NotAFile(path)),
             None => Err(FsError::NotFound(path)),
         }
@@ -289,7 +314,7 @@ impl SessionDb {
     }
 
     /// The direct children of a directory, sorted by path.
-    pub fn list_dir(&self, path: &str) -> Result<Vec<Entry>, FsError> {
+    pub fn list(&self, path: &str) -> Result<Vec<Entry>, FsError> {
         let path = normalize(path)?;
         self.require_dir(&path)?;
         let mut stmt = self.conn.prepare_cached(&format!(
@@ -312,28 +337,23 @@ impl SessionDb {
     }
 
     /// Creates a directory and its missing parents; succeeds if it already exists.
-    pub fn mkdir(&mut self, path: &str) -> Result<(), FsError> {
-        let path = normalize(path)?;
-        let tx = self.conn.transaction()?;
-        ensure_dir(&tx, &path, now_ms())?;
-        tx.commit()?;
-        Ok(())
+    pub fn mkdir(&self, path: &str) -> Result<(), FsError> {
+        self.ensure_dir(&normalize(path)?, now_ms())
     }
 
     /// Removes a file, or a directory (with its contents when `recursive`).
-    pub fn remove(&mut self, path: &str, recursive: bool) -> Result<(), FsError> {
+    pub fn remove(&self, path: &str, recursive: bool) -> Result<(), FsError> {
         let path = normalize(path)?;
         if path == "/" {
-            return Err(FsError::InvalidPath("the workspace root cannot be removed".into()));
+            return Err(FsError::Refused("the workspace root cannot be removed".into()));
         }
-        let tx = self.conn.transaction()?;
-        match kind_at(&tx, &path)? {
+        match self.kind_at(&path)? {
             None => return Err(FsError::NotFound(path)),
             Some(EntryKind::File) => {}
             Some(EntryKind::Directory) => {
                 let (low, high) = subtree_bounds(&path);
                 if !recursive {
-                    let children: i64 = tx.query_row(
+                    let children: i64 = self.conn.query_row(
                         "SELECT COUNT(*) FROM (SELECT 1 FROM files WHERE path > ?1 AND path < ?2 LIMIT 1)",
                         [&low, &high],
                         |row| row.get(0),
@@ -342,58 +362,56 @@ impl SessionDb {
                         return Err(FsError::DirectoryNotEmpty(path));
                     }
                 }
-                tx.execute("DELETE FROM files WHERE path > ?1 AND path < ?2", [&low, &high])?;
+                self.conn
+                    .execute("DELETE FROM files WHERE path > ?1 AND path < ?2", [&low, &high])?;
             }
         }
-        tx.execute("DELETE FROM files WHERE path = ?1", [&path])?;
-        tx.commit()?;
+        self.conn
+            .prepare_cached("DELETE FROM files WHERE path = ?1")?
+            .execute([&path])?;
         Ok(())
     }
 
     /// Moves a file or a directory (with its contents); refuses to replace an existing path.
-    pub fn rename(&mut self, from: &str, to: &str) -> Result<(), FsError> {
+    pub fn rename(&self, from: &str, to: &str) -> Result<(), FsError> {
         let from = normalize(from)?;
         let to = normalize(to)?;
         if from == "/" || to == "/" {
-            return Err(FsError::InvalidPath(
+            return Err(FsError::Refused(
                 "the workspace root cannot be moved or replaced".into(),
             ));
         }
         if is_beneath(&to, &from) {
-            return Err(FsError::InvalidPath(format!(
-                "cannot move '{from}' into itself ('{to}')"
-            )));
+            return Err(FsError::Refused(format!("cannot move '{from}' into itself ('{to}')")));
         }
         let now = now_ms();
-        let tx = self.conn.transaction()?;
-        let Some(kind) = kind_at(&tx, &from)? else {
+        let Some(kind) = self.kind_at(&from)? else {
             return Err(FsError::NotFound(from));
         };
         if from == to {
             return Ok(());
         }
-        if kind_at(&tx, &to)?.is_some() {
+        if self.kind_at(&to)?.is_some() {
             return Err(FsError::AlreadyExists(to));
         }
-        ensure_dir(&tx, path::parent(&to), now)?;
-        tx.execute(
+        self.ensure_dir(path::parent(&to), now)?;
+        self.conn.execute(
             "UPDATE files SET path = ?2, parent = ?3, mtime_ms = ?4 WHERE path = ?1",
             params![from, to, path::parent(&to), now as i64],
         )?;
         if kind == EntryKind::Directory {
             let (low, high) = subtree_bounds(&from);
-            tx.execute(
+            self.conn.execute(
                 "UPDATE files SET path = ?3 || substr(path, ?4), parent = ?3 || substr(parent, ?4)
                  WHERE path > ?1 AND path < ?2",
                 params![low, high, to, from.len() as i64 + 1],
             )?;
         }
-        tx.commit()?;
         Ok(())
     }
 
     /// Totals over the working tree.
-    pub fn stats(&self) -> Result<Stats, FsError> {
+    pub fn stats(&self) -> Result<Stats, StorageError> {
         Ok(self.conn.query_row(
             "SELECT COALESCE(SUM(f.kind = 0), 0), COALESCE(SUM(f.kind = 1), 0), COALESCE(SUM(f.size), 0),
                     COALESCE(SUM(o.spilled), 0) FROM files f LEFT JOIN objects o ON o.id = f.blob_id",
@@ -408,18 +426,61 @@ impl SessionDb {
             },
         )?)
     }
+
+    /// Every file, as git sees the working tree: git path → mode and blob.
+    pub fn files(&self) -> Result<Snapshot, StorageError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT path, mode, blob_id FROM files WHERE kind = 0")?;
+        let mut rows = stmt.query([])?;
+        let mut out = Snapshot::new();
+        while let Some(row) = rows.next()? {
+            let path = row.get_ref(0)?.as_str()?;
+            let git_path = path.strip_prefix('/').unwrap_or(path).to_string();
+            let id = row
+                .get_ref(2)?
+                .as_str_or_null()?
+                .ok_or_else(|| StorageError::corrupt("files", format!("{path} has no blob")))?;
+            out.insert(git_path, decode("files", path, row.get(1)?, id)?);
+        }
+        Ok(out)
+    }
+
+    /// Removes the files at the normalised `paths`, then every directory the removals left empty
+    /// (deepest first, as git does). Returns how many files were removed.
+    pub fn remove_files_and_prune(&self, paths: &[String]) -> Result<u32, StorageError> {
+        let mut removed = 0;
+        let mut emptied = std::collections::BTreeSet::new();
+        let mut delete = self
+            .conn
+            .prepare_cached("DELETE FROM files WHERE path = ?1 AND kind = 0")?;
+        for path in paths {
+            if delete.execute([path])? > 0 {
+                removed += 1;
+                emptied.insert(path::parent(path).to_string());
+            }
+        }
+        let mut prune = self.conn.prepare_cached(
+            "DELETE FROM files WHERE path = ?1 AND kind = 1 AND NOT EXISTS (SELECT 1 FROM files WHERE parent = ?1)",
+        )?;
+        let mut dirs: Vec<String> = emptied.into_iter().collect();
+        while let Some(dir) = dirs.pop() {
+            if dir == "/" {
+                continue;
+            }
+            if prune.execute([&dir])? > 0 && !dirs.contains(&path::parent(&dir).to_string()) {
+                dirs.insert(0, path::parent(&dir).to_string());
+            }
+        }
+        Ok(removed)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::StorageOptions;
-
-    fn db(options: StorageOptions) -> (tempfile::TempDir, SessionDb) {
-        let tmp = tempfile::tempdir().unwrap();
-        let db = SessionDb::create(&tmp.path().join("s.sqlite"), &tmp.path().join("blobs"), options).unwrap();
-        (tmp, db)
-    }
+    use crate::storage::tests::{WorktreeCalls, db};
+    use crate::storage::{OpenError, SessionDb, StorageOptions};
 
     #[test]
     fn write_read_creates_parents_and_records_blob_id() {
@@ -474,7 +535,7 @@ mod tests {
         db.write_file("/d/a", b"1").unwrap();
         db.write_file("/d/e/b", b"2").unwrap();
         assert!(matches!(db.remove("/d", false), Err(FsError::DirectoryNotEmpty(_))));
-        assert!(matches!(db.rename("/d", "/d/e/f"), Err(FsError::InvalidPath(_))));
+        assert!(matches!(db.rename("/d", "/d/e/f"), Err(FsError::Refused(_))));
         db.write_file("/taken", b"").unwrap();
         assert!(matches!(db.rename("/d", "/taken"), Err(FsError::AlreadyExists(_))));
         db.rename("/d", "/n/m").unwrap();
@@ -483,7 +544,7 @@ mod tests {
         assert!(matches!(db.stat("/d/a"), Err(FsError::NotFound(_))));
         db.remove("/n", true).unwrap();
         assert_eq!(db.stats().unwrap().file_count, 1);
-        assert!(matches!(db.remove("/", true), Err(FsError::InvalidPath(_))));
+        assert!(matches!(db.remove("/", true), Err(FsError::Refused(_))));
     }
 
     #[test]
@@ -564,13 +625,13 @@ mod tests {
         drop(db);
         assert!(matches!(
             SessionDb::create(&dbp, &blobs, StorageOptions::default()),
-            Err(super::super::OpenError::AlreadyExists)
+            Err(OpenError::AlreadyExists)
         ));
         let db = SessionDb::open(&dbp, &blobs, StorageOptions::default()).unwrap();
         assert_eq!(db.read_file("/keep").unwrap(), b"kept");
         assert!(matches!(
             SessionDb::open(&tmp.path().join("none.sqlite"), &blobs, StorageOptions::default()),
-            Err(super::super::OpenError::NotFound)
+            Err(OpenError::NotFound)
         ));
     }
 }

@@ -1,0 +1,269 @@
+//! The chat service: each session's lifecycle, between the HTTP adapters and the runtime.
+//!
+//! It owns the per-session lock (one chat at a time per session, others wait their turn), the
+//! chat slots (at most as many chats at once as the instance pool holds), opening or creating a
+//! session's database, running the chat on a blocking thread, and the live event fan-out. HTTP
+//! handlers ([`crate::http`]) only translate requests and answers; another embedder can drive
+//! sessions through this type alone.
+
+mod locks;
+
+use std::sync::Arc;
+
+use gix_hash::ObjectId;
+use tokio::sync::{Semaphore, broadcast, oneshot};
+
+pub use self::locks::SessionLocks;
+use crate::chat::{self, ChatError, ChatLimits, ChatReply, ChatRequest};
+use crate::engine::AgentEngine;
+use crate::git::{GitError, Repo};
+use crate::interfaces::session::ChatEvent;
+use crate::llm::Providers;
+use crate::message::Message;
+use crate::seed::{self, GitAuthor, Template};
+use crate::sessions::{SessionId, SessionStore};
+use crate::storage::{OpenError, SessionDb, Stats, StorageError, Stores, meta};
+
+/// How many live events a chat buffers for its slowest watcher. A watcher further behind skips
+/// the oldest (and is told how many); the guest never waits for a watcher.
+pub const EVENT_BUFFER: usize = 1024;
+
+/// Why a service call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// No session has that id.
+    #[error("session '{0}' not found")]
+    NotFound(SessionId),
+    /// The chat failed.
+    #[error(transparent)]
+    Chat(#[from] ChatError),
+    /// A git operation failed.
+    #[error(transparent)]
+    Git(#[from] GitError),
+    /// The session's storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The session's database could not be opened or created.
+    #[error(transparent)]
+    Open(OpenError),
+    /// A blocking task could not finish (it panicked, or the runtime is shutting down).
+    #[error("a background task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    /// No more chats can start (the server is shutting down).
+    #[error("the server is shutting down")]
+    ShuttingDown,
+}
+
+impl From<OpenError> for ServiceError {
+    fn from(e: OpenError) -> Self {
+        match e {
+            OpenError::Storage(e) => Self::Storage(e),
+            other => Self::Open(other),
+        }
+    }
+}
+
+/// What a session holds, at a glance.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    /// Totals over the working tree.
+    pub stats: Stats,
+    /// Messages in the conversation.
+    pub message_count: u64,
+    /// When the session was created, milliseconds since the Unix epoch.
+    pub created_ms: Option<u64>,
+    /// The template it started from.
+    pub template: Option<String>,
+    /// The current branch (`None`: detached HEAD).
+    pub branch: Option<String>,
+    /// HEAD's commit (`None`: no commits yet).
+    pub head: Option<ObjectId>,
+    /// Who commits are authored by.
+    pub git_author: GitAuthor,
+}
+
+/// A chat running in the background, as a watcher sees it.
+pub struct LiveChat {
+    /// Live events, until the chat ends.
+    pub events: broadcast::Receiver<ChatEvent>,
+    /// The chat's outcome.
+    pub done: oneshot::Receiver<Result<ChatReply, ServiceError>>,
+}
+
+/// Every session of a server, and the chats running on them.
+pub struct ChatService {
+    sessions: SessionStore,
+    engine: AgentEngine,
+    providers: Arc<Providers>,
+    limits: ChatLimits,
+    slots: Arc<Semaphore>,
+    locks: SessionLocks,
+}
+
+impl ChatService {
+    /// A service over `sessions`, running `engine`'s guest with `providers`; at most
+    /// `max_concurrent_chats` chats run at once.
+    pub fn new(
+        sessions: SessionStore,
+        engine: AgentEngine,
+        providers: Arc<Providers>,
+        limits: ChatLimits,
+        max_concurrent_chats: u32,
+    ) -> Self {
+        Self {
+            sessions,
+            engine,
+            providers,
+            limits,
+            slots: Arc::new(Semaphore::new(max_concurrent_chats as usize)),
+            locks: SessionLocks::default(),
+        }
+    }
+
+    /// The model providers.
+    pub fn providers(&self) -> &Providers {
+        &self.providers
+    }
+
+    /// Creates a session from `template`, its commits authored by `author` (or the default).
+    pub async fn create_session(
+        self: &Arc<Self>,
+        template: Template,
+        author: Option<GitAuthor>,
+    ) -> Result<SessionId, ServiceError> {
+        let id = SessionId::random().map_err(|e| ServiceError::Storage(e.into()))?;
+        let service = self.clone();
+        let created = id.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut db = service.sessions.create(&created)?;
+            seed::seed(&mut db, template, author.as_ref())?;
+            Ok::<_, ServiceError>(())
+        })
+        .await??;
+        tracing::info!(session = %id, "created session");
+        Ok(id)
+    }
+
+    /// Opens an existing session's database. Blocking.
+    pub fn open_blocking(&self, id: &SessionId) -> Result<SessionDb, ServiceError> {
+        match self.sessions.open(id) {
+            Err(OpenError::NotFound) => Err(ServiceError::NotFound(id.clone())),
+            other => Ok(other?),
+        }
+    }
+
+    /// Runs `f` over an existing session's stores in one read transaction, on a blocking thread.
+    pub async fn read<T, E>(
+        self: &Arc<Self>,
+        id: &SessionId,
+        f: impl FnOnce(Stores<'_>) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, ServiceError>
+    where
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+        ServiceError: From<E>,
+    {
+        let (service, id) = (self.clone(), id.clone());
+        tokio::task::spawn_blocking(move || Ok(service.open_blocking(&id)?.read(f)?)).await?
+    }
+
+    /// What a session holds.
+    pub async fn info(self: &Arc<Self>, id: &SessionId) -> Result<SessionInfo, ServiceError> {
+        self.read(id, |s| {
+            let repo = Repo::new(s);
+            let (name, email) = repo.author()?;
+            let (branch, head) = match (repo.current_branch(), repo.head_commit()) {
+                (Err(GitError::NotARepository), _) | (_, Err(GitError::NotARepository)) => (None, None),
+                (branch, head) => (branch?, head?),
+            };
+            let meta = s.meta();
+            let created_ms = match meta.get(meta::CREATED_MS)? {
+                Some(v) => Some(
+                    v.parse()
+                        .map_err(|e| StorageError::corrupt("meta", format!("{}: '{v}': {e}", meta::CREATED_MS)))?,
+                ),
+                None => None,
+            };
+            Ok::<_, ServiceError>(SessionInfo {
+                stats: s.worktree().stats()?,
+                message_count: s.conversation().count()?,
+                created_ms,
+                template: meta.get(meta::TEMPLATE)?,
+                branch,
+                head,
+                git_author: GitAuthor { name, email },
+            })
+        })
+        .await
+    }
+
+    /// The session's whole conversation, oldest first.
+    pub async fn messages(self: &Arc<Self>, id: &SessionId) -> Result<Vec<Message>, ServiceError> {
+        self.read(id, |s| s.conversation().history()).await
+    }
+
+    /// Runs a chat on the session once every chat before it has finished, creating the session
+    /// (from the sample template) when it does not exist yet. Events go to `events`, if given.
+    ///
+    /// The session lock and the chat slot move into the blocking task: a caller that goes away
+    /// mid-chat neither frees the session for a second, interleaved chat nor leaks the slot.
+    pub async fn chat(
+        self: &Arc<Self>,
+        id: &SessionId,
+        request: ChatRequest,
+        events: Option<broadcast::Sender<ChatEvent>>,
+    ) -> Result<ChatReply, ServiceError> {
+        let session_guard = self.locks.lock(id).await;
+        let slot = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| ServiceError::ShuttingDown)?;
+        let (service, id) = (self.clone(), id.clone());
+        let span = tracing::info_span!("chat", session = %id);
+        tokio::task::spawn_blocking(move || {
+            let _held = (session_guard, slot);
+            let _entered = span.enter();
+            let db = service.open_or_create(&id)?;
+            let reply = chat::run_chat(
+                &service.engine,
+                service.providers.clone(),
+                db,
+                request,
+                service.limits,
+                events,
+            );
+            match &reply {
+                Ok(r) => tracing::info!(tools = r.tool_calls.len(), "chat done"),
+                Err(e) => tracing::warn!(error = %e, "chat failed"),
+            }
+            Ok(reply?)
+        })
+        .await?
+    }
+
+    /// Starts a chat in the background and watches it: its live events, then its outcome.
+    pub fn watch_chat(self: &Arc<Self>, id: &SessionId, request: ChatRequest) -> LiveChat {
+        let (events_tx, events) = broadcast::channel(EVENT_BUFFER);
+        let (done_tx, done) = oneshot::channel();
+        let (service, id) = (self.clone(), id.clone());
+        tokio::spawn(async move {
+            let result = service.chat(&id, request, Some(events_tx)).await;
+            let _ = done_tx.send(result);
+        });
+        LiveChat { events, done }
+    }
+
+    fn open_or_create(&self, id: &SessionId) -> Result<SessionDb, ServiceError> {
+        match self.sessions.open(id) {
+            Ok(db) => Ok(db),
+            Err(OpenError::NotFound) => {
+                let mut db = self.sessions.create(id)?;
+                seed::seed(&mut db, Template::Sample, None)?;
+                Ok(db)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! The session database's schema, versioned with `PRAGMA user_version` and numbered migrations.
+//!
+//! A database records the number of migrations applied to it. Opening one applies the missing
+//! migrations in order, each in its own transaction together with the version bump, so a crash
+//! leaves a database at some whole version. A database newer than this build is refused rather
+//! than misread.
+//!
+//! Migration 1 is the schema the first releases created without recording a version (they ran it
+//! with `IF NOT EXISTS` on every open). It is written to be applied over any of those databases:
+//! one that predates the `totals` table gets it, filled from its files.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::StorageError;
+
+/// The migrations, in order: after applying `MIGRATIONS[..n]` a database is at version `n`.
+const MIGRATIONS: &[&str] = &[
+    // 1: working tree, objects, refs, index, totals, conversation, meta.
+    "
+CREATE TABLE IF NOT EXISTS files (
+    path     TEXT PRIMARY KEY,   -- normalised absolute path; the root '/' is implicit
+    parent   TEXT NOT NULL,      -- normalised path of the containing directory
+    kind     INTEGER NOT NULL,   -- 0 file, 1 directory
+    mode     INTEGER NOT NULL,   -- git file mode
+    size     INTEGER NOT NULL,
+    blob_id  TEXT,               -- the blob object holding a file's contents, set at write time
+    mtime_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS files_by_parent ON files(parent, path);
+CREATE TABLE IF NOT EXISTS objects (
+    id      TEXT PRIMARY KEY,    -- git object id (SHA-1, hex)
+    kind    INTEGER NOT NULL,    -- 1 commit, 2 tree, 3 blob, 4 tag
+    size    INTEGER NOT NULL,
+    data    BLOB,                -- canonical git encoding (no header), NULL when spilled
+    spilled INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS refs (
+    name  TEXT PRIMARY KEY,      -- 'HEAD' or 'refs/heads/<branch>'
+    value TEXT NOT NULL          -- an object id, or 'ref: <name>' for a symbolic ref
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS staged (
+    path    TEXT PRIMARY KEY,    -- the index (staging area): tracked files and their staged blobs
+    mode    INTEGER NOT NULL,
+    blob_id TEXT NOT NULL
+) WITHOUT ROWID;
+-- Running totals of the working tree's files, kept by triggers so quota checks read one row.
+CREATE TABLE IF NOT EXISTS totals (
+    id    INTEGER PRIMARY KEY CHECK (id = 0),
+    files INTEGER NOT NULL,
+    bytes INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO totals SELECT 0, COUNT(*), COALESCE(SUM(size), 0) FROM files
+    WHERE kind = 0 AND NOT EXISTS (SELECT 1 FROM totals);
+CREATE TRIGGER IF NOT EXISTS totals_on_insert AFTER INSERT ON files WHEN NEW.kind = 0
+BEGIN UPDATE totals SET files = files + 1, bytes = bytes + NEW.size; END;
+CREATE TRIGGER IF NOT EXISTS totals_on_delete AFTER DELETE ON files WHEN OLD.kind = 0
+BEGIN UPDATE totals SET files = files - 1, bytes = bytes - OLD.size; END;
+CREATE TRIGGER IF NOT EXISTS totals_on_update AFTER UPDATE OF size ON files WHEN NEW.kind = 0
+BEGIN UPDATE totals SET bytes = bytes - OLD.size + NEW.size; END;
+CREATE TABLE IF NOT EXISTS messages (
+    seq        INTEGER PRIMARY KEY,
+    role       TEXT NOT NULL,
+    content    TEXT NOT NULL,    -- JSON array of content blocks
+    created_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+",
+];
+
+/// The schema version this build creates and understands.
+pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// The version recorded in a database (0: none recorded).
+pub fn version(conn: &Connection) -> Result<u32, StorageError> {
+    Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
+}
+
+/// Brings the database to [`CURRENT_VERSION`]. Refuses a database from a newer build.
+pub fn migrate(conn: &Connection) -> Result<(), StorageError> {
+    let mut at = version(conn)?;
+    if at > CURRENT_VERSION {
+        return Err(StorageError::corrupt(
+            "schema",
+            format!("the database is at schema version {at}, newer than this build's {CURRENT_VERSION}"),
+        ));
+    }
+    while at < CURRENT_VERSION {
+        let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+        // Re-read under the write lock: another process may have migrated meanwhile.
+        at = version(&tx)?;
+        if at < CURRENT_VERSION {
+            tx.execute_batch(MIGRATIONS[at as usize])?;
+            at += 1;
+            tx.pragma_update(None, "user_version", at)?;
+        }
+        tx.commit()?;
+    }
+    Ok(())
+}
