@@ -5,7 +5,7 @@ use crate::bindings::pi::worker::llm::{
     self, ContentBlock, Message, Request, Role, StreamEvent, ToolCall, ToolResult, ToolSpec, Usage,
 };
 use crate::bindings::pi::worker::session::{self, AgentEvent, ToolEnd, ToolStart};
-use crate::fs::HostWorkspace;
+use crate::host::{Host, Imports};
 use crate::prompt::{MAX_TOKENS, SYSTEM_PROMPT};
 use crate::tools::{self, Tool};
 
@@ -41,7 +41,7 @@ pub fn chat(req: ChatRequest) -> Result<ChatResponse, AgentError> {
     let mut texts: Vec<String> = Vec::new();
     let mut records = Vec::new();
     let mut usage = zero_usage();
-    let mut workspace = HostWorkspace;
+    let mut host = Imports::default();
     let mut guard = RepeatGuard::default();
 
     for _turn in 0..req.max_turns {
@@ -80,7 +80,7 @@ pub fn chat(req: ChatRequest) -> Result<ChatResponse, AgentError> {
         }
         let repeated = guard.observe(&answer.calls);
         let limit = req.max_tool_output_bytes as usize;
-        let results = run_tools(&tools, &mut workspace, &answer.calls, &mut records, limit);
+        let results = run_tools(&tools, &mut host, &answer.calls, &mut records, limit);
         let results = Message {
             role: Role::User,
             content: results,
@@ -185,7 +185,7 @@ fn cap_output(mut text: String, limit: usize) -> String {
 /// Runs tool calls one after another; every call gets a result, failures as error results.
 fn run_tools(
     tools: &[Tool],
-    workspace: &mut HostWorkspace,
+    host: &mut dyn Host,
     calls: &[ToolCall],
     records: &mut Vec<ToolCallRecord>,
     output_limit: usize,
@@ -202,7 +202,7 @@ fn run_tools(
                 tool: call.name.clone(),
                 args: call.arguments.clone(),
             });
-            let (content, is_error) = match tools::dispatch(tools, workspace, &call.name, &call.arguments) {
+            let (content, is_error) = match tools::dispatch(tools, host, &call.name, &call.arguments) {
                 Ok(text) => (cap_output(text, output_limit), false),
                 Err(text) => (cap_output(text, output_limit), true),
             };

@@ -15,6 +15,7 @@ pub trait Workspace {
 }
 
 /// The session's workspace, through the host.
+#[derive(Default)]
 pub struct HostWorkspace;
 
 impl Workspace for HostWorkspace {
@@ -81,7 +82,9 @@ pub mod memory {
         pub files: BTreeMap<String, Vec<u8>>,
     }
 
-    fn norm(path: &str) -> Result<String, FsError> {
+    /// A path made absolute and normalised as the host does (`a/./b/..` → `/a`), or why it is not
+    /// a workspace path.
+    pub fn norm(path: &str) -> Result<String, FsError> {
         let mut parts: Vec<&str> = Vec::new();
         for seg in path.split('/') {
             match seg {

@@ -15,6 +15,8 @@ mod bindings {
 
 mod agent;
 mod fs;
+mod git;
+mod host;
 mod prompt;
 mod tools;
 mod truncate;

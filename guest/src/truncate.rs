@@ -101,6 +101,17 @@ pub fn with_notices(mut output: String, notices: &[String]) -> String {
     output
 }
 
+/// A search tool's result lines, cut to [`MAX_BYTES`], followed by pi's notices in order:
+/// `count_limit` (the tool's own result limit was reached), the byte limit when it cut, then `last`.
+pub fn listing(lines: &[String], count_limit: Option<String>, last: Option<String>) -> String {
+    let head = truncate_head(&lines.join("\n"), usize::MAX, MAX_BYTES);
+    let bytes_limit = head
+        .truncated_by
+        .map(|_| format!("{} limit reached", format_size(MAX_BYTES)));
+    let notices: Vec<String> = [count_limit, bytes_limit, last].into_iter().flatten().collect();
+    with_notices(head.content, &notices)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,5 +147,18 @@ mod tests {
         assert_eq!(format_size(1280), "1.3KB");
         assert_eq!(format_size(10), "10B");
         assert_eq!(format_size(3 * 1024 * 1024 / 2), "1.5MB");
+    }
+
+    #[test]
+    fn listings_carry_their_notices_in_order() {
+        let lines = |n: usize| (0..n).map(|i| format!("{i:09}")).collect::<Vec<_>>();
+        assert_eq!(listing(&lines(2), None, None), "000000000\n000000001");
+        assert_eq!(
+            listing(&lines(1), Some("1 results limit reached".into()), Some("also".into())),
+            "000000000\n\n[1 results limit reached. also]"
+        );
+        let cut = listing(&lines(10_000), Some("count".into()), None);
+        assert!(cut.ends_with("\n\n[count. 50.0KB limit reached]"), "{cut}");
+        assert!(cut.len() < MAX_BYTES + 100);
     }
 }

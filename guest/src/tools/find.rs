@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::ToolOutput;
 use crate::bindings::pi::worker::workspace::EntryKind;
 use crate::fs::{Workspace, describe, relative};
-use crate::truncate::{MAX_BYTES, format_size, truncate_head, with_notices};
+use crate::truncate::listing;
 
 pub const NAME: &str = "find";
 pub const DESCRIPTION: &str = "Search for files by glob pattern. A pattern without '/' matches file names anywhere ('*.ts'); a pattern with '/' matches paths relative to the search directory ('src/**/*.spec.ts'). Returns paths relative to the workspace root, directories with a '/' suffix. Output is truncated to 1000 results or 50KB (whichever is hit first).";
@@ -47,15 +47,11 @@ pub fn run(ws: &mut dyn Workspace, args: Args) -> ToolOutput {
             continue;
         }
         if found.len() == limit {
-            let head = truncate_head(&found.join("\n"), usize::MAX, MAX_BYTES);
-            let mut notices = vec![format!(
+            let count_limit = format!(
                 "{limit} results limit reached. Use limit={} for more, or refine pattern",
                 limit * 2
-            )];
-            if head.truncated_by.is_some() {
-                notices.push(format!("{} limit reached", format_size(MAX_BYTES)));
-            }
-            return Ok(with_notices(head.content, &notices));
+            );
+            return Ok(listing(&found, Some(count_limit), None));
         }
         let shown = relative(&entry.path);
         found.push(if entry.kind == EntryKind::Directory {
@@ -67,13 +63,7 @@ pub fn run(ws: &mut dyn Workspace, args: Args) -> ToolOutput {
     if found.is_empty() {
         return Ok("No files found matching pattern".into());
     }
-    let head = truncate_head(&found.join("\n"), usize::MAX, MAX_BYTES);
-    let notices = if head.truncated_by.is_some() {
-        vec![format!("{} limit reached", format_size(MAX_BYTES))]
-    } else {
-        vec![]
-    };
-    Ok(with_notices(head.content, &notices))
+    Ok(listing(&found, None, None))
 }
 
 #[cfg(test)]

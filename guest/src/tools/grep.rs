@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::ToolOutput;
 use crate::bindings::pi::worker::workspace::EntryKind;
 use crate::fs::{Workspace, describe, is_binary, relative};
-use crate::truncate::{GREP_MAX_LINE_CHARS, MAX_BYTES, format_size, truncate_head, truncate_line, with_notices};
+use crate::truncate::{GREP_MAX_LINE_CHARS, listing, truncate_line};
 
 pub const NAME: &str = "grep";
 pub const DESCRIPTION: &str = "Search file contents for a pattern. Returns matching lines as `path:line: text` (context lines as `path-line- text`). Binary files are skipped. Output is truncated to 100 matches or 50KB (whichever is hit first). Long lines are truncated to 500 chars.";
@@ -106,23 +106,15 @@ pub fn run(ws: &mut dyn Workspace, args: Args) -> ToolOutput {
     if out.is_empty() {
         return Ok("No matches found".into());
     }
-    let head = truncate_head(&out.join("\n"), usize::MAX, MAX_BYTES);
-    let mut notices = Vec::new();
-    if more {
-        notices.push(format!(
+    let count_limit = more.then(|| {
+        format!(
             "{limit} matches limit reached. Use limit={} for more, or refine pattern",
             limit * 2
-        ));
-    }
-    if head.truncated_by.is_some() {
-        notices.push(format!("{} limit reached", format_size(MAX_BYTES)));
-    }
-    if lines_cut {
-        notices.push(format!(
-            "Some lines truncated to {GREP_MAX_LINE_CHARS} chars. Use read tool to see full lines"
-        ));
-    }
-    Ok(with_notices(head.content, &notices))
+        )
+    });
+    let lines_cut = lines_cut
+        .then(|| format!("Some lines truncated to {GREP_MAX_LINE_CHARS} chars. Use read tool to see full lines"));
+    Ok(listing(&out, count_limit, lines_cut))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use super::ToolOutput;
 use crate::bindings::pi::worker::workspace::EntryKind;
 use crate::fs::{Workspace, describe};
-use crate::truncate::{MAX_BYTES, format_size, truncate_head, with_notices};
+use crate::truncate::listing;
 
 pub const NAME: &str = "ls";
 pub const DESCRIPTION: &str = "List directory contents. Returns entries sorted alphabetically, with '/' suffix for directories. Includes dotfiles. Output is truncated to 500 entries or 50KB (whichever is hit first).";
@@ -42,18 +42,8 @@ pub fn run(ws: &mut dyn Workspace, args: Args) -> ToolOutput {
             }
         })
         .collect();
-    let head = truncate_head(&names.join("\n"), usize::MAX, MAX_BYTES);
-    let mut notices = Vec::new();
-    if limited {
-        notices.push(format!(
-            "{limit} entries limit reached. Use limit={} for more",
-            limit * 2
-        ));
-    }
-    if head.truncated_by.is_some() {
-        notices.push(format!("{} limit reached", format_size(MAX_BYTES)));
-    }
-    Ok(with_notices(head.content, &notices))
+    let count_limit = limited.then(|| format!("{limit} entries limit reached. Use limit={} for more", limit * 2));
+    Ok(listing(&names, count_limit, None))
 }
 
 #[cfg(test)]

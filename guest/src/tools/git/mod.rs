@@ -1,4 +1,4 @@
-//! The git tools: thin calls to the `git` import, with output formatted like git's own.
+//! The git tools: thin calls to the repository ([`crate::git::Git`]), with output formatted like git's own.
 
 pub mod branch;
 pub mod change;
