@@ -105,7 +105,7 @@ impl MemoryRepo {
 
     fn commit_by_id(&self, id: &str) -> Result<&Commit, GitError> {
         let found = self.commits.iter().find(|c| c.info.id == id);
-        found.ok_or_else(|| GitError::Storage(format!("missing commit {id}")))
+        found.ok_or_else(|| GitError::UnknownRevision(id.to_string()))
     }
 
     fn head_tree(&self) -> Result<Tree, GitError> {

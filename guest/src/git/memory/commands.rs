@@ -62,6 +62,9 @@ impl Git for MemoryRepo {
 
     fn commit(&mut self, message: &str) -> Result<CommitInfo, GitError> {
         self.check()?;
+        if message.trim().is_empty() {
+            return Err(GitError::EmptyMessage);
+        }
         if self.index == self.head_tree()? {
             return Err(GitError::NothingToCommit);
         }

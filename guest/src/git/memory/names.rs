@@ -9,7 +9,7 @@ pub fn pathspec(path: &str) -> Result<String, GitError> {
     match norm(path) {
         Ok(p) => Ok(p.trim_start_matches('/').to_string()),
         Err(FsError::InvalidPath(reason)) => Err(GitError::InvalidPath(reason)),
-        Err(other) => Err(GitError::Storage(format!("{other:?}"))),
+        Err(other) => Err(GitError::Worktree(other)),
     }
 }
 

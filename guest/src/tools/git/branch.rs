@@ -99,7 +99,7 @@ mod tests {
             branch(&mut repo, name("feature")).unwrap_err(),
             "A branch named 'feature' already exists."
         );
-        assert_eq!(branch(&mut repo, name("a b")).unwrap_err(), "Invalid name: a b");
+        assert_eq!(branch(&mut repo, name("a b")).unwrap_err(), "Invalid branch name: a b");
     }
 
     #[test]
