@@ -77,12 +77,6 @@ impl From<FsError> for GitError {
     }
 }
 
-impl From<rusqlite::Error> for GitError {
-    fn from(e: rusqlite::Error) -> Self {
-        Self::Storage(e.into())
-    }
-}
-
 /// The author recorded on commits unless the session configures another.
 pub const DEFAULT_AUTHOR: (&str, &str) = ("pi-worker", "agent@pi-worker.local");
 

@@ -45,7 +45,7 @@ pub fn object_id(kind: Kind, data: &[u8]) -> ObjectId {
 }
 
 impl<'a> ObjectDb<'a> {
-    pub(crate) fn new(conn: &'a Connection, blobs: &'a BlobDir, spill_threshold: u64) -> Self {
+    pub(super) fn new(conn: &'a Connection, blobs: &'a BlobDir, spill_threshold: u64) -> Self {
         Self {
             conn,
             blobs,
