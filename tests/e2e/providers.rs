@@ -1,6 +1,8 @@
 //! Providers: the registry routing models to both wire formats at once, each provider's length-cap
 //! field (OpenAI's current models want `max_completion_tokens`, compatible servers `max_tokens`),
-//! and protocol violations reported as errors.
+//! protocol violations reported as errors, and a compiled-guest cache others can write ignored.
+
+use std::os::unix::fs::PermissionsExt as _;
 
 use serde_json::{Value, json};
 
@@ -201,3 +203,29 @@ async fn a_tool_call_without_an_id_is_a_protocol_error(p: Provider) {
 }
 
 crate::support::on_each_provider!(a_tool_call_without_an_id_is_a_protocol_error);
+
+#[tokio::test]
+async fn a_cache_directory_others_can_write_is_not_used() {
+    let cache = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(cache.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let fake = FakeLlm::start(vec![Reply::text("compiled in memory")]).await;
+    let server = Server::start(ServerOptions {
+        llm_url: Some(fake.url.clone()),
+        args: vec!["--cache-dir".into(), cache.path().display().to_string()],
+        ..ServerOptions::default()
+    });
+    let api = Api::new(&server.url);
+    let s = api.new_session().await;
+    let (status, body) = api.chat(&s, "hi").await;
+    assert_eq!(
+        (status, body["response"].as_str()),
+        (200, Some("compiled in memory")),
+        "{body}"
+    );
+    let log = server.log();
+    assert!(
+        log.contains("not using the compiled-guest cache") && log.contains("writable by group or others (mode 777)"),
+        "{log}"
+    );
+    assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 0);
+}
