@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use pi_worker::chat::{ChatLimits, ChatRequest, new_store, run_chat};
 use pi_worker::engine::{AgentEngine, PoolOptions};
-use pi_worker::llm::{LlmProvider, LlmRequest, Providers, StopReason, StreamEvent, StreamFuture};
+use pi_worker::llm::{LlmProvider, LlmRequest, ProviderRegistry, StopReason, StreamEvent, StreamFuture};
 use pi_worker::message::{ToolCall, Usage};
 use pi_worker::storage::{SessionDb, StorageOptions};
 
@@ -89,7 +89,7 @@ fn main() {
 
     // Instantiation: a new store and instance per chat, as the server does.
     let iterations = 2000;
-    let providers = Arc::new(Providers::from_parts(None, "m".into()));
+    let providers = Arc::new(ProviderRegistry::builder("m").build());
     let db_path_session = "instantiate";
     drop(open(db_path_session));
     let mut store_and_instance = Duration::ZERO;
@@ -118,7 +118,12 @@ fn main() {
             turns,
             given: AtomicUsize::new(0),
         });
-        let providers = Arc::new(Providers::from_parts(Some(model), "m".into()));
+        let providers = Arc::new(
+            ProviderRegistry::builder("m")
+                .register("bench", model)
+                .serve_unprefixed("bench")
+                .build(),
+        );
         let engine = &engine;
         let db = open(name);
         let request = ChatRequest {

@@ -16,7 +16,7 @@ use crate::interfaces::git::{GitCtxView, GitView};
 use crate::interfaces::llm::{LlmCtx, LlmCtxView, LlmView};
 use crate::interfaces::session::{ChatEvent, SessionCtx, SessionCtxView, SessionView};
 use crate::interfaces::workspace::{WorkspaceCtxView, WorkspaceView};
-use crate::llm::{LlmError, Providers};
+use crate::llm::{LlmError, ProviderRegistry};
 use crate::message::Usage;
 use crate::storage::{FsError, SessionDb, StorageError};
 
@@ -184,7 +184,7 @@ impl SessionView for ChatState {
 /// event sink. Must be created inside a Tokio runtime (model calls are driven on it).
 pub fn new_store(
     engine: &AgentEngine,
-    providers: Arc<Providers>,
+    providers: Arc<ProviderRegistry>,
     db: SessionDb,
     limits: ChatLimits,
     events: Option<broadcast::Sender<ChatEvent>>,
@@ -222,7 +222,7 @@ pub fn new_store(
 /// Runs one chat to completion. Blocks: call it from a blocking thread inside a Tokio runtime.
 pub fn run_chat(
     engine: &AgentEngine,
-    providers: Arc<Providers>,
+    providers: Arc<ProviderRegistry>,
     db: SessionDb,
     request: ChatRequest,
     limits: ChatLimits,

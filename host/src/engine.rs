@@ -1,13 +1,16 @@
 //! The Wasmtime side: one engine, one linker, one pre-instantiated guest for the whole server.
 
+mod cache;
+
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use wasmtime::component::{Component, Linker};
 use wasmtime::error::Context as _;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
+use self::cache::PrivateDir;
 use crate::bindings::AgentWorldPre;
 use crate::chat::ChatState;
 use crate::interfaces;
@@ -32,7 +35,9 @@ pub struct AgentEngine {
 
 impl AgentEngine {
     /// Compiles (or loads from `cache_dir`) the guest component `wasm`, links the host
-    /// interfaces and pre-instantiates it. Starts the engine's epoch ticker.
+    /// interfaces and pre-instantiates it. Starts the engine's epoch ticker. `cache_dir` is
+    /// created with mode 0700 if missing, and used only while it and its files belong to this
+    /// user and nobody else can write them.
     pub fn new(wasm: &[u8], cache_dir: &Path, pool: PoolOptions) -> wasmtime::Result<Self> {
         let mut pooling = PoolingAllocationConfig::default();
         // One component instance per running chat; the pool is the hard cap on parallel chats.
@@ -100,30 +105,47 @@ fn spawn_epoch_ticker(engine: &Engine) {
         .unwrap_or_else(|e| tracing::error!("cannot start the epoch ticker: {e}"));
 }
 
-/// The cache file for `wasm` compiled by `engine`: named by the guest's hash and the engine's
-/// compatibility hash, so a different guest or a different Wasmtime never loads a stale file.
-fn cache_path(engine: &Engine, wasm: &[u8], cache_dir: &Path) -> PathBuf {
+/// The cache file name for `wasm` compiled by `engine`: named by the guest's hash and the
+/// engine's compatibility hash, so a different guest or a different Wasmtime never loads a stale
+/// file.
+fn cache_file_name(engine: &Engine, wasm: &[u8]) -> String {
     let mut hasher = DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
     let engine_hash = hasher.finish();
     let guest_id = crate::storage::objects::object_id(gix_object::Kind::Blob, wasm)
         .to_hex()
         .to_string();
-    cache_dir.join(format!("guest-{}-{engine_hash:016x}.cwasm", &guest_id[..16]))
+    format!("guest-{}-{engine_hash:016x}.cwasm", &guest_id[..16])
 }
 
+/// The compiled guest: loaded from the cache when a trusted copy is there, else compiled (and
+/// cached when the cache directory is trusted). See [`cache`] for what "trusted" means.
 fn load_or_compile(engine: &Engine, wasm: &[u8], cache_dir: &Path) -> wasmtime::Result<Component> {
-    let path = cache_path(engine, wasm, cache_dir);
-    if path.exists() {
-        // SAFETY: the file was written by `precompile_component` below, into our own cache
-        // directory, under a name that binds it to this guest and this engine's settings.
-        #[allow(unsafe_code, reason = "loading our own precompiled guest from the cache")]
-        match unsafe { Component::deserialize_file(engine, &path) } {
-            Ok(component) => {
-                tracing::info!(path = %path.display(), "loaded the compiled guest from the cache");
-                return Ok(component);
+    let cached = match PrivateDir::open(cache_dir) {
+        Ok(dir) => Some((dir.join(&cache_file_name(engine, wasm)), dir)),
+        Err(e) => {
+            tracing::warn!("not using the compiled-guest cache, compiling in memory: {e}");
+            None
+        }
+    };
+    if let Some((path, dir)) = &cached {
+        match dir.read(path) {
+            Ok(Some(bytes)) => {
+                // SAFETY: the bytes come from a file of this user that nobody else can write, in
+                // a directory of this user that nobody else can write, checked as the very file
+                // read. Only this function writes there, with `precompile_component`'s output,
+                // under a name that binds the file to this guest and this engine's settings.
+                #[allow(unsafe_code, reason = "loading our own precompiled guest from a private cache")]
+                match unsafe { Component::deserialize(engine, &bytes) } {
+                    Ok(component) => {
+                        tracing::info!(path = %path.display(), "loaded the compiled guest from the cache");
+                        return Ok(component);
+                    }
+                    Err(e) => tracing::warn!(path = %path.display(), "ignoring unusable cached guest: {e}"),
+                }
             }
-            Err(e) => tracing::warn!(path = %path.display(), "ignoring unusable cached guest: {e}"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!("not loading the cached guest, compiling it again: {e}"),
         }
     }
     let started = std::time::Instant::now();
@@ -131,7 +153,9 @@ fn load_or_compile(engine: &Engine, wasm: &[u8], cache_dir: &Path) -> wasmtime::
         .precompile_component(wasm)
         .context("the guest is not a valid component")?;
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "compiled the guest");
-    if let Err(e) = write_atomically(&path, &compiled) {
+    if let Some((path, dir)) = &cached
+        && let Err(e) = dir.write(path, &compiled)
+    {
         tracing::warn!(path = %path.display(), "cannot cache the compiled guest: {e}");
     }
     #[allow(unsafe_code, reason = "the bytes were produced by this engine a moment ago")]
@@ -139,13 +163,4 @@ fn load_or_compile(engine: &Engine, wasm: &[u8], cache_dir: &Path) -> wasmtime::
     unsafe {
         Component::deserialize(engine, &compiled)
     }
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
 }

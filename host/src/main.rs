@@ -103,7 +103,7 @@ fn main() -> anyhow::Result<()> {
         },
         max_body_bytes: args.max_body_bytes,
         max_concurrent_chats: args.max_chats,
-        llm: LlmConfig::from_vars(&vars),
+        llm: LlmConfig::from_vars(&vars)?,
         token: vars
             .get("PI_WORKER_TOKEN")
             .map(|t| t.trim().to_string())

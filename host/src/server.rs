@@ -8,7 +8,7 @@ use tokio::net::TcpListener;
 use crate::config::ServerConfig;
 use crate::engine::{AgentEngine, PoolOptions};
 use crate::http::{self, AppState};
-use crate::llm::Providers;
+use crate::llm::ProviderRegistry;
 use crate::service::ChatService;
 use crate::sessions::SessionStore;
 
@@ -25,7 +25,7 @@ pub fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
     let engine = AgentEngine::new(&wasm, &config.cache_dir, pool)?;
     let sessions = SessionStore::new(config.data_dir.clone(), config.storage)
         .with_context(|| format!("cannot use data directory {}", config.data_dir.display()))?;
-    let providers = Arc::new(Providers::new(&config.llm)?);
+    let providers = Arc::new(ProviderRegistry::from_config(&config.llm)?);
     if !providers.any_configured() {
         tracing::warn!(
             "no model provider is configured (ANTHROPIC_API_KEY, OPENAI_API_KEY or OPENAI_BASE_URL): chats will answer with an error"

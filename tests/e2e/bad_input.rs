@@ -210,7 +210,7 @@ async fn api_key_is_read_from_dev_vars() {
 
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pi-worker"))
         .args(["serve", "--addr", "127.0.0.1:0", "--data", "data", "--cache-dir"])
-        .arg(std::env::temp_dir().join("pi-worker-e2e-cache"))
+        .arg(crate::support::server::cache_dir())
         .current_dir(dir.path())
         .env_remove("ANTHROPIC_API_KEY")
         .env_remove("ANTHROPIC_BASE_URL")

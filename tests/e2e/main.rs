@@ -1,5 +1,5 @@
 //! End-to-end tests: the real `pi-worker` binary on loopback, driven over HTTP, with a scripted
-//! fake of the Anthropic API as the only stand-in.
+//! fake of the model APIs (Anthropic Messages and OpenAI Chat Completions) as the only stand-in.
 
 #![allow(
     clippy::unwrap_used,
@@ -14,6 +14,7 @@ mod durability;
 mod git;
 mod hostile;
 mod limits;
+mod providers;
 mod streaming;
 mod support;
 mod tools;

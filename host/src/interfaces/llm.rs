@@ -1,4 +1,4 @@
-//! `pi:worker/llm`: model calls for the guest, through the configured [`Providers`].
+//! `pi:worker/llm`: model calls for the guest, through the configured [`ProviderRegistry`].
 //!
 //! The guest runs on a blocking thread; each call here blocks that thread on the async provider
 //! and records how long it waited, so the guest's CPU budget does not count model latency.
@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
 use crate::bindings::pi::worker::llm::{self as wit, Host, HostResponseStream};
-use crate::llm::{EventStream, LlmError, LlmRequest, Providers, StopReason, StreamEvent, ToolSpec};
+use crate::llm::{EventStream, LlmError, LlmRequest, ProviderRegistry, StopReason, StreamEvent, ToolSpec};
 use crate::message::{ContentBlock, Message, Role, ToolCall, ToolResult, Usage};
 
 /// A streamed answer held for the guest.
@@ -22,14 +22,14 @@ pub struct ResponseStream {
 
 /// State behind `pi:worker/llm`.
 pub struct LlmCtx {
-    providers: Arc<Providers>,
+    providers: Arc<ProviderRegistry>,
     runtime: tokio::runtime::Handle,
     waited: Duration,
 }
 
 impl LlmCtx {
     /// A context calling `providers`, driving their futures on `runtime`.
-    pub fn new(providers: Arc<Providers>, runtime: tokio::runtime::Handle) -> Self {
+    pub fn new(providers: Arc<ProviderRegistry>, runtime: tokio::runtime::Handle) -> Self {
         Self {
             providers,
             runtime,
@@ -53,7 +53,7 @@ impl LlmCtx {
 
 /// Borrowed access to what `pi:worker/llm` needs.
 pub struct LlmCtxView<'a> {
-    /// Providers and wait accounting.
+    /// ProviderRegistry and wait accounting.
     pub ctx: &'a mut LlmCtx,
     /// Where response streams live.
     pub table: &'a mut ResourceTable,

@@ -1,8 +1,14 @@
 //! Language-model providers behind one small trait, so the agent never sees a key or a wire format.
+//!
+//! A [`ProviderRegistry`] picks the provider for a model by its prefix (`openai/gpt-4o`). Each
+//! HTTP provider is an [`HttpProvider`] over a [`WireFormat`] ([`AnthropicMessages`],
+//! [`ChatCompletions`]), which shares sending, retries and stream decoding.
 
 pub mod anthropic;
+pub mod config;
+pub mod http_provider;
 pub mod openai;
-pub mod providers;
+pub mod registry;
 pub mod retry;
 pub mod sse;
 
@@ -11,9 +17,11 @@ use std::pin::Pin;
 
 use futures_util::Stream;
 
-pub use self::anthropic::AnthropicProvider;
-pub use self::openai::OpenAiProvider;
-pub use self::providers::{LlmConfig, Providers};
+pub use self::anthropic::{AnthropicMessages, AnthropicProvider};
+pub use self::config::LlmConfig;
+pub use self::http_provider::{HttpProvider, WireFormat};
+pub use self::openai::{ChatCompletions, MaxTokensField, OpenAiProvider};
+pub use self::registry::{ProviderRegistry, ProviderRegistryBuilder};
 use crate::message::{Message, ToolCall, Usage};
 
 /// A tool the model may call.
@@ -102,16 +110,6 @@ pub type EventStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, LlmError>> 
 
 /// A boxed future returned by [`LlmProvider::stream`].
 pub type StreamFuture<'a> = Pin<Box<dyn Future<Output = Result<EventStream, LlmError>> + Send + 'a>>;
-
-/// The HTTP client the providers stream with: a stream that stalls this long between reads is
-/// treated as dropped.
-pub(crate) fn streaming_client() -> Result<reqwest::Client, LlmError> {
-    reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .read_timeout(std::time::Duration::from_secs(300))
-        .build()
-        .map_err(|e| LlmError::Transport(e.to_string()))
-}
 
 /// A language-model provider.
 pub trait LlmProvider: Send + Sync {

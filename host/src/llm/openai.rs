@@ -1,90 +1,148 @@
 //! OpenAI-compatible Chat Completions, streaming: OpenAI, Ollama, vLLM, llama.cpp's server,
-//! OpenRouter and others speak it.
+//! OpenRouter and others speak it. This file holds the request body, the headers and the error
+//! bodies; the answer's chunks are read by [`decoder`].
 
+mod decoder;
+
+use std::fmt;
+use std::str::FromStr;
+
+use reqwest::RequestBuilder;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 
-use super::retry::{self, RetryPolicy};
-use super::sse;
-use super::{EventStream, LlmError, LlmProvider, LlmRequest, StopReason, StreamEvent, StreamFuture};
-use crate::message::{ContentBlock, Message, Role, ToolCall, Usage};
+use super::{HttpProvider, LlmRequest, WireFormat};
+use crate::message::{ContentBlock, Message, Role};
+
+/// OpenAI's own API, where [`MaxTokensField::MaxCompletionTokens`] is the default.
+pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 
 /// A client of an OpenAI-compatible Chat Completions API.
-#[derive(Debug, Clone)]
-pub struct OpenAiProvider {
-    client: reqwest::Client,
-    base_url: String,
+pub type OpenAiProvider = HttpProvider<ChatCompletions>;
+
+/// The request field that caps the answer's length. Servers differ: OpenAI's current models
+/// (GPT-5, the o-series) refuse `max_tokens` with HTTP 400 and want `max_completion_tokens`, which
+/// OpenAI's older models take too; many OpenAI-compatible servers know only `max_tokens`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxTokensField {
+    /// `max_tokens`, the field OpenAI-compatible servers know.
+    MaxTokens,
+    /// `max_completion_tokens`, the field OpenAI's API wants.
+    MaxCompletionTokens,
+}
+
+impl MaxTokensField {
+    /// The field's name in the request body.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::MaxTokens => "max_tokens",
+            Self::MaxCompletionTokens => "max_completion_tokens",
+        }
+    }
+
+    /// The field to send to `base_url` unless configured otherwise: `max_completion_tokens` for
+    /// OpenAI's own API (`api.openai.com`), `max_tokens` for any other server.
+    pub fn default_for(base_url: &str) -> Self {
+        let host = reqwest::Url::parse(base_url).ok();
+        if host.as_ref().and_then(reqwest::Url::host_str) == Some("api.openai.com") {
+            Self::MaxCompletionTokens
+        } else {
+            Self::MaxTokens
+        }
+    }
+}
+
+/// A [`MaxTokensField`] name that is neither `max_tokens` nor `max_completion_tokens`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown field '{0}': expected max_tokens or max_completion_tokens")]
+pub struct UnknownMaxTokensField(pub String);
+
+impl FromStr for MaxTokensField {
+    type Err = UnknownMaxTokensField;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        match name {
+            "max_tokens" => Ok(Self::MaxTokens),
+            "max_completion_tokens" => Ok(Self::MaxCompletionTokens),
+            other => Err(UnknownMaxTokensField(other.to_string())),
+        }
+    }
+}
+
+/// The Chat Completions wire format: the key (if the server wants one) and the server's
+/// length-cap field.
+#[derive(Clone)]
+pub struct ChatCompletions {
     api_key: Option<String>,
-    retry: RetryPolicy,
+    max_tokens_field: MaxTokensField,
 }
 
-impl OpenAiProvider {
-    /// A provider at `base_url` (for example `https://api.openai.com/v1`). Local servers such as
-    /// Ollama need no key.
-    pub fn new(base_url: &str, api_key: Option<&str>, retry: RetryPolicy) -> Result<Self, LlmError> {
-        let client = super::streaming_client()?;
-        Ok(Self {
-            client,
-            base_url: base_url.trim_end_matches('/').to_string(),
+impl fmt::Debug for ChatCompletions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChatCompletions")
+            .field("max_tokens_field", &self.max_tokens_field)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChatCompletions {
+    /// The wire format, authenticating with `api_key` when there is one (local servers such as
+    /// Ollama need none) and capping answers with `max_tokens_field`.
+    pub fn new(api_key: Option<&str>, max_tokens_field: MaxTokensField) -> Self {
+        Self {
             api_key: api_key.map(str::to_string),
-            retry,
-        })
-    }
-
-    async fn start(&self, request: LlmRequest) -> Result<EventStream, LlmError> {
-        let body = request_body(&request).to_string();
-        let build = || {
-            let mut builder = self
-                .client
-                .post(format!("{}/chat/completions", self.base_url))
-                .header("content-type", "application/json")
-                .header("accept", "text/event-stream")
-                .body(body.clone());
-            if let Some(key) = &self.api_key {
-                builder = builder.bearer_auth(key);
-            }
-            builder
-        };
-        let response = retry::send(&self.retry, "the OpenAI-compatible API", build, error_message).await?;
-        Ok(sse::decode(response, Decoder::default()))
+            max_tokens_field,
+        }
     }
 }
 
-impl LlmProvider for OpenAiProvider {
-    fn stream(&self, request: LlmRequest) -> StreamFuture<'_> {
-        Box::pin(self.start(request))
-    }
-}
+impl WireFormat for ChatCompletions {
+    const NAME: &'static str = "the OpenAI-compatible API";
+    type Decoder = decoder::Decoder;
 
-/// The JSON body of a streaming Chat Completions request.
-pub fn request_body(request: &LlmRequest) -> Value {
-    let mut messages = Vec::new();
-    if !request.system.is_empty() {
-        messages.push(json!({ "role": "system", "content": request.system }));
+    fn endpoint(&self, base_url: &str, _request: &LlmRequest) -> String {
+        format!("{base_url}/chat/completions")
     }
-    for message in &request.messages {
-        messages.extend(message_json(message));
+
+    fn headers(&self, builder: RequestBuilder) -> RequestBuilder {
+        match &self.api_key {
+            Some(key) => builder.bearer_auth(key),
+            None => builder,
+        }
     }
-    let mut body = json!({
-        "model": request.model,
-        "max_tokens": request.max_tokens,
-        "messages": messages,
-        "stream": true,
-        "stream_options": { "include_usage": true },
-    });
-    if !request.tools.is_empty() {
-        let tools: Vec<Value> = request
-            .tools
-            .iter()
-            .map(|t| {
-                json!({ "type": "function", "function": {
-                    "name": t.name, "description": t.description, "parameters": t.input_schema,
-                }})
-            })
-            .collect();
-        body["tools"] = json!(tools);
+
+    fn request_body(&self, request: &LlmRequest) -> Value {
+        let mut messages = Vec::new();
+        if !request.system.is_empty() {
+            messages.push(json!({ "role": "system", "content": request.system }));
+        }
+        for message in &request.messages {
+            messages.extend(message_json(message));
+        }
+        let mut body = json!({
+            "model": request.model,
+            "messages": messages,
+            "stream": true,
+            "stream_options": { "include_usage": true },
+        });
+        body[self.max_tokens_field.name()] = json!(request.max_tokens);
+        if !request.tools.is_empty() {
+            let tools: Vec<Value> = request
+                .tools
+                .iter()
+                .map(|t| {
+                    json!({ "type": "function", "function": {
+                        "name": t.name, "description": t.description, "parameters": t.input_schema,
+                    }})
+                })
+                .collect();
+            body["tools"] = json!(tools);
+        }
+        body
     }
-    body
+
+    fn error_message(body: &str) -> String {
+        error_message(body)
+    }
 }
 
 /// One stored message as Chat Completions messages: tool results become `tool` messages.
@@ -161,155 +219,11 @@ fn error_message(body: &str) -> String {
     }
 }
 
-#[derive(Debug, Default)]
-struct PartialCall {
-    id: String,
-    name: String,
-    arguments: String,
-}
-
-/// Turns Chat Completions chunks into [`StreamEvent`]s: text as it comes, tool calls once the
-/// choice finishes, and the finish (with usage, sent last) at `[DONE]`.
-#[derive(Debug, Default)]
-struct Decoder {
-    calls: BTreeMap<u64, PartialCall>,
-    finish_reason: Option<String>,
-    usage: Usage,
-}
-
-impl sse::Decoder for Decoder {
-    const END: &'static str = "`data: [DONE]`";
-
-    fn decode(&mut self, _event: &str, data: &str) -> Result<Vec<StreamEvent>, LlmError> {
-        if data.trim() == "[DONE]" {
-            let stop_reason = match self.finish_reason.as_deref() {
-                Some("stop") => StopReason::EndTurn,
-                Some("tool_calls" | "function_call") => StopReason::ToolUse,
-                Some("length") => StopReason::MaxTokens,
-                Some("content_filter") => StopReason::Refusal,
-                _ => StopReason::Other,
-            };
-            let mut out = self.take_calls();
-            out.push(StreamEvent::Finish {
-                stop_reason,
-                usage: self.usage,
-            });
-            return Ok(out);
-        }
-        let chunk: Value =
-            serde_json::from_str(data).map_err(|e| LlmError::Protocol(format!("chunk with invalid JSON data: {e}")))?;
-        if let Some(error) = chunk.get("error") {
-            let message = error["message"].as_str().unwrap_or("unknown error");
-            let message = match error["type"].as_str() {
-                Some(kind) => format!("{kind}: {message}"),
-                None => message.to_string(),
-            };
-            let status = error["code"]
-                .as_u64()
-                .and_then(|c| u16::try_from(c).ok())
-                .unwrap_or(500);
-            return Err(LlmError::Provider { status, message });
-        }
-        if let Some(usage) = chunk.get("usage").filter(|u| u.is_object()) {
-            let cached = usage["prompt_tokens_details"]["cached_tokens"].as_u64().unwrap_or(0);
-            self.usage.input_tokens = usage["prompt_tokens"].as_u64().unwrap_or(0).saturating_sub(cached);
-            self.usage.cache_read_tokens = cached;
-            self.usage.output_tokens = usage["completion_tokens"].as_u64().unwrap_or(0);
-        }
-        let mut out = Vec::new();
-        for choice in chunk["choices"].as_array().into_iter().flatten() {
-            let delta = &choice["delta"];
-            if let Some(text) = delta["content"].as_str().filter(|t| !t.is_empty()) {
-                out.push(StreamEvent::TextDelta(text.to_string()));
-            }
-            for call in delta["tool_calls"].as_array().into_iter().flatten() {
-                let index = call["index"].as_u64().unwrap_or(0);
-                let partial = self.calls.entry(index).or_default();
-                if let Some(id) = call["id"].as_str() {
-                    partial.id = id.to_string();
-                }
-                if let Some(name) = call["function"]["name"].as_str() {
-                    partial.name.push_str(name);
-                }
-                if let Some(arguments) = call["function"]["arguments"].as_str() {
-                    partial.arguments.push_str(arguments);
-                }
-            }
-            if let Some(reason) = choice["finish_reason"].as_str() {
-                self.finish_reason = Some(reason.to_string());
-                out.extend(self.take_calls());
-            }
-        }
-        Ok(out)
-    }
-}
-
-impl Decoder {
-    fn take_calls(&mut self) -> Vec<StreamEvent> {
-        std::mem::take(&mut self.calls)
-            .into_values()
-            .map(|c| {
-                StreamEvent::ToolCall(ToolCall {
-                    id: c.id,
-                    name: c.name,
-                    arguments: if c.arguments.trim().is_empty() {
-                        "{}".into()
-                    } else {
-                        c.arguments
-                    },
-                })
-            })
-            .collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::llm::ToolSpec;
-    use crate::message::ToolResult;
-    use sse::Decoder as _;
-
-    #[test]
-    fn decodes_text_tool_calls_and_usage() {
-        let mut d = Decoder::default();
-        let chunks = [
-            r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}"#,
-            r#"{"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}"#,
-            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"read","arguments":""}}]},"finish_reason":null}]}"#,
-            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"path\":"}}]},"finish_reason":null}]}"#,
-            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"/a\"}"}}]},"finish_reason":null}]}"#,
-            r#"{"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}"#,
-            r#"{"choices":[],"usage":{"prompt_tokens":10,"completion_tokens":5,"prompt_tokens_details":{"cached_tokens":4}}}"#,
-            "[DONE]",
-        ];
-        let events: Vec<StreamEvent> = chunks.iter().flat_map(|c| d.decode("", c).unwrap()).collect();
-        assert_eq!(
-            events,
-            vec![
-                StreamEvent::TextDelta("Hi".into()),
-                StreamEvent::ToolCall(ToolCall {
-                    id: "call_1".into(),
-                    name: "read".into(),
-                    arguments: r#"{"path":"/a"}"#.into()
-                }),
-                StreamEvent::Finish {
-                    stop_reason: StopReason::ToolUse,
-                    usage: Usage {
-                        input_tokens: 6,
-                        output_tokens: 5,
-                        cache_read_tokens: 4,
-                        cache_write_tokens: 0
-                    },
-                },
-            ]
-        );
-        assert!(matches!(d.decode("", "{bad"), Err(LlmError::Protocol(_))));
-        assert!(matches!(
-            d.decode("", r#"{"error":{"message":"boom","code":503}}"#),
-            Err(LlmError::Provider { status: 503, .. })
-        ));
-    }
+    use crate::message::{ToolCall, ToolResult};
 
     #[test]
     fn body_maps_tool_results_to_tool_messages() {
@@ -345,7 +259,7 @@ mod tests {
             }],
             max_tokens: 100,
         };
-        let body = request_body(&request);
+        let body = ChatCompletions::new(None, MaxTokensField::MaxTokens).request_body(&request);
         assert_eq!(body["messages"][0], json!({ "role": "system", "content": "sys" }));
         assert_eq!(body["messages"][2]["content"], Value::Null);
         assert_eq!(body["messages"][2]["tool_calls"][0]["function"]["name"], "ls");
@@ -358,6 +272,49 @@ mod tests {
         assert_eq!(
             error_message(r#"{"error":{"message":"no","type":"invalid_request_error"}}"#),
             "invalid_request_error: no"
+        );
+    }
+
+    #[test]
+    fn body_caps_the_answer_with_the_configured_field() {
+        let request = LlmRequest {
+            model: "gpt-5.1".into(),
+            system: String::new(),
+            messages: Vec::new(),
+            tools: Vec::new(),
+            max_tokens: 321,
+        };
+        let body = ChatCompletions::new(None, MaxTokensField::MaxCompletionTokens).request_body(&request);
+        assert_eq!(body["max_completion_tokens"], 321);
+        assert!(body.get("max_tokens").is_none(), "{body}");
+        let body = ChatCompletions::new(None, MaxTokensField::MaxTokens).request_body(&request);
+        assert_eq!(body["max_tokens"], 321);
+        assert!(body.get("max_completion_tokens").is_none(), "{body}");
+    }
+
+    #[test]
+    fn openai_itself_gets_max_completion_tokens_by_default() {
+        assert_eq!(
+            MaxTokensField::default_for(OPENAI_BASE_URL),
+            MaxTokensField::MaxCompletionTokens
+        );
+        assert_eq!(
+            MaxTokensField::default_for("https://api.openai.com/v1/"),
+            MaxTokensField::MaxCompletionTokens
+        );
+        for other in [
+            "http://127.0.0.1:11434/v1",
+            "https://openrouter.ai/api/v1",
+            "https://api.openai.com.example.net/v1",
+            "not a url",
+        ] {
+            assert_eq!(MaxTokensField::default_for(other), MaxTokensField::MaxTokens, "{other}");
+        }
+        assert_eq!("max_tokens".parse(), Ok(MaxTokensField::MaxTokens));
+        assert_eq!("max_completion_tokens".parse(), Ok(MaxTokensField::MaxCompletionTokens));
+        assert_eq!(
+            "maxTokens".parse::<MaxTokensField>(),
+            Err(UnknownMaxTokensField("maxTokens".into()))
         );
     }
 }

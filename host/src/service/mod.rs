@@ -18,7 +18,7 @@ use crate::chat::{self, ChatError, ChatLimits, ChatReply, ChatRequest};
 use crate::engine::AgentEngine;
 use crate::git::{GitError, Repo};
 use crate::interfaces::session::ChatEvent;
-use crate::llm::Providers;
+use crate::llm::ProviderRegistry;
 use crate::message::Message;
 use crate::seed::{self, GitAuthor, Template};
 use crate::sessions::{SessionId, SessionStore};
@@ -94,7 +94,7 @@ pub struct LiveChat {
 pub struct ChatService {
     sessions: SessionStore,
     engine: AgentEngine,
-    providers: Arc<Providers>,
+    providers: Arc<ProviderRegistry>,
     limits: ChatLimits,
     slots: Arc<Semaphore>,
     locks: SessionLocks,
@@ -106,7 +106,7 @@ impl ChatService {
     pub fn new(
         sessions: SessionStore,
         engine: AgentEngine,
-        providers: Arc<Providers>,
+        providers: Arc<ProviderRegistry>,
         limits: ChatLimits,
         max_concurrent_chats: u32,
     ) -> Self {
@@ -121,7 +121,7 @@ impl ChatService {
     }
 
     /// The model providers.
-    pub fn providers(&self) -> &Providers {
+    pub fn providers(&self) -> &ProviderRegistry {
         &self.providers
     }
 

@@ -6,7 +6,9 @@
 //!   `message_delta` and `message_stop`; errors are `{"type":"error","error":{...}}` bodies;
 //! - OpenAI Chat Completions: `POST /v1/chat/completions` (see `openai_wire`).
 //!
-//! Streams are split across network writes at arbitrary byte positions.
+//! One dispatch ([`serve`]) takes the script's next reply for either endpoint; a [`Wire`] per
+//! format checks the request as the real API would and encodes the reply. Streams are split
+//! across network writes at arbitrary byte positions.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -19,6 +21,9 @@ use axum::response::Response;
 use axum::routing::post;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
+
+use super::openai_wire::ChatCompletionsWire;
+pub use super::openai_wire::TokenField;
 
 /// One block of a scripted answer.
 #[derive(Debug, Clone)]
@@ -51,7 +56,8 @@ pub enum Reply {
     StreamError { kind: String, message: String },
     /// A 200 stream that starts an answer and then drops the connection.
     Drop,
-    /// A 200 stream of exactly these `(event, data)` pairs, however wrong.
+    /// A 200 stream of exactly these `(event, data)` pairs, however wrong (an empty event name
+    /// writes a bare `data:` line, as Chat Completions does).
     Raw(Vec<(String, String)>),
     /// The inner reply, after a pause (a slow model).
     Slow(std::time::Duration, Box<Reply>),
@@ -93,6 +99,8 @@ pub(super) struct Script {
     served: usize,
     /// Answers computed from the request when the queue is empty (for concurrent chats).
     responder: Option<fn(&Value) -> Reply>,
+    /// Which length-cap field the Chat Completions endpoint accepts.
+    pub(super) token_field: TokenField,
 }
 
 /// The running fake.
@@ -110,8 +118,8 @@ impl FakeLlm {
             ..Script::default()
         }));
         let app = Router::new()
-            .route("/v1/messages", post(messages))
-            .route("/v1/chat/completions", post(super::openai_wire::chat_completions))
+            .route("/v1/messages", post(serve::<AnthropicWire>))
+            .route("/v1/chat/completions", post(serve::<ChatCompletionsWire>))
             .with_state(script.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -140,67 +148,87 @@ impl FakeLlm {
     pub fn pending(&self) -> usize {
         self.script.lock().unwrap().replies.len()
     }
+
+    /// Sets which length-cap field the Chat Completions endpoint accepts.
+    pub fn set_token_field(&self, token_field: TokenField) {
+        self.script.lock().unwrap().token_field = token_field;
+    }
 }
 
-async fn messages(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap, body: Bytes) -> Response {
+/// One wire format's side of the fake: what the real API refuses, and how it writes answers.
+pub(super) trait Wire {
+    /// The API's name, for the fake's own errors.
+    const NAME: &'static str;
+    /// The error type of a failure of the API itself.
+    const SERVER_ERROR: &'static str;
+    /// Frames of an answer up to its first piece of text: where a mid-stream error or a dropped
+    /// connection comes.
+    const OPENING: usize;
+
+    /// The answer a real server gives a request it refuses (authentication, shape), if it does.
+    fn refuse(headers: &HeaderMap, body: &Value, script: &Script) -> Option<Response>;
+    /// An error answer, with the API's error body.
+    fn error_response(status: u16, kind: &str, message: &str) -> Response;
+    /// The SSE frames of a complete answer.
+    fn answer(n: usize, model: &str, blocks: &[Block]) -> Vec<String>;
+    /// The SSE frame of an error sent inside a stream.
+    fn stream_error(kind: &str, message: &str) -> String;
+}
+
+/// Both endpoints: checks the request as the real API would, takes the script's reply for it
+/// and writes it in `W`'s wire format.
+async fn serve<W: Wire>(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap, body: Bytes) -> Response {
     let body: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
-        Err(e) => {
-            return error_response(400, "invalid_request_error", &format!("invalid JSON: {e}"));
-        }
+        Err(e) => return W::error_response(400, "invalid_request_error", &format!("invalid JSON: {e}")),
     };
-    if headers.get("x-api-key").and_then(|v| v.to_str().ok()) != Some("test-key") {
-        return error_response(401, "authentication_error", "invalid x-api-key");
-    }
-    if headers.get("anthropic-version").and_then(|v| v.to_str().ok()) != Some("2023-06-01") {
-        return error_response(400, "invalid_request_error", "anthropic-version header is required");
-    }
-    if body["stream"] != true || body["max_tokens"].as_u64().is_none() || !body["messages"].is_array() {
-        return error_response(400, "invalid_request_error", "expected stream, max_tokens and messages");
+    let refused = W::refuse(&headers, &body, &script.lock().unwrap());
+    if let Some(refused) = refused {
+        return refused;
     }
     let (reply, n) = take_reply(&script, headers, &body);
     let reply = slowly(reply).await;
     let model = body["model"].as_str().unwrap_or("unknown").to_string();
+    let opening = |text: &str| {
+        let mut frames = W::answer(n, &model, &[Block::Text(text.into())]);
+        frames.truncate(W::OPENING);
+        frames
+    };
     match reply {
-        None => error_response(500, "api_error", "fake Anthropic: the test's script has no reply left"),
+        None => W::error_response(
+            500,
+            W::SERVER_ERROR,
+            &format!("fake {}: the test's script has no reply left", W::NAME),
+        ),
         Some(Reply::HttpError {
             status,
             kind,
             message,
             retry_after,
-        }) => with_retry_after(error_response(status, &kind, &message), retry_after),
-        Some(Reply::Answer(blocks)) => sse_response(answer_events(n, &model, &blocks), false),
+        }) => with_retry_after(W::error_response(status, &kind, &message), retry_after),
+        Some(Reply::Answer(blocks)) => sse_body(W::answer(n, &model, &blocks), false),
         Some(Reply::StreamError { kind, message }) => {
-            let mut events = answer_events(n, &model, &[Block::Text("partial answer".into())]);
-            events.truncate(4);
-            events.push((
-                "error".into(),
-                json!({ "type": "error", "error": { "type": kind, "message": message } }),
-            ));
-            sse_response(events, false)
+            let mut frames = opening("partial answer");
+            frames.push(W::stream_error(&kind, &message));
+            sse_body(frames, false)
         }
-        Some(Reply::Slow(..)) => error_response(500, "api_error", "fake: nested slow replies"),
-        Some(Reply::Raw(events)) => {
-            let wire: String = events
+        Some(Reply::Drop) => sse_body(opening("partial answer that never ends"), true),
+        Some(Reply::Raw(events)) => sse_body(
+            events
                 .iter()
-                .map(|(e, d)| format!("event: {e}\ndata: {d}\n\n"))
-                .collect();
-            Response::builder()
-                .status(200)
-                .header("content-type", "text/event-stream")
-                .body(Body::from(wire))
-                .unwrap()
-        }
-        Some(Reply::Drop) => {
-            let mut events = answer_events(n, &model, &[Block::Text("partial answer that never ends".into())]);
-            events.truncate(4);
-            sse_response(events, true)
-        }
+                .map(|(event, data)| match event.as_str() {
+                    "" => format!("data: {data}\n\n"),
+                    _ => format!("event: {event}\ndata: {data}\n\n"),
+                })
+                .collect(),
+            false,
+        ),
+        Some(Reply::Slow(..)) => W::error_response(500, W::SERVER_ERROR, "fake: nested slow replies"),
     }
 }
 
 /// Records the request and takes the reply for it: the next scripted one, else the responder's.
-pub(super) fn take_reply(script: &Mutex<Script>, headers: HeaderMap, body: &Value) -> (Option<Reply>, usize) {
+fn take_reply(script: &Mutex<Script>, headers: HeaderMap, body: &Value) -> (Option<Reply>, usize) {
     let mut script = script.lock().unwrap();
     script.received.push(Received {
         headers,
@@ -215,7 +243,7 @@ pub(super) fn take_reply(script: &Mutex<Script>, headers: HeaderMap, body: &Valu
 }
 
 /// Adds a `retry-after` header (seconds) when there is one.
-pub(super) fn with_retry_after(mut response: Response, retry_after: Option<u64>) -> Response {
+fn with_retry_after(mut response: Response, retry_after: Option<u64>) -> Response {
     if let Some(seconds) = retry_after {
         response
             .headers_mut()
@@ -225,13 +253,61 @@ pub(super) fn with_retry_after(mut response: Response, retry_after: Option<u64>)
 }
 
 /// Waits out a [`Reply::Slow`] and returns what it wraps.
-pub(super) async fn slowly(reply: Option<Reply>) -> Option<Reply> {
+async fn slowly(reply: Option<Reply>) -> Option<Reply> {
     match reply {
         Some(Reply::Slow(pause, inner)) => {
             tokio::time::sleep(pause).await;
             Some(*inner)
         }
         other => other,
+    }
+}
+
+/// The Anthropic Messages API's side of the fake.
+pub(super) struct AnthropicWire;
+
+impl Wire for AnthropicWire {
+    const NAME: &'static str = "Anthropic";
+    const SERVER_ERROR: &'static str = "api_error";
+    // message_start, ping, content_block_start and the first text_delta.
+    const OPENING: usize = 4;
+
+    fn refuse(headers: &HeaderMap, body: &Value, _script: &Script) -> Option<Response> {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        if header("x-api-key") != Some("test-key") {
+            return Some(Self::error_response(401, "authentication_error", "invalid x-api-key"));
+        }
+        if header("anthropic-version") != Some("2023-06-01") {
+            return Some(Self::error_response(
+                400,
+                "invalid_request_error",
+                "anthropic-version header is required",
+            ));
+        }
+        if body["stream"] != true || body["max_tokens"].as_u64().is_none() || !body["messages"].is_array() {
+            return Some(Self::error_response(
+                400,
+                "invalid_request_error",
+                "expected stream, max_tokens and messages",
+            ));
+        }
+        None
+    }
+
+    fn error_response(status: u16, kind: &str, message: &str) -> Response {
+        error_response(status, kind, message)
+    }
+
+    fn answer(n: usize, model: &str, blocks: &[Block]) -> Vec<String> {
+        answer_events(n, model, blocks)
+            .into_iter()
+            .map(|(name, data)| format!("event: {name}\ndata: {data}\n\n"))
+            .collect()
+    }
+
+    fn stream_error(kind: &str, message: &str) -> String {
+        let data = json!({ "type": "error", "error": { "type": kind, "message": message } });
+        format!("event: error\ndata: {data}\n\n")
     }
 }
 
@@ -304,17 +380,6 @@ fn tool_events(events: &mut Vec<(String, Value)>, n: usize, index: usize, name: 
 pub(super) fn chunks(text: &str, size: usize) -> Vec<String> {
     let chars: Vec<char> = text.chars().collect();
     chars.chunks(size).map(|c| c.iter().collect()).collect()
-}
-
-/// Anthropic's named events as an SSE body.
-fn sse_response(events: Vec<(String, Value)>, drop_at_end: bool) -> Response {
-    sse_body(
-        events
-            .into_iter()
-            .map(|(name, data)| format!("event: {name}\ndata: {data}\n\n"))
-            .collect(),
-        drop_at_end,
-    )
 }
 
 /// An SSE body of `frames`, written in pieces that ignore frame boundaries; `drop_at_end`

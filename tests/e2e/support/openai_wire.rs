@@ -1,25 +1,48 @@
 //! The fake's OpenAI Chat Completions side: `POST /v1/chat/completions` with `stream: true`
 //! answers `data:` chunks (`choices[].delta` with `content` and `tool_calls`, a `finish_reason`,
 //! a last usage-only chunk as `stream_options.include_usage` asks) and `data: [DONE]`; errors are
-//! `{"error": {"message", "type", "code"}}` bodies.
+//! `{"error": {"message", "type", "param", "code"}}` bodies.
+//!
+//! Like OpenAI, its current models (`gpt-5…`, `o1…`, `o3…`, `o4…`) refuse `max_tokens` with
+//! OpenAI's exact 400 answer; [`TokenField::MaxTokensOnly`] makes it a compatible server that knows
+//! only `max_tokens` instead.
 
-use std::sync::{Arc, Mutex};
-
-use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::fake_llm::{Block, Reply, Script, chunks, slowly, sse_body, take_reply, with_retry_after};
+use super::fake_llm::{Block, Script, Wire, chunks};
 
-fn error_response(status: u16, kind: &str, message: &str) -> Response {
+/// Which length-cap field the Chat Completions endpoint accepts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TokenField {
+    /// As OpenAI does: its current models (`gpt-5…` and the o-series) refuse `max_tokens`; its
+    /// older ones take `max_tokens` or `max_completion_tokens`.
+    #[default]
+    LikeOpenAi,
+    /// As a compatible server that knows only `max_tokens`: `max_completion_tokens` is refused.
+    MaxTokensOnly,
+}
+
+/// OpenAI's answer (HTTP 400) to `max_tokens` sent to one of its current models.
+const UNSUPPORTED_MAX_TOKENS: &str = r#"{"error":{"message":"Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.","type":"invalid_request_error","param":"max_tokens","code":"unsupported_parameter"}}"#;
+
+/// Whether OpenAI refuses `max_tokens` for `model` (its reasoning models).
+fn wants_max_completion_tokens(model: &str) -> bool {
+    let mut chars = model.chars();
+    model.starts_with("gpt-5") || (chars.next() == Some('o') && chars.next().is_some_and(|c| c.is_ascii_digit()))
+}
+
+fn error_body(message: &str, kind: &str, param: Option<&str>, code: Option<&str>) -> Value {
+    json!({ "error": { "message": message, "type": kind, "param": param, "code": code } })
+}
+
+fn json_response(status: u16, body: &Value) -> Response {
     Response::builder()
         .status(StatusCode::from_u16(status).unwrap())
         .header("content-type", "application/json")
-        .body(Body::from(
-            json!({ "error": { "message": message, "type": kind, "code": null } }).to_string(),
-        ))
+        .body(Body::from(body.to_string()))
         .unwrap()
 }
 
@@ -31,100 +54,96 @@ fn chunk(n: usize, model: &str, delta: Value, finish: Option<&str>) -> String {
     format!("data: {data}\n\n")
 }
 
-/// The chunks of a complete answer, in the order the real API sends them.
-fn answer_frames(n: usize, model: &str, blocks: &[Block]) -> Vec<String> {
-    let mut frames = vec![chunk(n, model, json!({ "role": "assistant", "content": "" }), None)];
-    let mut tool_index = 0;
-    for block in blocks {
-        let (name, json) = match block {
-            Block::Text(text) => {
-                for piece in chunks(text, 5) {
-                    frames.push(chunk(n, model, json!({ "content": piece }), None));
-                }
-                continue;
+/// The OpenAI Chat Completions side of the fake.
+pub(super) struct ChatCompletionsWire;
+
+impl Wire for ChatCompletionsWire {
+    const NAME: &'static str = "OpenAI";
+    const SERVER_ERROR: &'static str = "server_error";
+    // The role chunk and the first content chunk.
+    const OPENING: usize = 2;
+
+    fn refuse(headers: &HeaderMap, body: &Value, script: &Script) -> Option<Response> {
+        if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer test-key") {
+            return Some(Self::error_response(
+                401,
+                "invalid_request_error",
+                "Incorrect API key provided",
+            ));
+        }
+        if body["stream"] != true || !body["messages"].is_array() || body["stream_options"]["include_usage"] != true {
+            return Some(Self::error_response(
+                400,
+                "invalid_request_error",
+                "expected stream, stream_options and messages",
+            ));
+        }
+        let model = body["model"].as_str().unwrap_or_default();
+        match script.token_field {
+            TokenField::LikeOpenAi if body.get("max_tokens").is_some() && wants_max_completion_tokens(model) => {
+                let body = serde_json::from_str(UNSUPPORTED_MAX_TOKENS).unwrap();
+                Some(json_response(400, &body))
             }
-            Block::Tool { name, input } => (name.clone(), input.to_string()),
-            Block::RawTool { name, json } => (name.clone(), json.clone()),
-        };
-        frames.push(chunk(
-            n,
-            model,
-            json!({ "tool_calls": [{ "index": tool_index, "id": format!("call_{n}_{tool_index}"), "type": "function",
-                "function": { "name": name, "arguments": "" } }] }),
-            None,
-        ));
-        for piece in chunks(&json, 7) {
+            TokenField::MaxTokensOnly if body.get("max_completion_tokens").is_some() => Some(json_response(
+                400,
+                &error_body(
+                    "Unrecognized request argument supplied: max_completion_tokens",
+                    "invalid_request_error",
+                    None,
+                    None,
+                ),
+            )),
+            _ => None,
+        }
+    }
+
+    fn error_response(status: u16, kind: &str, message: &str) -> Response {
+        json_response(status, &error_body(message, kind, None, None))
+    }
+
+    fn answer(n: usize, model: &str, blocks: &[Block]) -> Vec<String> {
+        let mut frames = vec![chunk(n, model, json!({ "role": "assistant", "content": "" }), None)];
+        let mut tool_index = 0;
+        for block in blocks {
+            let (name, json) = match block {
+                Block::Text(text) => {
+                    for piece in chunks(text, 5) {
+                        frames.push(chunk(n, model, json!({ "content": piece }), None));
+                    }
+                    continue;
+                }
+                Block::Tool { name, input } => (name.clone(), input.to_string()),
+                Block::RawTool { name, json } => (name.clone(), json.clone()),
+            };
             frames.push(chunk(
                 n,
                 model,
-                json!({ "tool_calls": [{ "index": tool_index, "function": { "arguments": piece } }] }),
+                json!({ "tool_calls": [{ "index": tool_index, "id": format!("call_{n}_{tool_index}"), "type": "function",
+                    "function": { "name": name, "arguments": "" } }] }),
                 None,
             ));
+            for piece in chunks(&json, 7) {
+                frames.push(chunk(
+                    n,
+                    model,
+                    json!({ "tool_calls": [{ "index": tool_index, "function": { "arguments": piece } }] }),
+                    None,
+                ));
+            }
+            tool_index += 1;
         }
-        tool_index += 1;
+        let finish = if tool_index > 0 { "tool_calls" } else { "stop" };
+        frames.push(chunk(n, model, json!({}), Some(finish)));
+        let usage = json!({
+            "id": format!("chatcmpl-fake-{n}"), "object": "chat.completion.chunk", "created": 0, "model": model, "choices": [],
+            "usage": { "prompt_tokens": 100 + n, "completion_tokens": 20, "total_tokens": 120 + n },
+        });
+        frames.push(format!("data: {usage}\n\n"));
+        frames.push("data: [DONE]\n\n".into());
+        frames
     }
-    let finish = if tool_index > 0 { "tool_calls" } else { "stop" };
-    frames.push(chunk(n, model, json!({}), Some(finish)));
-    let usage = json!({
-        "id": format!("chatcmpl-fake-{n}"), "object": "chat.completion.chunk", "created": 0, "model": model, "choices": [],
-        "usage": { "prompt_tokens": 100 + n, "completion_tokens": 20, "total_tokens": 120 + n },
-    });
-    frames.push(format!("data: {usage}\n\n"));
-    frames.push("data: [DONE]\n\n".into());
-    frames
-}
 
-/// `POST /v1/chat/completions`.
-pub(super) async fn chat_completions(
-    State(script): State<Arc<Mutex<Script>>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let body: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => return error_response(400, "invalid_request_error", &format!("invalid JSON: {e}")),
-    };
-    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer test-key") {
-        return error_response(401, "invalid_request_error", "Incorrect API key provided");
-    }
-    if body["stream"] != true || !body["messages"].is_array() || body["stream_options"]["include_usage"] != true {
-        return error_response(
-            400,
-            "invalid_request_error",
-            "expected stream, stream_options and messages",
-        );
-    }
-    let (reply, n) = take_reply(&script, headers, &body);
-    let reply = slowly(reply).await;
-    let model = body["model"].as_str().unwrap_or("unknown").to_string();
-    match reply {
-        None => error_response(500, "server_error", "fake OpenAI: the test's script has no reply left"),
-        Some(Reply::HttpError {
-            status,
-            kind,
-            message,
-            retry_after,
-        }) => with_retry_after(error_response(status, &kind, &message), retry_after),
-        Some(Reply::Answer(blocks)) => sse_body(answer_frames(n, &model, &blocks), false),
-        Some(Reply::StreamError { kind, message }) => {
-            let mut frames = answer_frames(n, &model, &[Block::Text("partial answer".into())]);
-            frames.truncate(2);
-            frames.push(format!(
-                "data: {}\n\n",
-                json!({ "error": { "message": message, "type": kind, "code": null } })
-            ));
-            sse_body(frames, false)
-        }
-        Some(Reply::Drop) => {
-            let mut frames = answer_frames(n, &model, &[Block::Text("partial answer that never ends".into())]);
-            frames.truncate(3);
-            sse_body(frames, true)
-        }
-        Some(Reply::Slow(..)) => error_response(500, "server_error", "fake: nested slow replies"),
-        Some(Reply::Raw(_)) => error_response(
-            500,
-            "server_error",
-            "fake OpenAI: raw Anthropic events have no OpenAI form",
-        ),
+    fn stream_error(kind: &str, message: &str) -> String {
+        format!("data: {}\n\n", error_body(message, kind, None, None))
     }
 }

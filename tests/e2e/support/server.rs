@@ -1,8 +1,11 @@
 //! The real `pi-worker` binary, started on an ephemeral loopback port.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::fs::DirBuilderExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime};
 
 use tempfile::TempDir;
 
@@ -23,7 +26,7 @@ pub struct ServerOptions {
     pub llm_url: Option<String>,
     /// The provider the fake model is configured as.
     pub provider: Provider,
-    /// Extra command-line flags.
+    /// Extra command-line flags; a `--cache-dir` among them replaces the run's [`cache_dir`].
     pub args: Vec<String>,
     /// Extra environment variables.
     pub env: Vec<(String, String)>,
@@ -37,9 +40,29 @@ pub struct Server {
     dir: TempDir,
 }
 
-/// Compiled guests are cached across the tests of a run, as across restarts of a real server.
-fn cache_dir() -> PathBuf {
-    std::env::temp_dir().join("pi-worker-e2e-cache")
+/// Compiled guests are cached across the tests of a run, as across restarts of a real server, in
+/// a directory private to the run: `e2e-guest-cache-<pid>` under Cargo's temporary directory for
+/// tests, created with mode 0700. Caches of runs that ended over an hour ago are removed (a server
+/// recreates its cache directory if it finds none).
+pub fn cache_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let parent = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let stale = SystemTime::now() - Duration::from_secs(3600);
+        for entry in std::fs::read_dir(parent).into_iter().flatten().flatten() {
+            let old = entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t < stale);
+            if old && entry.file_name().to_string_lossy().starts_with("e2e-guest-cache-") {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let dir = parent.join(format!("e2e-guest-cache-{}", std::process::id()));
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .unwrap();
+        dir
+    })
 }
 
 impl Server {
@@ -93,6 +116,11 @@ impl Server {
         self.child.wait().unwrap().success()
     }
 
+    /// What the server has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap()
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
@@ -107,10 +135,11 @@ fn spawn(dir: &Path, options: &ServerOptions) -> (Child, String) {
         .unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pi-worker"));
     cmd.args(["serve", "--addr", "127.0.0.1:0", "--data"])
-        .arg(dir.join("data"))
-        .arg("--cache-dir")
-        .arg(cache_dir())
-        .args(&options.args)
+        .arg(dir.join("data"));
+    if !options.args.iter().any(|a| a == "--cache-dir") {
+        cmd.arg("--cache-dir").arg(cache_dir());
+    }
+    cmd.args(&options.args)
         // The working directory holds no .env/.dev.vars: the test decides the configuration.
         .current_dir(dir)
         .env_remove("ANTHROPIC_API_KEY")
@@ -119,6 +148,8 @@ fn spawn(dir: &Path, options: &ServerOptions) -> (Child, String) {
         .env_remove("PI_WORKER_TOKEN")
         .env_remove("OPENAI_API_KEY")
         .env_remove("OPENAI_BASE_URL")
+        .env_remove("PI_WORKER_OPENAI_PREFIXES")
+        .env_remove("PI_WORKER_OPENAI_MAX_TOKENS_FIELD")
         .env("PI_WORKER_LOG", "pi_worker=debug")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
