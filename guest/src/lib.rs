@@ -1,4 +1,4 @@
-//! The default pi-worker agent: a model-driven loop over the workspace's file tools.
+//! The default pi-worker agent: a model-driven loop over the workspace's file and git tools.
 //!
 //! Pure policy: the system prompt, the tools' schemas, semantics and output formatting, and the
 //! loop (model → tool calls → results → model …). Everything it touches goes through the

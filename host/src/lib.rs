@@ -4,6 +4,9 @@
 //! agent compiled to a sandboxed WebAssembly component works on it through the `pi:worker` WIT
 //! imports this crate implements.
 //!
+//! A program that is not an HTTP server drives sessions through [`service::ChatService`]: create
+//! a session, chat on it (with live events), read its files, git objects and conversation.
+//!
 //! Embedders can link the host interfaces into their own Wasmtime store type:
 //!
 //! ```no_run

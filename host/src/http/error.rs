@@ -62,7 +62,7 @@ fn chat_status(e: &ChatError) -> StatusCode {
 }
 
 /// The status a git failure on a read route answers with.
-fn git_status(e: &GitError) -> Option<StatusCode> {
+fn git_error_status(e: &GitError) -> Option<StatusCode> {
     match e {
         GitError::UnknownRevision(_) | GitError::NoCommits | GitError::NotARepository => Some(StatusCode::NOT_FOUND),
         GitError::InvalidPath(_) | GitError::InvalidName(_) => Some(StatusCode::BAD_REQUEST),
@@ -81,7 +81,7 @@ impl From<ServiceError> for ApiError {
                 }
                 Self::new(status, chat.to_string())
             }
-            ServiceError::Git(git) => match git_status(git) {
+            ServiceError::Git(git) => match git_error_status(git) {
                 Some(status) => Self::new(status, git.to_string()),
                 None => Self::internal(&e),
             },

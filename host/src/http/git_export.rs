@@ -15,7 +15,7 @@ use super::routes::session_id;
 use super::{ApiError, AppState};
 use crate::git::{GitError, Repo, tree};
 use crate::service::ServiceError;
-use crate::storage::{EntryKind, StorageError};
+use crate::storage::StorageError;
 
 fn plain(body: String) -> Response {
     (
@@ -101,24 +101,13 @@ pub async fn archive(
     let files = state
         .service
         .read(&id, move |s| {
-            let files: Vec<(String, u32, ObjectId)> = match &query.rev {
+            let files = match &query.rev {
                 Some(rev) => {
                     let (commit, _) = Repo::new(s).resolve(rev)?;
                     let odb = s.objects();
                     tree::flatten(&odb, &tree::commit_tree(&odb, &commit)?)?
-                        .into_iter()
-                        .map(|(path, file)| (path, u32::from(file.mode.value()), file.id))
-                        .collect()
                 }
-                None => {
-                    let worktree = s.worktree();
-                    let mut files = Vec::new();
-                    for entry in worktree.walk("/")?.into_iter().filter(|e| e.kind == EntryKind::File) {
-                        let id = worktree.blob_id(&entry.path)?;
-                        files.push((entry.path[1..].to_string(), 0o100644, id));
-                    }
-                    files
-                }
+                None => s.worktree().files()?,
             };
             Ok::<_, GitError>(files)
         })
@@ -137,17 +126,17 @@ pub async fn archive(
         };
         let result = (|| -> Result<(), std::io::Error> {
             let mut builder = tar::Builder::new(&mut writer);
-            for (path, mode, object) in files {
+            for (path, file) in files {
                 let data = db
-                    .read(|s| s.objects().get(&object))
+                    .read(|s| s.objects().get(&file.id))
                     .map_err(std::io::Error::other)?
                     .ok_or_else(|| {
-                        std::io::Error::other(StorageError::corrupt("objects", format!("missing blob {object}")))
+                        std::io::Error::other(StorageError::corrupt("objects", format!("missing blob {}", file.id)))
                     })?
                     .1;
                 let mut header = tar::Header::new_gnu();
                 header.set_size(data.len() as u64);
-                header.set_mode(if mode == 0o100755 { 0o755 } else { 0o644 });
+                header.set_mode(if file.mode.is_executable() { 0o755 } else { 0o644 });
                 header.set_entry_type(tar::EntryType::Regular);
                 builder.append_data(&mut header, &path, data.as_slice())?;
             }
