@@ -119,10 +119,10 @@ impl<'a> ObjectDb<'a> {
             return Ok(None);
         };
         let kind = kind_of(&hex, kind)?;
-        let data = if spilled {
-            self.blobs.get(id)?
-        } else {
-            data.unwrap_or_default()
+        let data = match (spilled, data) {
+            (true, _) => self.blobs.get(id)?,
+            (false, Some(data)) => data,
+            (false, None) => return Err(StorageError::corrupt("objects", format!("{hex} has no data"))),
         };
         Ok(Some((kind, data)))
     }

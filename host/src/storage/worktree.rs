@@ -494,6 +494,7 @@ mod tests {
             "ce013625030ba8dba906f756967f9e9ca394464a"
         );
         db.write_file("/src/deep/a.ts", b"").unwrap();
+        assert_eq!(db.read_file("/src/deep/a.ts").unwrap(), b"");
         assert_eq!(
             db.blob_id("/src/deep/a.ts").unwrap(),
             "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
