@@ -98,26 +98,24 @@ pub async fn archive(
     Query(query): Query<ArchiveQuery>,
 ) -> Result<Response, ApiError> {
     let id = session_id(&raw_id)?;
-    let files = state
-        .service
-        .read(&id, move |s| {
-            let files = match &query.rev {
+    // One open database serves the listing and then the streaming.
+    let (service, session) = (state.service.clone(), id.clone());
+    let (db, files) = tokio::task::spawn_blocking(move || {
+        let db = service.open_blocking(&session)?;
+        let files = db.read(|s| {
+            Ok::<_, GitError>(match &query.rev {
                 Some(rev) => {
                     let (commit, _) = Repo::new(s).resolve(rev)?;
                     let odb = s.objects();
                     tree::flatten(&odb, &tree::commit_tree(&odb, &commit)?)?
                 }
                 None => s.worktree().files()?,
-            };
-            Ok::<_, GitError>(files)
-        })
-        .await?;
-    let db = {
-        let (service, id) = (state.service.clone(), id.clone());
-        tokio::task::spawn_blocking(move || service.open_blocking(&id))
-            .await
-            .map_err(ServiceError::from)??
-    };
+            })
+        })?;
+        Ok::<_, ServiceError>((db, files))
+    })
+    .await
+    .map_err(ServiceError::from)??;
     let (chunks, body) = mpsc::channel::<std::io::Result<Bytes>>(CHUNKS_IN_FLIGHT);
     tokio::task::spawn_blocking(move || {
         let mut writer = ChunkWriter {

@@ -1,5 +1,5 @@
-//! Route handlers: thin adapters that parse a request, call the [`ChatService`]
-//! (crate::service::ChatService) and shape its answer.
+//! Route handlers: thin adapters that parse a request, call the
+//! [`ChatService`](crate::service::ChatService) and shape its answer.
 
 use std::sync::Arc;
 

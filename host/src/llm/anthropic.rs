@@ -1,5 +1,5 @@
 //! The Anthropic Messages API, streaming (`stream: true`, server-sent events): the request body,
-//! the headers and the error bodies. The answer's events are read by [`decoder`].
+//! the headers and the error bodies. The answer's events are read by its `decoder` module.
 
 mod decoder;
 

@@ -1,6 +1,6 @@
 //! OpenAI-compatible Chat Completions, streaming: OpenAI, Ollama, vLLM, llama.cpp's server,
 //! OpenRouter and others speak it. This file holds the request body, the headers and the error
-//! bodies; the answer's chunks are read by [`decoder`].
+//! bodies; the answer's chunks are read by its `decoder` module.
 
 mod decoder;
 

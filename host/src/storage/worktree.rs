@@ -2,8 +2,9 @@
 //! running totals in `totals` for the quotas.
 //!
 //! Each file's git blob id is computed when it is written, so git compares ids without
-//! re-hashing. Every method runs inside the caller's transaction ([`SessionDb::write`]
-//! (super::SessionDb::write)): a workspace call or a git operation happens entirely or not at all.
+//! re-hashing. Every method runs inside the caller's transaction
+//! ([`SessionDb::write`](super::SessionDb::write)): a workspace call or a git operation happens
+//! entirely or not at all.
 
 use gix_hash::ObjectId;
 use gix_object::Kind;
@@ -188,10 +189,21 @@ impl<'a> Worktree<'a> {
     /// `checkout` all come here.
     pub fn place(&self, path: &str, file: TrackedFile, size: u64) -> Result<(), FsError> {
         let now = now_ms();
+        self.make_room(path, now)?;
+        self.set_file(path, file, size, now)
+    }
+
+    /// Creates the parents of the normalised `path`; refuses when a directory stands at it.
+    fn make_room(&self, path: &str, now: u64) -> Result<(), FsError> {
         self.ensure_dir(path::parent(path), now)?;
         if self.kind_at(path)? == Some(EntryKind::Directory) {
             return Err(FsError::NotAFile(path.to_string()));
         }
+        Ok(())
+    }
+
+    /// Creates or updates the file row at the normalised `path`, whose parent exists.
+    fn set_file(&self, path: &str, file: TrackedFile, size: u64, now: u64) -> Result<(), FsError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO files(path, parent, kind, mode, size, blob_id, mtime_ms) VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6)
@@ -209,19 +221,30 @@ impl<'a> Worktree<'a> {
         Ok(())
     }
 
-    /// Refuses a write of `size` bytes to `path` that would exceed the workspace quotas.
-    fn check_quota(&self, path: &str, size: u64) -> Result<(), FsError> {
+    /// The size and mode of the file at the normalised `path`, if there is one.
+    fn existing_file(&self, path: &str) -> Result<Option<(u64, EntryMode)>, StorageError> {
+        let row: Option<(i64, u32)> = self
+            .conn
+            .prepare_cached("SELECT size, mode FROM files WHERE path = ?1 AND kind = 0")?
+            .query_row([path], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        row.map(|(size, mode)| {
+            EntryMode::try_from(mode)
+                .map(|mode| (size as u64, mode))
+                .map_err(|_| StorageError::corrupt("files", format!("{path}: mode {mode:o}")))
+        })
+        .transpose()
+    }
+
+    /// Refuses replacing a file of `existing` bytes (`None`: a new file) with `size` bytes when
+    /// that would exceed the workspace quotas.
+    fn check_quota(&self, existing: Option<u64>, size: u64) -> Result<(), FsError> {
         let (files, bytes): (i64, i64) = self
             .conn
             .prepare_cached("SELECT files, bytes FROM totals WHERE id = 0")?
             .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        let existing: Option<i64> = self
-            .conn
-            .prepare_cached("SELECT size FROM files WHERE path = ?1 AND kind = 0")?
-            .query_row([path], |r| r.get(0))
-            .optional()?;
         let files = files as u64 + u64::from(existing.is_none());
-        let bytes = (bytes - existing.unwrap_or(0)) as u64 + size;
+        let bytes = (bytes - existing.unwrap_or(0) as i64) as u64 + size;
         if files > self.options.max_workspace_files {
             return Err(FsError::QuotaExceeded(format!(
                 "the workspace may hold at most {} files",
@@ -259,22 +282,14 @@ impl<'a> Worktree<'a> {
         if contents.len() as u64 > self.options.max_file_bytes {
             return Err(FsError::TooLarge(path));
         }
-        self.check_quota(&path, contents.len() as u64)?;
-        let mode = self.mode_of(&path)?.unwrap_or(GitEntryKind::Blob.into());
+        let now = now_ms();
+        self.make_room(&path, now)?;
+        let existing = self.existing_file(&path)?;
+        self.check_quota(existing.map(|(size, _)| size), contents.len() as u64)?;
+        let mode = existing.map_or_else(|| GitEntryKind::Blob.into(), |(_, mode)| mode);
         let id = self.objects.put(Kind::Blob, contents)?;
-        self.place(&path, TrackedFile { mode, id }, contents.len() as u64)?;
+        self.set_file(&path, TrackedFile { mode, id }, contents.len() as u64, now)?;
         Ok(id)
-    }
-
-    /// The mode of the file at the normalised `path`, if there is one.
-    fn mode_of(&self, path: &str) -> Result<Option<EntryMode>, StorageError> {
-        let mode: Option<u32> = self
-            .conn
-            .prepare_cached("SELECT mode FROM files WHERE path = ?1 AND kind = 0")?
-            .query_row([path], |r| r.get(0))
-            .optional()?;
-        mode.map(|m| EntryMode::try_from(m).map_err(|_| StorageError::corrupt("files", format!("{path}: mode {m:o}"))))
-            .transpose()
     }
 
     /// Describes one path.
