@@ -70,6 +70,23 @@ impl SessionStore {
         SessionDb::create(&self.db_path(id), &self.blob_path(id), self.options)
     }
 
+    /// Removes a session's database and its spilled blobs. Blocking; the session must not be
+    /// open. Removing what is already gone succeeds.
+    pub fn remove(&self, id: &SessionId) -> std::io::Result<()> {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut path = self.db_path(id).into_os_string();
+            path.push(suffix);
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        match std::fs::remove_dir_all(self.blob_path(id)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
     /// Opens an existing session's database. Blocking.
     pub fn open(&self, id: &SessionId) -> Result<SessionDb, OpenError> {
         SessionDb::open(&self.db_path(id), &self.blob_path(id), self.options)

@@ -131,17 +131,37 @@ impl ChatService {
         template: Template,
         author: Option<GitAuthor>,
     ) -> Result<SessionId, ServiceError> {
+        let (id, ()) = self
+            .create_session_with(move |db| Ok(seed::seed(db, template, author.as_ref())?))
+            .await?;
+        Ok(id)
+    }
+
+    /// Creates a session with a fresh id and fills it with `fill`, on a blocking thread. When
+    /// `fill` fails, the session is removed again: nothing half-made is left behind.
+    pub async fn create_session_with<T: Send + 'static>(
+        self: &Arc<Self>,
+        fill: impl FnOnce(&mut SessionDb) -> Result<T, ServiceError> + Send + 'static,
+    ) -> Result<(SessionId, T), ServiceError> {
         let id = SessionId::random().map_err(|e| ServiceError::Storage(e.into()))?;
         let service = self.clone();
         let created = id.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut db = service.sessions.create(&created)?;
-            seed::seed(&mut db, template, author.as_ref())?;
-            Ok::<_, ServiceError>(())
+        let filled = tokio::task::spawn_blocking(move || {
+            let filled = service
+                .sessions
+                .create(&created)
+                .map_err(ServiceError::from)
+                .and_then(|mut db| fill(&mut db));
+            if filled.is_err()
+                && let Err(e) = service.sessions.remove(&created)
+            {
+                tracing::error!(session = %created, "could not remove a session that failed to fill: {e}");
+            }
+            filled
         })
         .await??;
         tracing::info!(session = %id, "created session");
-        Ok(id)
+        Ok((id, filled))
     }
 
     /// Opens an existing session's database. Blocking.
@@ -165,6 +185,37 @@ impl ChatService {
     {
         let (service, id) = (self.clone(), id.clone());
         tokio::task::spawn_blocking(move || Ok(service.open_blocking(&id)?.read(f)?)).await?
+    }
+
+    /// Runs `f` over an existing session's stores in one write transaction, on a blocking
+    /// thread, once the session's lock is free: it never interleaves with a chat.
+    pub async fn write<T, E>(
+        self: &Arc<Self>,
+        id: &SessionId,
+        f: impl FnOnce(Stores<'_>) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, ServiceError>
+    where
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+        ServiceError: From<E>,
+    {
+        self.with_session(id, move |db| Ok(db.write(f)?)).await
+    }
+
+    /// Runs `f` on an existing session's open database, on a blocking thread, holding the
+    /// session's lock (no chat or other holder runs meanwhile) until `f` returns.
+    pub async fn with_session<T: Send + 'static>(
+        self: &Arc<Self>,
+        id: &SessionId,
+        f: impl FnOnce(&mut SessionDb) -> Result<T, ServiceError> + Send + 'static,
+    ) -> Result<T, ServiceError> {
+        let guard = self.locks.lock(id).await;
+        let (service, id) = (self.clone(), id.clone());
+        tokio::task::spawn_blocking(move || {
+            let _held = guard;
+            f(&mut service.open_blocking(&id)?)
+        })
+        .await?
     }
 
     /// What a session holds.
