@@ -37,7 +37,9 @@ pub fn router(state: Arc<AppState>) -> Router {
     let files: MethodRouter<Arc<AppState>> = get(files::get).put(files::put).delete(files::delete).layer(file_limit);
     Router::new()
         .route("/health", get(routes::health))
+        .route("/sessions", get(routes::list_sessions))
         .route("/session/new", post(routes::new_session))
+        .route("/session/{id}", axum::routing::delete(routes::delete_session))
         .route("/session/{id}/chat", post(routes::chat))
         .route("/session/{id}/info", get(routes::info))
         .route("/session/{id}/messages", get(routes::messages))

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -16,6 +16,7 @@ use super::{ApiError, AppState, sse};
 use crate::chat::{ChatReply, ChatRequest};
 use crate::seed::{self, Template};
 use crate::sessions::SessionId;
+use crate::storage::Cursor;
 
 /// `GET /health`.
 pub async fn health() -> &'static str {
@@ -183,4 +184,77 @@ pub async fn messages(State(state): State<Arc<AppState>>, Path(raw_id): Path<Str
     let id = session_id(&raw_id)?;
     let history = state.service.messages(&id).await?;
     Ok(Json(json!({ "sessionId": id.as_str(), "messages": history })))
+}
+
+/// The query of `GET /sessions`.
+#[derive(Deserialize)]
+pub struct ListQuery {
+    /// Sessions per page: 1 to [`MAX_PAGE`], default [`DEFAULT_PAGE`].
+    limit: Option<usize>,
+    /// The `nextCursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// Sessions per page of `GET /sessions` unless `?limit` says otherwise.
+const DEFAULT_PAGE: usize = 50;
+/// The largest `?limit` of `GET /sessions`.
+const MAX_PAGE: usize = 500;
+
+/// A listing cursor as clients see it: `<createdAt>.<sessionId>`.
+fn cursor_text(cursor: &Cursor) -> String {
+    format!("{}.{}", cursor.created_ms, cursor.id)
+}
+
+fn parse_cursor(text: &str) -> Result<Cursor, ApiError> {
+    text.split_once('.')
+        .and_then(|(ms, id)| {
+            Some(Cursor {
+                created_ms: ms.parse().ok()?,
+                id: SessionId::parse(id)?.as_str().to_string(),
+            })
+        })
+        .ok_or_else(|| ApiError::bad_request("invalid cursor: pass the nextCursor of the previous page"))
+}
+
+/// `GET /sessions[?limit=N&cursor=C]`: sessions, newest first, a page at a time.
+pub async fn list_sessions(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(format!("limit must be 1 to {MAX_PAGE}")));
+    }
+    let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
+    let page = state.service.list_sessions(limit, after).await?;
+    let sessions: Vec<Value> = page
+        .sessions
+        .iter()
+        .map(|s| {
+            json!({
+                "sessionId": s.id,
+                "createdAt": s.created_ms,
+                "updatedAt": s.updated_ms,
+                "head": s.head,
+                "branch": s.branch,
+                "fileCount": s.file_count,
+                "messageCount": s.message_count,
+                "title": s.title,
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "sessions": sessions,
+        "nextCursor": page.next.as_ref().map(cursor_text),
+    })))
+}
+
+/// `DELETE /session/:id`: removes the session (`409` while a chat runs on it).
+pub async fn delete_session(
+    State(state): State<Arc<AppState>>,
+    Path(raw_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = session_id(&raw_id)?;
+    state.service.delete_session(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

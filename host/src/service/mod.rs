@@ -7,6 +7,7 @@
 //! sessions through this type alone.
 
 mod files;
+mod lifecycle;
 mod locks;
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use gix_hash::ObjectId;
 use tokio::sync::{Semaphore, broadcast, oneshot};
 
 pub use self::files::{PathView, WriteCondition, Written};
+pub use self::lifecycle::{Page, SessionBusy};
 pub use self::locks::SessionLocks;
 use crate::chat::{self, ChatError, ChatLimits, ChatReply, ChatRequest};
 use crate::engine::AgentEngine;
@@ -57,6 +59,9 @@ pub enum ServiceError {
     /// A blocking task could not finish (it panicked, or the runtime is shutting down).
     #[error("a background task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// A chat is running on the session.
+    #[error(transparent)]
+    Busy(#[from] SessionBusy),
     /// No more chats can start (the server is shutting down).
     #[error("the server is shutting down")]
     ShuttingDown,
@@ -133,45 +138,6 @@ impl ChatService {
         &self.providers
     }
 
-    /// Creates a session from `template`, its commits authored by `author` (or the default).
-    pub async fn create_session(
-        self: &Arc<Self>,
-        template: Template,
-        author: Option<GitAuthor>,
-    ) -> Result<SessionId, ServiceError> {
-        let (id, ()) = self
-            .create_session_with(move |db| Ok(seed::seed(db, template, author.as_ref())?))
-            .await?;
-        Ok(id)
-    }
-
-    /// Creates a session with a fresh id and fills it with `fill`, on a blocking thread. When
-    /// `fill` fails, the session is removed again: nothing half-made is left behind.
-    pub async fn create_session_with<T: Send + 'static>(
-        self: &Arc<Self>,
-        fill: impl FnOnce(&mut SessionDb) -> Result<T, ServiceError> + Send + 'static,
-    ) -> Result<(SessionId, T), ServiceError> {
-        let id = SessionId::random().map_err(|e| ServiceError::Storage(e.into()))?;
-        let service = self.clone();
-        let created = id.clone();
-        let filled = tokio::task::spawn_blocking(move || {
-            let filled = service
-                .sessions
-                .create(&created)
-                .map_err(ServiceError::from)
-                .and_then(|mut db| fill(&mut db));
-            if filled.is_err()
-                && let Err(e) = service.sessions.remove(&created)
-            {
-                tracing::error!(session = %created, "could not remove a session that failed to fill: {e}");
-            }
-            filled
-        })
-        .await??;
-        tracing::info!(session = %id, "created session");
-        Ok((id, filled))
-    }
-
     /// Opens an existing session's database. Blocking.
     pub fn open_blocking(&self, id: &SessionId) -> Result<SessionDb, ServiceError> {
         match self.sessions.open(id) {
@@ -221,7 +187,11 @@ impl ChatService {
         let (service, id) = (self.clone(), id.clone());
         tokio::task::spawn_blocking(move || {
             let _held = guard;
-            f(&mut service.open_blocking(&id)?)
+            let mut db = service.open_blocking(&id)?;
+            service.changing(&id)?;
+            let result = f(&mut db);
+            service.changed(&id, &db);
+            result
         })
         .await?
     }
@@ -285,6 +255,7 @@ impl ChatService {
             let _held = (session_guard, slot);
             let _entered = span.enter();
             let db = service.open_or_create(&id)?;
+            service.changing(&id)?;
             let reply = chat::run_chat(
                 &service.engine,
                 service.providers.clone(),
@@ -293,6 +264,10 @@ impl ChatService {
                 service.limits,
                 events,
             );
+            match service.open_blocking(&id) {
+                Ok(db) => service.changed(&id, &db),
+                Err(e) => tracing::error!("cannot reopen the session to list it: {e}"),
+            }
             match &reply {
                 Ok(r) => tracing::info!(tools = r.tool_calls.len(), "chat done"),
                 Err(e) => tracing::warn!(error = %e, "chat failed"),
@@ -316,13 +291,11 @@ impl ChatService {
 
     fn open_or_create(&self, id: &SessionId) -> Result<SessionDb, ServiceError> {
         match self.sessions.open(id) {
-            Ok(db) => Ok(db),
             Err(OpenError::NotFound) => {
-                let mut db = self.sessions.create(id)?;
-                seed::seed(&mut db, Template::Sample, None)?;
-                Ok(db)
+                self.create_blocking(id, |db| Ok(seed::seed(db, Template::Sample, None)?))?;
+                Ok(self.sessions.open(id)?)
             }
-            Err(e) => Err(e.into()),
+            other => Ok(other?),
         }
     }
 }

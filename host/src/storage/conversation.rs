@@ -1,6 +1,6 @@
 //! The session's persisted conversation, in the `messages` table.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{StorageError, now_ms};
 use crate::message::{ContentBlock, Message, Role};
@@ -62,6 +62,21 @@ impl<'a> Conversation<'a> {
         Ok(())
     }
 
+    /// The text of the first user message (the one that opened the conversation), if any.
+    pub fn first_user_text(&self) -> Result<Option<String>, StorageError> {
+        let content: Option<String> = self
+            .conn
+            .prepare_cached("SELECT content FROM messages WHERE role = 'user' ORDER BY seq LIMIT 1")?
+            .query_row([], |row| row.get(0))
+            .optional()?;
+        let Some(content) = content else { return Ok(None) };
+        let blocks: Vec<ContentBlock> = serde_json::from_str(&content)?;
+        Ok(blocks.into_iter().find_map(|block| match block {
+            ContentBlock::Text { text } => Some(text),
+            _ => None,
+        }))
+    }
+
     /// Number of messages in the conversation.
     pub fn count(&self) -> Result<u64, StorageError> {
         Ok(self
@@ -107,6 +122,10 @@ mod tests {
         db.write(|s| s.conversation().append(&msgs[1..])).unwrap();
         assert_eq!(db.read(|s| s.conversation().history()).unwrap(), msgs);
         assert_eq!(db.read(|s| s.conversation().count()).unwrap(), 3);
+        assert_eq!(
+            db.read(|s| s.conversation().first_user_text()).unwrap().as_deref(),
+            Some("hi")
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@
 //! versioned ([`schema`]).
 
 pub mod blobs;
+pub mod catalogue;
 pub mod conversation;
 pub mod error;
 pub mod index;
@@ -33,6 +34,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub use self::blobs::BlobDir;
+pub use self::catalogue::{Catalogue, Cursor, SessionSummary};
 pub use self::conversation::Conversation;
 pub use self::error::StorageError;
 pub use self::index::{Index, Snapshot, TrackedFile};
@@ -165,6 +167,14 @@ impl SessionDb {
         })?;
         tx.commit().map_err(StorageError::from)?;
         Ok(out)
+    }
+
+    /// Closes the database leaving it one self-contained file (rollback journal, no WAL beside
+    /// it), so it can be renamed into place atomically. It reopens in WAL mode as usual.
+    pub fn close_to_single_file(self) -> Result<(), StorageError> {
+        self.conn.pragma_update(None, "journal_mode", "DELETE")?;
+        self.conn.close().map_err(|(_, e)| e)?;
+        Ok(())
     }
 
     /// The storage options this database was opened with.

@@ -78,21 +78,28 @@ pub fn version(conn: &Connection) -> Result<u32, StorageError> {
     Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
 }
 
-/// Brings the database to [`CURRENT_VERSION`]. Refuses a database from a newer build.
+/// Brings a session database to [`CURRENT_VERSION`]. Refuses a database from a newer build.
 pub fn migrate(conn: &Connection) -> Result<(), StorageError> {
+    apply(conn, MIGRATIONS)
+}
+
+/// Brings a database to version `migrations.len()` by applying the missing `migrations` in
+/// order, each in its own transaction with its version bump. Refuses a newer database.
+pub(super) fn apply(conn: &Connection, migrations: &[&str]) -> Result<(), StorageError> {
+    let latest = migrations.len() as u32;
     let mut at = version(conn)?;
-    if at > CURRENT_VERSION {
+    if at > latest {
         return Err(StorageError::corrupt(
             "schema",
-            format!("the database is at schema version {at}, newer than this build's {CURRENT_VERSION}"),
+            format!("the database is at schema version {at}, newer than this build's {latest}"),
         ));
     }
-    while at < CURRENT_VERSION {
+    while at < latest {
         let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
         // Re-read under the write lock: another process may have migrated meanwhile.
         at = version(&tx)?;
-        if at < CURRENT_VERSION {
-            tx.execute_batch(MIGRATIONS[at as usize])?;
+        if at < latest {
+            tx.execute_batch(migrations[at as usize])?;
             at += 1;
             tx.pragma_update(None, "user_version", at)?;
         }
