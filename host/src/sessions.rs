@@ -72,6 +72,26 @@ fn remove_database(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Recreates the directory tree `from` at `to`, its files hard-linked (a missing `from` is an
+/// empty tree).
+fn link_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    let entries = match std::fs::read_dir(from) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        other => other?,
+    };
+    std::fs::create_dir_all(to)?;
+    for entry in entries {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            link_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::hard_link(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
 impl SessionStore {
     /// Sessions under `data_dir` (`sessions/<id>.sqlite`, `blobs/<id>/`, `catalogue.sqlite`),
     /// created if missing.
@@ -115,6 +135,19 @@ impl SessionStore {
             return Err(OpenError::AlreadyExists);
         }
         SessionDb::create(&self.creating_path(id), &self.blob_path(id), self.options)
+    }
+
+    /// Starts creating the session `to` as a copy of `from` (open as `source`): its database
+    /// copied from one snapshot, and its spilled blobs shared as hard links (no bytes copied;
+    /// removing either session leaves the other's links intact). To be filled and then
+    /// [published](Self::publish) or [discarded](Self::discard). Blocking.
+    pub fn fork(&self, source: &SessionDb, from: &SessionId, to: &SessionId) -> Result<SessionDb, OpenError> {
+        if self.exists(to) || self.creating_path(to).exists() {
+            return Err(OpenError::AlreadyExists);
+        }
+        source.copy_to(&self.creating_path(to))?;
+        link_tree(&self.blob_path(from), &self.blob_path(to))?;
+        SessionDb::open(&self.creating_path(to), &self.blob_path(to), self.options)
     }
 
     /// Finishes creating a session: closes its filled database and renames it into place.

@@ -9,6 +9,7 @@
 
 mod access;
 mod bad_input;
+mod checkpoints;
 mod conversation;
 mod durability;
 mod files;

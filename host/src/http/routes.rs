@@ -16,7 +16,8 @@ use super::{ApiError, AppState, sse};
 use crate::chat::{ChatReply, ChatRequest};
 use crate::seed::{self, Template};
 use crate::sessions::SessionId;
-use crate::storage::Cursor;
+use crate::storage::conversation::{RecordEntry, Recorded};
+use crate::storage::{Cursor, FileChangeKind};
 
 /// `GET /health`.
 pub async fn health() -> &'static str {
@@ -179,11 +180,133 @@ pub async fn info(State(state): State<Arc<AppState>>, Path(raw_id): Path<String>
     })))
 }
 
-/// `GET /session/:id/messages`: the persisted conversation.
-pub async fn messages(State(state): State<Arc<AppState>>, Path(raw_id): Path<String>) -> Result<Json<Value>, ApiError> {
+/// The query of `GET /session/:id/messages`.
+#[derive(Deserialize)]
+pub struct MessagesQuery {
+    /// `model`: only what the model sees; otherwise the whole record.
+    view: Option<String>,
+}
+
+/// One row of the record as JSON: a message (`role`, `content`) or a revert marker
+/// (`role: "revert"`, `atMessage`), each with its `seq` and `createdAt`.
+fn recorded_json(row: &Recorded) -> Value {
+    let mut value = match &row.entry {
+        RecordEntry::Message(message) => serde_json::to_value(message).unwrap_or_default(),
+        RecordEntry::Revert { at_message } => json!({ "role": "revert", "atMessage": at_message }),
+    };
+    if let Some(object) = value.as_object_mut() {
+        object.insert("seq".into(), json!(row.seq));
+        object.insert("createdAt".into(), json!(row.created_ms));
+    }
+    value
+}
+
+/// `GET /session/:id/messages[?view=model]`: the persisted conversation: the whole record with
+/// its markers, or what the model sees.
+pub async fn messages(
+    State(state): State<Arc<AppState>>,
+    Path(raw_id): Path<String>,
+    Query(query): Query<MessagesQuery>,
+) -> Result<Json<Value>, ApiError> {
     let id = session_id(&raw_id)?;
-    let history = state.service.messages(&id).await?;
-    Ok(Json(json!({ "sessionId": id.as_str(), "messages": history })))
+    let model_view = match query.view.as_deref() {
+        None | Some("record") => false,
+        Some("model") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "unknown view '{other}': use 'model' or 'record'"
+            )));
+        }
+    };
+    let rows = state.service.messages(&id, model_view).await?;
+    let messages: Vec<Value> = rows.iter().map(recorded_json).collect();
+    Ok(Json(json!({ "sessionId": id.as_str(), "messages": messages })))
+}
+
+/// A checkpoint's changes in a line: `2 files changed: M src/a.ts, A b.md` (at most ten named).
+fn checkpoint_summary(changes: &[(FileChangeKind, String)]) -> String {
+    const NAMED: usize = 10;
+    if changes.is_empty() {
+        return "no files changed".into();
+    }
+    let named: Vec<String> = changes
+        .iter()
+        .take(NAMED)
+        .map(|(kind, path)| format!("{} {path}", kind.letter()))
+        .collect();
+    let more = match changes.len().saturating_sub(NAMED) {
+        0 => String::new(),
+        n => format!(", and {n} more"),
+    };
+    let plural = if changes.len() == 1 { "" } else { "s" };
+    format!("{} file{plural} changed: {}{more}", changes.len(), named.join(", "))
+}
+
+/// `GET /session/:id/checkpoints`: `{"checkpoints": [{"seq", "createdAt", "summary", "changes"}]}`.
+pub async fn checkpoints(
+    State(state): State<Arc<AppState>>,
+    Path(raw_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = session_id(&raw_id)?;
+    let checkpoints: Vec<Value> = state
+        .service
+        .checkpoints(&id)
+        .await?
+        .iter()
+        .map(|c| {
+            let changes: Vec<Value> = c
+                .changes
+                .iter()
+                .map(|(kind, path)| json!({ "change": kind.letter(), "path": path }))
+                .collect();
+            let summary = checkpoint_summary(&c.changes);
+            json!({ "seq": c.seq, "createdAt": c.created_ms, "summary": summary, "changes": changes })
+        })
+        .collect();
+    Ok(Json(json!({ "sessionId": id.as_str(), "checkpoints": checkpoints })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RevertBody {
+    at_message: u64,
+}
+
+/// `POST /session/:id/revert {"atMessage": n}`: files and conversation back to how they stood
+/// after message `n`.
+pub async fn revert(
+    State(state): State<Arc<AppState>>,
+    Path(raw_id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let id = session_id(&raw_id)?;
+    let RevertBody { at_message } = json_body(body)?;
+    let reverted = state.service.revert(&id, at_message).await?;
+    Ok(Json(json!({
+        "atMessage": at_message,
+        "marker": reverted.marker,
+        "checkpoint": reverted.checkpoint,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ForkBody {
+    at_message: Option<u64>,
+}
+
+/// `POST /session/:id/fork {"atMessage": n?}`: a new session copied from this one.
+pub async fn fork(
+    State(state): State<Arc<AppState>>,
+    Path(raw_id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let id = session_id(&raw_id)?;
+    let ForkBody { at_message } = json_body(body)?;
+    let forked = state.service.fork(&id, at_message).await?;
+    Ok(Json(
+        json!({ "sessionId": forked.as_str(), "forkedFrom": id.as_str(), "atMessage": at_message }),
+    ))
 }
 
 /// The query of `GET /sessions`.

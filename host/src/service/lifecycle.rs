@@ -11,8 +11,8 @@ use std::sync::Arc;
 use super::{ChatService, ServiceError};
 use crate::git::{GitError, Repo};
 use crate::seed::{self, GitAuthor, Template};
-use crate::sessions::SessionId;
-use crate::storage::{Cursor, SessionDb, SessionSummary, StorageError, meta, now_ms};
+use crate::sessions::{SessionId, SessionStore};
+use crate::storage::{Cursor, OpenError, SessionDb, SessionSummary, StorageError, meta, now_ms};
 
 /// Longest title in a listing, in characters; longer first messages are cut with `…`.
 const TITLE_CHARS: usize = 80;
@@ -87,23 +87,30 @@ impl ChatService {
     ) -> Result<(SessionId, T), ServiceError> {
         let id = SessionId::random().map_err(|e| ServiceError::Storage(e.into()))?;
         let (service, created) = (self.clone(), id.clone());
-        let filled = tokio::task::spawn_blocking(move || service.create_blocking(&created, fill)).await??;
+        let filled = tokio::task::spawn_blocking(move || {
+            service.create_blocking(&created, |sessions, id| sessions.create(id), fill)
+        })
+        .await??;
         Ok((id, filled))
     }
 
-    /// Creates the session `id` (which must not exist) and fills it with `fill`. Blocking.
+    /// Creates the session `id` (which must not exist) with `start` (a new database, or a
+    /// copy), fills it with `fill`, and publishes it. Blocking.
     pub(super) fn create_blocking<T>(
         &self,
         id: &SessionId,
+        start: impl FnOnce(&SessionStore, &SessionId) -> Result<SessionDb, OpenError>,
         fill: impl FnOnce(&mut SessionDb) -> Result<T, ServiceError>,
     ) -> Result<T, ServiceError> {
         let catalogue = self.sessions.catalogue();
         catalogue.mark_stale(id.as_str(), "", now_ms())?;
-        let created = self.sessions.create(id).map_err(ServiceError::from).and_then(|mut db| {
-            let filled = fill(&mut db)?;
-            self.sessions.publish(id, db)?;
-            Ok(filled)
-        });
+        let created = start(&self.sessions, id)
+            .map_err(ServiceError::from)
+            .and_then(|mut db| {
+                let filled = fill(&mut db)?;
+                self.sessions.publish(id, db)?;
+                Ok(filled)
+            });
         match created {
             Ok(filled) => {
                 tracing::info!(session = %id, "created session");

@@ -6,6 +6,7 @@
 //! handlers ([`crate::http`]) only translate requests and answers; another embedder can drive
 //! sessions through this type alone.
 
+mod checkpoints;
 mod files;
 mod lifecycle;
 mod locks;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use gix_hash::ObjectId;
 use tokio::sync::{Semaphore, broadcast, oneshot};
 
+pub use self::checkpoints::Reverted;
 pub use self::files::{PathView, WriteCondition, Written};
 pub use self::lifecycle::{Page, SessionBusy};
 pub use self::locks::SessionLocks;
@@ -23,9 +25,9 @@ use crate::engine::AgentEngine;
 use crate::git::{GitError, Repo};
 use crate::interfaces::session::ChatEvent;
 use crate::llm::ProviderRegistry;
-use crate::message::Message;
 use crate::seed::{self, GitAuthor, Template};
 use crate::sessions::{SessionId, SessionStore};
+use crate::storage::conversation::Recorded;
 use crate::storage::{FsError, OpenError, SessionDb, Stats, StorageError, Stores, meta};
 
 /// How many live events a chat buffers for its slowest watcher. A watcher further behind skips
@@ -47,6 +49,9 @@ pub enum ServiceError {
     /// A working-tree operation was refused (not found, not a file, quota, …).
     #[error(transparent)]
     Fs(#[from] FsError),
+    /// A message sequence number names no message of the session.
+    #[error("{0}")]
+    NoSuchMessage(String),
     /// A conditional write's condition did not hold.
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
@@ -226,9 +231,18 @@ impl ChatService {
         .await
     }
 
-    /// The session's whole conversation, oldest first.
-    pub async fn messages(self: &Arc<Self>, id: &SessionId) -> Result<Vec<Message>, ServiceError> {
-        self.read(id, |s| s.conversation().history()).await
+    /// The session's conversation, oldest first: the whole record with its markers, or only what
+    /// the model sees (`model_view`).
+    pub async fn messages(self: &Arc<Self>, id: &SessionId, model_view: bool) -> Result<Vec<Recorded>, ServiceError> {
+        self.read(id, move |s| {
+            let conversation = s.conversation();
+            if model_view {
+                conversation.view()
+            } else {
+                conversation.record()
+            }
+        })
+        .await
     }
 
     /// Runs a chat on the session once every chat before it has finished, creating the session
@@ -254,8 +268,11 @@ impl ChatService {
         tokio::task::spawn_blocking(move || {
             let _held = (session_guard, slot);
             let _entered = span.enter();
-            let db = service.open_or_create(&id)?;
+            let mut db = service.open_or_create(&id)?;
             service.changing(&id)?;
+            // The files as the chat finds them (edits made since the last turn included): the
+            // checkpoint after the last message.
+            db.write(|s| Repo::new(s).record_checkpoint(s.conversation().last_seq()?))?;
             let reply = chat::run_chat(
                 &service.engine,
                 service.providers.clone(),
@@ -292,7 +309,11 @@ impl ChatService {
     fn open_or_create(&self, id: &SessionId) -> Result<SessionDb, ServiceError> {
         match self.sessions.open(id) {
             Err(OpenError::NotFound) => {
-                self.create_blocking(id, |db| Ok(seed::seed(db, Template::Sample, None)?))?;
+                self.create_blocking(
+                    id,
+                    |sessions, id| sessions.create(id),
+                    |db| Ok(seed::seed(db, Template::Sample, None)?),
+                )?;
                 Ok(self.sessions.open(id)?)
             }
             other => Ok(other?),

@@ -18,6 +18,7 @@
 
 pub mod blobs;
 pub mod catalogue;
+pub mod checkpoints;
 pub mod conversation;
 pub mod error;
 pub mod index;
@@ -35,6 +36,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub use self::blobs::BlobDir;
 pub use self::catalogue::{Catalogue, Cursor, SessionSummary};
+pub use self::checkpoints::{Checkpoint, Checkpoints, FileChangeKind};
 pub use self::conversation::Conversation;
 pub use self::error::StorageError;
 pub use self::index::{Index, Snapshot, TrackedFile};
@@ -177,6 +179,17 @@ impl SessionDb {
         Ok(())
     }
 
+    /// Writes a consistent copy of the database to `path` (a new file) with SQLite's
+    /// `VACUUM INTO`: it reads one snapshot, so writers may carry on meanwhile. Spilled blobs are
+    /// not copied: they live beside the database.
+    pub fn copy_to(&self, path: &Path) -> Result<(), StorageError> {
+        let path = path
+            .to_str()
+            .ok_or_else(|| StorageError::Io(std::io::Error::other("the data directory's path is not UTF-8")))?;
+        self.conn.execute("VACUUM INTO ?1", [path])?;
+        Ok(())
+    }
+
     /// The storage options this database was opened with.
     pub fn options(&self) -> StorageOptions {
         self.options
@@ -216,6 +229,11 @@ impl<'a> Stores<'a> {
     /// The conversation.
     pub fn conversation(&self) -> Conversation<'a> {
         Conversation::new(self.conn)
+    }
+
+    /// Checkpoints of the working tree.
+    pub fn checkpoints(&self) -> Checkpoints<'a> {
+        Checkpoints::new(self.conn)
     }
 
     /// Session settings.

@@ -68,6 +68,19 @@ CREATE TABLE IF NOT EXISTS meta (
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 ",
+    // 2: the model's view of the conversation (a chain through `parent`, moved by revert
+    // markers), and checkpoints of the working tree.
+    "
+ALTER TABLE messages ADD COLUMN parent INTEGER;    -- the message before this one in the model's view
+ALTER TABLE messages ADD COLUMN view_tip INTEGER;  -- the last message of the model's view after this row
+UPDATE messages SET parent = (SELECT MAX(p.seq) FROM messages p WHERE p.seq < messages.seq), view_tip = seq;
+CREATE TABLE checkpoints (
+    seq        INTEGER PRIMARY KEY,  -- the working tree as it stood after message `seq` (0: before any)
+    created_ms INTEGER NOT NULL,
+    tree       TEXT NOT NULL,        -- a git tree object of the files; no commit, no ref
+    changes    TEXT NOT NULL         -- JSON [[\"A\"|\"M\"|\"D\", path], …] since the previous checkpoint
+);
+",
 ];
 
 /// The schema version this build creates and understands.
