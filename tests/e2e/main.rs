@@ -13,6 +13,7 @@ mod conversation;
 mod durability;
 mod git;
 mod hostile;
+mod import;
 mod limits;
 mod providers;
 mod streaming;
