@@ -85,6 +85,10 @@ impl From<ServiceError> for ApiError {
                 Some(status) => Self::new(status, git.to_string()),
                 None => Self::internal(&e),
             },
+            ServiceError::Import(import) => match super::import::import_status(import) {
+                Some(status) => Self::new(status, import.to_string()),
+                None => Self::internal(&e),
+            },
             ServiceError::ShuttingDown => Self::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
             ServiceError::Storage(_) | ServiceError::Open(_) | ServiceError::Task(_) => Self::internal(&e),
         }

@@ -4,6 +4,7 @@
 mod auth;
 mod error;
 mod git_export;
+mod import;
 mod routes;
 mod sse;
 

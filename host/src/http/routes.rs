@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{ApiError, AppState, sse};
+use super::{ApiError, AppState, import, sse};
 use crate::chat::{ChatReply, ChatRequest};
 use crate::seed::{self, Template};
 use crate::sessions::SessionId;
@@ -56,15 +56,16 @@ struct NewSession {
     git_author: Option<GitAuthor>,
 }
 
+/// Who a new session's commits are authored by, as a client gives it.
 #[derive(Deserialize)]
-struct GitAuthor {
-    name: String,
-    email: String,
+pub(super) struct GitAuthor {
+    pub(super) name: String,
+    pub(super) email: String,
 }
 
 impl GitAuthor {
     /// Refuses what git could not record in a signature.
-    fn validate(self) -> Result<seed::GitAuthor, ApiError> {
+    pub(super) fn validate(self) -> Result<seed::GitAuthor, ApiError> {
         for (field, value) in [("name", &self.name), ("email", &self.email)] {
             if value.trim().is_empty() || value.len() > 200 || value.contains(['<', '>', '\n', '\0']) {
                 return Err(ApiError::bad_request(format!(
@@ -79,11 +80,19 @@ impl GitAuthor {
     }
 }
 
-/// `POST /session/new`: a new session with the sample project (or `{"template":"empty"}`).
+/// `POST /session/new`: a new session with the sample project (or `{"template":"empty"}`), or
+/// from a tar / tar.gz body (see [`import`]).
 pub async fn new_session(
     State(state): State<Arc<AppState>>,
+    query: Result<Query<import::ArchiveQuery>, QueryRejection>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    if let Ok(bytes) = &body
+        && let Some(compression) = import::archive_type(&headers, bytes)
+    {
+        return import::from_archive(&state, query, compression, bytes.clone()).await;
+    }
     let NewSession { template, git_author } = json_body(body)?;
     let author = git_author.map(GitAuthor::validate).transpose()?;
     let id = state.service.create_session(template, author).await?;

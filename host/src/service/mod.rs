@@ -6,6 +6,7 @@
 //! handlers ([`crate::http`]) only translate requests and answers; another embedder can drive
 //! sessions through this type alone.
 
+mod import;
 mod locks;
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ pub use self::locks::SessionLocks;
 use crate::chat::{self, ChatError, ChatLimits, ChatReply, ChatRequest};
 use crate::engine::AgentEngine;
 use crate::git::{GitError, Repo};
+use crate::import::ImportError;
 use crate::interfaces::session::ChatEvent;
 use crate::llm::ProviderRegistry;
 use crate::message::Message;
@@ -40,6 +42,9 @@ pub enum ServiceError {
     /// A git operation failed.
     #[error(transparent)]
     Git(#[from] GitError),
+    /// An import (archive or repository) was refused or failed.
+    #[error(transparent)]
+    Import(#[from] ImportError),
     /// The session's storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),

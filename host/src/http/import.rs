@@ -1,0 +1,77 @@
+//! `POST /session/new` with code: a tar or tar.gz body (by `Content-Type`), or a repository URL
+//! in the JSON body. Both answer `{sessionId, head, fileCount}`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::Query;
+use axum::extract::rejection::QueryRejection;
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::routes::GitAuthor;
+use super::{ApiError, AppState};
+use crate::import::archive::{ArchiveError, Compression};
+use crate::import::{ImportError, Imported};
+use crate::sessions::SessionId;
+
+/// The archive media types: `application/x-tar` (gzip still recognised by its magic bytes),
+/// `application/gzip` and `application/x-gzip`. `None` for any other body (JSON).
+pub fn archive_type(headers: &HeaderMap, body: &[u8]) -> Option<Compression> {
+    let media = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let media = media.split(';').next()?.trim().to_ascii_lowercase();
+    match media.as_str() {
+        "application/x-tar" => Some(Compression::detect(body)),
+        "application/gzip" | "application/x-gzip" => Some(Compression::Gzip),
+        _ => None,
+    }
+}
+
+/// The query of an archive upload: who its commit is authored by (both or neither).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArchiveQuery {
+    git_author_name: Option<String>,
+    git_author_email: Option<String>,
+}
+
+/// Creates a session from an archive body.
+pub async fn from_archive(
+    state: &Arc<AppState>,
+    query: Result<Query<ArchiveQuery>, QueryRejection>,
+    compression: Compression,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let author = match (query.git_author_name, query.git_author_email) {
+        (None, None) => None,
+        (Some(name), Some(email)) => Some(GitAuthor { name, email }.validate()?),
+        _ => {
+            return Err(ApiError::bad_request(
+                "give both gitAuthorName and gitAuthorEmail, or neither",
+            ));
+        }
+    };
+    let (id, imported) = state.service.create_from_archive(body, compression, author).await?;
+    Ok(created(&id, imported))
+}
+
+/// The answer to an import: `{sessionId, head, fileCount}`.
+pub fn created(id: &SessionId, imported: Imported) -> Json<Value> {
+    Json(json!({
+        "sessionId": id.as_str(),
+        "head": imported.head.map(|h| h.to_hex().to_string()),
+        "fileCount": imported.file_count,
+    }))
+}
+
+/// The status an import failure answers with; `None` for a fault of ours.
+pub fn import_status(e: &ImportError) -> Option<StatusCode> {
+    match e {
+        ImportError::Limit(_) | ImportError::Archive(ArchiveError::Limit(_)) => Some(StatusCode::PAYLOAD_TOO_LARGE),
+        ImportError::Archive(_) | ImportError::Worktree(_) => Some(StatusCode::BAD_REQUEST),
+        ImportError::Git(_) | ImportError::Storage(_) => None,
+    }
+}

@@ -1,0 +1,104 @@
+//! Starting a session from your code: a `.tar`/`.tar.gz` archive becomes the working tree and its
+//! first commit ([`archive`], [`fill_from_archive`]), or a public git repository is cloned over
+//! smart HTTP ([`remote`]). Either obeys the workspace quotas ([`limits`]).
+//!
+//! Nothing here runs SQL: the session is filled through the typed stores and the git layer, in
+//! one transaction, so an import lands completely or not at all.
+
+pub mod archive;
+pub mod limits;
+
+use gix_hash::ObjectId;
+use gix_object::Kind;
+
+use self::archive::{ArchiveError, ArchiveTree};
+use self::limits::LimitError;
+use crate::git::{GitError, Repo};
+use crate::seed::GitAuthor;
+use crate::storage::{FsError, SessionDb, StorageError, Stores, TrackedFile, meta};
+
+/// The message of the commit an archive import makes.
+pub const INITIAL_COMMIT_MESSAGE: &str = "Initial commit";
+
+/// What an import produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Imported {
+    /// HEAD's commit (`None`: an empty archive, nothing committed).
+    pub head: Option<ObjectId>,
+    /// Files in the working tree.
+    pub file_count: u64,
+}
+
+/// Why an import failed; nothing was created.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The archive was refused.
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    /// The import does not fit the workspace's quotas.
+    #[error(transparent)]
+    Limit(#[from] LimitError),
+    /// The working tree refused an entry (a file where a directory must go).
+    #[error("the archive does not fit in a working tree: {0}")]
+    Worktree(#[source] FsError),
+    /// A git operation failed.
+    #[error(transparent)]
+    Git(#[from] GitError),
+    /// Storage failed (a host fault).
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<FsError> for ImportError {
+    fn from(e: FsError) -> Self {
+        match e {
+            FsError::Storage(e) => Self::Storage(e),
+            other => Self::Worktree(other),
+        }
+    }
+}
+
+/// Makes the session a repository on `main` with `author` (if given) recorded: the start of every
+/// import.
+fn init(s: Stores<'_>, author: Option<&GitAuthor>, template: &str) -> Result<(), ImportError> {
+    Repo::new(s).init()?;
+    if let Some(author) = author {
+        s.meta().set(meta::GIT_AUTHOR_NAME, &author.name)?;
+        s.meta().set(meta::GIT_AUTHOR_EMAIL, &author.email)?;
+    }
+    s.meta().set(meta::TEMPLATE, template)?;
+    Ok(())
+}
+
+/// Fills a new session from an archive's tree: the files become the working tree (modes kept)
+/// and, unless there are none, the `Initial commit` on `main`, authored as a seeded session's
+/// commits are. One transaction.
+pub fn fill_from_archive(
+    db: &mut SessionDb,
+    tree: &ArchiveTree,
+    author: Option<&GitAuthor>,
+) -> Result<Imported, ImportError> {
+    db.write(|s| {
+        init(s, author, "archive")?;
+        let worktree = s.worktree();
+        for directory in &tree.directories {
+            worktree.mkdir(directory)?;
+        }
+        for (path, file) in &tree.files {
+            let id = s.objects().put(Kind::Blob, &file.contents)?;
+            let tracked = TrackedFile { mode: file.mode, id };
+            worktree.place(path, tracked, file.contents.len() as u64)?;
+        }
+        let repo = Repo::new(s);
+        let head = if tree.files.is_empty() {
+            None
+        } else {
+            repo.add(&[".".to_string()])?;
+            Some(repo.commit(INITIAL_COMMIT_MESSAGE)?.id)
+        };
+        Ok(Imported {
+            head,
+            file_count: worktree.stats()?.file_count,
+        })
+    })
+}

@@ -1,0 +1,34 @@
+//! Creating sessions from code: archives and (see [`crate::import::remote`]) repositories.
+
+use std::sync::Arc;
+
+use super::{ChatService, ServiceError};
+use crate::import::archive::{self, Compression};
+use crate::import::limits::ImportLimits;
+use crate::import::{self, ImportError, Imported};
+use crate::seed::GitAuthor;
+use crate::sessions::SessionId;
+
+impl ChatService {
+    /// The quotas an import into a new session must fit in.
+    pub fn import_limits(&self) -> ImportLimits {
+        self.sessions.options().into()
+    }
+
+    /// Creates a session whose working tree is the tar archive `body` and whose first commit
+    /// (`Initial commit` on `main`) holds it. The archive is read and checked before the session
+    /// is created: a refused archive leaves nothing behind.
+    pub async fn create_from_archive(
+        self: &Arc<Self>,
+        body: impl AsRef<[u8]> + Send + 'static,
+        compression: Compression,
+        author: Option<GitAuthor>,
+    ) -> Result<(SessionId, Imported), ServiceError> {
+        let limits = self.import_limits();
+        let tree = tokio::task::spawn_blocking(move || archive::read(body.as_ref(), compression, &limits))
+            .await?
+            .map_err(ImportError::from)?;
+        self.create_session_with(move |db| Ok(import::fill_from_archive(db, &tree, author.as_ref())?))
+            .await
+    }
+}
