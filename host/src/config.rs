@@ -23,8 +23,10 @@ pub struct ServerConfig {
     pub storage: StorageOptions,
     /// Per-chat limits.
     pub chat: ChatLimits,
-    /// Largest request body accepted, in bytes.
+    /// Largest JSON request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Largest raw upload (a file `PUT`, an archive, a `git push`), in bytes.
+    pub max_upload_bytes: usize,
     /// Most chats running at once (across sessions).
     pub max_concurrent_chats: u32,
     /// Model providers.

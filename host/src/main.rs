@@ -61,9 +61,12 @@ struct ServeArgs {
     /// Largest file the agent may write, in bytes.
     #[arg(long, env = "PI_WORKER_MAX_FILE_BYTES", default_value_t = 100 * 1024 * 1024)]
     max_file_bytes: u64,
-    /// Largest request body, in bytes.
+    /// Largest JSON request body, in bytes.
     #[arg(long, env = "PI_WORKER_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
+    /// Largest raw upload (a file PUT, an archive, a git push), in bytes.
+    #[arg(long, env = "PI_WORKER_MAX_UPLOAD_BYTES", default_value_t = 256 * 1024 * 1024)]
+    max_upload_bytes: usize,
     /// Most chats running at once, across all sessions.
     #[arg(long, env = "PI_WORKER_MAX_CHATS", default_value_t = 64)]
     max_chats: u32,
@@ -102,6 +105,7 @@ fn main() -> anyhow::Result<()> {
             max_memory_bytes: args.memory_mib.saturating_mul(1024 * 1024),
         },
         max_body_bytes: args.max_body_bytes,
+        max_upload_bytes: args.max_upload_bytes,
         max_concurrent_chats: args.max_chats,
         llm: LlmConfig::from_vars(&vars)?,
         token: vars

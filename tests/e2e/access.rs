@@ -29,6 +29,9 @@ async fn a_configured_token_guards_every_route_but_health() {
         assert_eq!(api.get(&format!("/session/{s}/messages")).await.0, 401);
         assert_eq!(api.get(&format!("/session/{s}/git/info/refs")).await.0, 401);
         assert_eq!(api.get(&format!("/session/{s}/archive.tar")).await.0, 401);
+        assert_eq!(api.get(&format!("/session/{s}/archive.tar.gz")).await.0, 401);
+        assert_eq!(api.get(&format!("/session/{s}/files")).await.0, 401);
+        assert_eq!(api.get(&format!("/session/{s}/files/package.json")).await.0, 401);
         assert_eq!(api.get("/no/such/route").await.0, 401);
     }
     assert!(fake.received().is_empty(), "refused chats never reached the model");

@@ -11,6 +11,7 @@ mod access;
 mod bad_input;
 mod conversation;
 mod durability;
+mod files;
 mod git;
 mod hostile;
 mod import;

@@ -8,6 +8,7 @@
 mod checkout;
 mod commit;
 mod diff;
+pub mod pack;
 mod refs;
 mod status;
 pub mod tree;

@@ -8,6 +8,7 @@ use crate::chat::ChatError;
 use crate::git::GitError;
 use crate::llm::LlmError;
 use crate::service::ServiceError;
+use crate::storage::FsError;
 
 /// An error answer.
 #[derive(Debug)]
@@ -70,6 +71,20 @@ fn git_error_status(e: &GitError) -> Option<StatusCode> {
     }
 }
 
+/// The status a refused working-tree operation answers with (`None`: a host fault).
+fn fs_error_status(e: &FsError) -> Option<StatusCode> {
+    Some(match e {
+        FsError::NotFound(_) => StatusCode::NOT_FOUND,
+        FsError::AlreadyExists(_)
+        | FsError::NotAFile(_)
+        | FsError::NotADirectory(_)
+        | FsError::DirectoryNotEmpty(_) => StatusCode::CONFLICT,
+        FsError::InvalidPath(_) | FsError::Refused(_) => StatusCode::BAD_REQUEST,
+        FsError::TooLarge(_) | FsError::QuotaExceeded(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        FsError::Storage(_) => return None,
+    })
+}
+
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match &e {
@@ -89,6 +104,11 @@ impl From<ServiceError> for ApiError {
                 Some(status) => Self::new(status, import.to_string()),
                 None => Self::internal(&e),
             },
+            ServiceError::Fs(fs) => match fs_error_status(fs) {
+                Some(status) => Self::new(status, fs.to_string()),
+                None => Self::internal(&e),
+            },
+            ServiceError::PreconditionFailed(_) => Self::new(StatusCode::PRECONDITION_FAILED, e.to_string()),
             ServiceError::ShuttingDown => Self::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
             ServiceError::Storage(_) | ServiceError::Open(_) | ServiceError::Task(_) => Self::internal(&e),
         }

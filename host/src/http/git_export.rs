@@ -15,7 +15,7 @@ use super::routes::session_id;
 use super::{ApiError, AppState};
 use crate::git::{GitError, Repo, tree};
 use crate::service::ServiceError;
-use crate::storage::StorageError;
+use crate::storage::{SessionDb, Snapshot, StorageError};
 
 fn plain(body: String) -> Response {
     (
@@ -88,14 +88,41 @@ pub struct ArchiveQuery {
 const CHUNKS_IN_FLIGHT: usize = 8;
 const CHUNK_BYTES: usize = 128 * 1024;
 
+/// An archive's compression.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Compression {
+    /// A plain `.tar`.
+    None,
+    /// A `.tar.gz`.
+    Gzip,
+}
+
 /// `GET /session/:id/archive.tar[?ref=REV]`: the working tree, or a commit's tree, streamed.
-///
-/// The list of files is taken first, so an unknown session or revision still answers 404; the
-/// contents then stream from a blocking thread, one file at a time.
-pub async fn archive(
+pub async fn archive_tar(
+    state: State<Arc<AppState>>,
+    raw_id: Path<String>,
+    query: Query<ArchiveQuery>,
+) -> Result<Response, ApiError> {
+    archive(state, raw_id, query, Compression::None).await
+}
+
+/// `GET /session/:id/archive.tar.gz[?ref=REV]`: the same, gzip-compressed as it streams.
+pub async fn archive_tar_gz(
+    state: State<Arc<AppState>>,
+    raw_id: Path<String>,
+    query: Query<ArchiveQuery>,
+) -> Result<Response, ApiError> {
+    archive(state, raw_id, query, Compression::Gzip).await
+}
+
+/// The archive in `compression`. The list of files is taken first, so an unknown session or
+/// revision still answers 404; the contents then stream from a blocking thread, one file at a
+/// time, never the whole archive in memory.
+async fn archive(
     State(state): State<Arc<AppState>>,
     Path(raw_id): Path<String>,
     Query(query): Query<ArchiveQuery>,
+    compression: Compression,
 ) -> Result<Response, ApiError> {
     let id = session_id(&raw_id)?;
     // One open database serves the listing and then the streaming.
@@ -116,53 +143,77 @@ pub async fn archive(
     })
     .await
     .map_err(ServiceError::from)??;
+    let body = stream_from_blocking(move |writer| {
+        let result = match compression {
+            Compression::None => write_tar(writer, &db, files),
+            Compression::Gzip => {
+                let mut gz = flate2::write::GzEncoder::new(writer, flate2::Compression::fast());
+                write_tar(&mut gz, &db, files).and_then(|()| gz.try_finish())
+            }
+        };
+        if let Err(e) = &result {
+            tracing::error!("archive of session {id} failed mid-stream: {e}");
+        }
+        result
+    });
+    let (content_type, extension) = match compression {
+        Compression::None => ("application/x-tar", "tar"),
+        Compression::Gzip => ("application/gzip", "tar.gz"),
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{raw_id}.{extension}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// Writes `files` (contents read from `db` one at a time) as a tar archive.
+fn write_tar(writer: impl std::io::Write, db: &SessionDb, files: Snapshot) -> std::io::Result<()> {
+    let mut builder = tar::Builder::new(writer);
+    for (path, file) in files {
+        let data = db
+            .read(|s| s.objects().get(&file.id))
+            .map_err(std::io::Error::other)?
+            .ok_or_else(|| {
+                std::io::Error::other(StorageError::corrupt("objects", format!("missing blob {}", file.id)))
+            })?
+            .1;
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(if file.mode.is_executable() { 0o755 } else { 0o644 });
+        header.set_entry_type(tar::EntryType::Regular);
+        builder.append_data(&mut header, &path, data.as_slice())?;
+    }
+    builder.finish()
+}
+
+/// A response body written by `write` on a blocking thread, in bounded chunks: the writer
+/// waits while the client is [`CHUNKS_IN_FLIGHT`] chunks behind. An error mid-way ends the
+/// body with that error (the client sees a truncated transfer, never a short success).
+pub fn stream_from_blocking(write: impl FnOnce(&mut ChunkWriter) -> std::io::Result<()> + Send + 'static) -> Body {
     let (chunks, body) = mpsc::channel::<std::io::Result<Bytes>>(CHUNKS_IN_FLIGHT);
     tokio::task::spawn_blocking(move || {
         let mut writer = ChunkWriter {
             chunks: chunks.clone(),
             buffer: Vec::with_capacity(CHUNK_BYTES),
         };
-        let result = (|| -> Result<(), std::io::Error> {
-            let mut builder = tar::Builder::new(&mut writer);
-            for (path, file) in files {
-                let data = db
-                    .read(|s| s.objects().get(&file.id))
-                    .map_err(std::io::Error::other)?
-                    .ok_or_else(|| {
-                        std::io::Error::other(StorageError::corrupt("objects", format!("missing blob {}", file.id)))
-                    })?
-                    .1;
-                let mut header = tar::Header::new_gnu();
-                header.set_size(data.len() as u64);
-                header.set_mode(if file.mode.is_executable() { 0o755 } else { 0o644 });
-                header.set_entry_type(tar::EntryType::Regular);
-                builder.append_data(&mut header, &path, data.as_slice())?;
-            }
-            builder.finish()
-        })()
-        .and_then(|()| writer.flush_chunk());
-        if let Err(e) = result {
-            tracing::error!("archive of session {id} failed mid-stream: {e}");
+        if let Err(e) = write(&mut writer).and_then(|()| writer.flush_chunk()) {
             let _ = chunks.blocking_send(Err(e));
         }
     });
     let stream = futures_util::stream::unfold(body, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/x-tar".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{raw_id}.tar\""),
-            ),
-        ],
-        Body::from_stream(stream),
-    )
-        .into_response())
+    Body::from_stream(stream)
 }
 
 /// An [`std::io::Write`] that hands its bytes to the response in chunks, waiting while the
 /// client is [`CHUNKS_IN_FLIGHT`] chunks behind.
-struct ChunkWriter {
+pub struct ChunkWriter {
     chunks: mpsc::Sender<std::io::Result<Bytes>>,
     buffer: Vec<u8>,
 }

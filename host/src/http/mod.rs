@@ -2,7 +2,9 @@
 //! session logic lives here: every handler is an adapter over [`ChatService`].
 
 mod auth;
+mod drain;
 mod error;
+mod files;
 mod git_export;
 mod import;
 mod routes;
@@ -12,6 +14,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::routing::MethodRouter;
 use axum::routing::{get, post};
 
 pub use self::error::ApiError;
@@ -26,19 +29,28 @@ pub struct AppState {
     pub config: ServerConfig,
 }
 
-/// The router of the whole API.
+/// The router of the whole API. JSON bodies are limited to `max_body_bytes`; raw uploads (a
+/// file, an archive, a push) to `max_upload_bytes`, and a file also to the largest file size.
 pub fn router(state: Arc<AppState>) -> Router {
-    let max_body = state.config.max_body_bytes;
+    let config = &state.config;
+    let max_file = usize::try_from(config.storage.max_file_bytes).unwrap_or(usize::MAX);
+    let file_limit = DefaultBodyLimit::max(config.max_upload_bytes.min(max_file));
+    let files: MethodRouter<Arc<AppState>> = get(files::get).put(files::put).delete(files::delete).layer(file_limit);
     Router::new()
         .route("/health", get(routes::health))
         .route("/session/new", post(routes::new_session))
         .route("/session/{id}/chat", post(routes::chat))
         .route("/session/{id}/info", get(routes::info))
         .route("/session/{id}/messages", get(routes::messages))
+        .route("/session/{id}/files", get(files::get_root))
+        .route("/session/{id}/files/", get(files::get_root))
+        .route("/session/{id}/files/{*path}", files)
         .route("/session/{id}/git/{*path}", get(git_export::dumb_http))
-        .route("/session/{id}/archive.tar", get(git_export::archive))
+        .route("/session/{id}/archive.tar", get(git_export::archive_tar))
+        .route("/session/{id}/archive.tar.gz", get(git_export::archive_tar_gz))
         .fallback(routes::not_found)
-        .layer(DefaultBodyLimit::max(max_body))
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token))
+        .layer(axum::middleware::from_fn(drain::drain_unread_bodies))
         .with_state(state)
 }

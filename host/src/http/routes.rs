@@ -27,12 +27,17 @@ pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "no such route")
 }
 
-/// Reads a JSON body; an empty body reads as `{}` when `T` allows it.
-fn json_body<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
-    let body = body.map_err(|rejection| match rejection.status() {
+/// A raw body, or the error its rejection answers with (`413` past the route's body limit).
+pub(super) fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"),
         status => ApiError::new(status, rejection.body_text()),
-    })?;
+    })
+}
+
+/// Reads a JSON body; an empty body reads as `{}` when `T` allows it.
+fn json_body<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
+    let body = body_bytes(body)?;
     let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
@@ -177,6 +182,7 @@ pub async fn info(State(state): State<Arc<AppState>>, Path(raw_id): Path<String>
             "maxFileBytes": config.storage.max_file_bytes,
             "spillThresholdBytes": config.storage.spill_threshold,
             "maxBodyBytes": config.max_body_bytes,
+            "maxUploadBytes": config.max_upload_bytes,
         },
     })))
 }

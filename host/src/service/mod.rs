@@ -6,6 +6,7 @@
 //! handlers ([`crate::http`]) only translate requests and answers; another embedder can drive
 //! sessions through this type alone.
 
+mod files;
 mod import;
 mod locks;
 
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use gix_hash::ObjectId;
 use tokio::sync::{Semaphore, broadcast, oneshot};
 
+pub use self::files::{PathView, WriteCondition, Written};
 pub use self::locks::SessionLocks;
 use crate::chat::{self, ChatError, ChatLimits, ChatReply, ChatRequest};
 use crate::engine::AgentEngine;
@@ -24,7 +26,7 @@ use crate::llm::ProviderRegistry;
 use crate::message::Message;
 use crate::seed::{self, GitAuthor, Template};
 use crate::sessions::{SessionId, SessionStore};
-use crate::storage::{OpenError, SessionDb, Stats, StorageError, Stores, meta};
+use crate::storage::{FsError, OpenError, SessionDb, Stats, StorageError, Stores, meta};
 
 /// How many live events a chat buffers for its slowest watcher. A watcher further behind skips
 /// the oldest (and is told how many); the guest never waits for a watcher.
@@ -45,6 +47,12 @@ pub enum ServiceError {
     /// An import (archive or repository) was refused or failed.
     #[error(transparent)]
     Import(#[from] ImportError),
+    /// A working-tree operation was refused (not found, not a file, quota, …).
+    #[error(transparent)]
+    Fs(#[from] FsError),
+    /// A conditional write's condition did not hold.
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
     /// The session's storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
