@@ -65,6 +65,11 @@ impl SessionStore {
         self.options
     }
 
+    /// Where scratch files (a pack being indexed) go: `tmp/` in the data directory.
+    pub fn scratch_dir(&self) -> PathBuf {
+        self.data_dir.join("tmp")
+    }
+
     /// Whether the session exists.
     pub fn exists(&self, id: &SessionId) -> bool {
         self.db_path(id).exists()

@@ -3,6 +3,7 @@
 
 mod archive;
 mod backend;
+mod repo;
 
 use std::path::Path;
 use std::process::Command;

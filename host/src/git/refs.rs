@@ -7,7 +7,7 @@ use super::{GitError, Repo};
 use crate::storage::RefValue;
 
 pub(super) const HEAD: &str = "HEAD";
-const BRANCH_PREFIX: &str = "refs/heads/";
+pub(super) const BRANCH_PREFIX: &str = "refs/heads/";
 
 /// A branch.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 
 use super::routes::GitAuthor;
 use super::{ApiError, AppState};
+use crate::git::pack::PackError;
 use crate::import::archive::{ArchiveError, Compression};
+use crate::import::remote::{RemoteError, RemoteSource};
 use crate::import::{ImportError, Imported};
 use crate::sessions::SessionId;
 
@@ -72,6 +74,58 @@ pub fn import_status(e: &ImportError) -> Option<StatusCode> {
     match e {
         ImportError::Limit(_) | ImportError::Archive(ArchiveError::Limit(_)) => Some(StatusCode::PAYLOAD_TOO_LARGE),
         ImportError::Archive(_) | ImportError::Worktree(_) => Some(StatusCode::BAD_REQUEST),
+        ImportError::Remote(e) => Some(remote_status(e)),
+        ImportError::Pack(PackError::Scratch(_)) => None,
+        ImportError::Pack(_) => Some(StatusCode::BAD_GATEWAY),
         ImportError::Git(_) | ImportError::Storage(_) => None,
     }
+}
+
+/// The status a failed repository import answers with: the client's mistakes are 4xx, the
+/// remote's failures 502, the time limit 504.
+fn remote_status(e: &RemoteError) -> StatusCode {
+    match e {
+        RemoteError::InvalidUrl(_) | RemoteError::InvalidDepth => StatusCode::BAD_REQUEST,
+        RemoteError::Refused(_) => StatusCode::FORBIDDEN,
+        RemoteError::UnknownRef(_) | RemoteError::EmptyRepository | RemoteError::Status { status: 404, .. } => {
+            StatusCode::NOT_FOUND
+        }
+        RemoteError::NotACommit(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        RemoteError::Limit(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        RemoteError::TimedOut(_) => StatusCode::GATEWAY_TIMEOUT,
+        RemoteError::Resolve(..)
+        | RemoteError::Unreachable(_)
+        | RemoteError::Status { .. }
+        | RemoteError::Protocol(_)
+        | RemoteError::Remote(_)
+        | RemoteError::UnsafePath(_) => StatusCode::BAD_GATEWAY,
+    }
+}
+
+/// A repository to clone, from the JSON body.
+pub struct RepoRequest {
+    /// The repository's URL.
+    pub url: String,
+    /// The ref to check out.
+    pub reference: Option<String>,
+    /// How many commits of history.
+    pub depth: Option<u32>,
+}
+
+/// Creates a session by cloning a repository.
+pub async fn from_repository(
+    state: &Arc<AppState>,
+    request: RepoRequest,
+    author: Option<crate::seed::GitAuthor>,
+) -> Result<Json<Value>, ApiError> {
+    let source = RemoteSource {
+        url: request.url,
+        reference: request.reference,
+        depth: request.depth,
+    };
+    let (id, imported) = state
+        .service
+        .create_from_repository(source, &state.config.import, author)
+        .await?;
+    Ok(created(&id, imported))
 }

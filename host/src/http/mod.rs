@@ -38,7 +38,10 @@ pub fn router(state: Arc<AppState>) -> Router {
     let files: MethodRouter<Arc<AppState>> = get(files::get).put(files::put).delete(files::delete).layer(file_limit);
     Router::new()
         .route("/health", get(routes::health))
-        .route("/session/new", post(routes::new_session))
+        .route(
+            "/session/new",
+            post(routes::new_session).layer(DefaultBodyLimit::max(config.max_upload_bytes)),
+        )
         .route("/session/{id}/chat", post(routes::chat))
         .route("/session/{id}/info", get(routes::info))
         .route("/session/{id}/messages", get(routes::messages))

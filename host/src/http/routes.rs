@@ -55,10 +55,16 @@ pub(super) fn session_id(raw: &str) -> Result<SessionId, ApiError> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct NewSession {
-    #[serde(default)]
-    template: Template,
+    template: Option<Template>,
     /// Who the session's commits are authored by.
     git_author: Option<GitAuthor>,
+    /// A repository to clone instead of a template.
+    repo: Option<String>,
+    /// The branch or tag of `repo` to check out.
+    #[serde(rename = "ref")]
+    reference: Option<String>,
+    /// How many commits of `repo`'s history to fetch.
+    depth: Option<u32>,
 }
 
 /// Who a new session's commits are authored by, as a client gives it.
@@ -85,8 +91,9 @@ impl GitAuthor {
     }
 }
 
-/// `POST /session/new`: a new session with the sample project (or `{"template":"empty"}`), or
-/// from a tar / tar.gz body (see [`import`]).
+/// `POST /session/new`: a new session with the sample project (or `{"template":"empty"}`), a
+/// clone of `{"repo": url, "ref"?, "depth"?}`, or from a tar / tar.gz body (see [`import`]).
+/// Archives may be as large as uploads (`max_upload_bytes`); JSON bodies as `max_body_bytes`.
 pub async fn new_session(
     State(state): State<Arc<AppState>>,
     query: Result<Query<import::ArchiveQuery>, QueryRejection>,
@@ -98,10 +105,36 @@ pub async fn new_session(
     {
         return import::from_archive(&state, query, compression, bytes.clone()).await;
     }
-    let NewSession { template, git_author } = json_body(body)?;
+    if let Ok(bytes) = &body
+        && bytes.len() > state.config.max_body_bytes
+    {
+        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"));
+    }
+    let NewSession {
+        template,
+        git_author,
+        repo,
+        reference,
+        depth,
+    } = json_body(body)?;
     let author = git_author.map(GitAuthor::validate).transpose()?;
-    let id = state.service.create_session(template, author).await?;
-    Ok(Json(json!({ "sessionId": id.as_str() })))
+    match (repo, template) {
+        (Some(_), Some(_)) => Err(ApiError::bad_request("give either `repo` or `template`, not both")),
+        (Some(url), None) => {
+            let request = import::RepoRequest { url, reference, depth };
+            import::from_repository(&state, request, author).await
+        }
+        (None, _) if reference.is_some() || depth.is_some() => {
+            Err(ApiError::bad_request("`ref` and `depth` go with `repo`"))
+        }
+        (None, template) => {
+            let id = state
+                .service
+                .create_session(template.unwrap_or_default(), author)
+                .await?;
+            Ok(Json(json!({ "sessionId": id.as_str() })))
+        }
+    }
 }
 
 #[derive(Deserialize)]

@@ -7,12 +7,14 @@
 
 pub mod archive;
 pub mod limits;
+pub mod remote;
 
 use gix_hash::ObjectId;
 use gix_object::Kind;
 
 use self::archive::{ArchiveError, ArchiveTree};
 use self::limits::LimitError;
+use crate::git::pack::PackError;
 use crate::git::{GitError, Repo};
 use crate::seed::GitAuthor;
 use crate::storage::{FsError, SessionDb, StorageError, Stores, TrackedFile, meta};
@@ -38,6 +40,12 @@ pub enum ImportError {
     /// The import does not fit the workspace's quotas.
     #[error(transparent)]
     Limit(#[from] LimitError),
+    /// The repository could not be fetched, or was refused.
+    #[error(transparent)]
+    Remote(#[from] remote::RemoteError),
+    /// The fetched pack was refused.
+    #[error("bad pack from the remote: {0}")]
+    Pack(#[source] PackError),
     /// The working tree refused an entry (a file where a directory must go).
     #[error("the archive does not fit in a working tree: {0}")]
     Worktree(#[source] FsError),
@@ -47,6 +55,15 @@ pub enum ImportError {
     /// Storage failed (a host fault).
     #[error(transparent)]
     Storage(#[from] StorageError),
+}
+
+impl From<PackError> for ImportError {
+    fn from(e: PackError) -> Self {
+        match e {
+            PackError::Storage(e) => Self::Storage(e),
+            other => Self::Pack(other),
+        }
+    }
 }
 
 impl From<FsError> for ImportError {
@@ -60,7 +77,7 @@ impl From<FsError> for ImportError {
 
 /// Makes the session a repository on `main` with `author` (if given) recorded: the start of every
 /// import.
-fn init(s: Stores<'_>, author: Option<&GitAuthor>, template: &str) -> Result<(), ImportError> {
+pub(crate) fn init(s: Stores<'_>, author: Option<&GitAuthor>, template: &str) -> Result<(), ImportError> {
     Repo::new(s).init()?;
     if let Some(author) = author {
         s.meta().set(meta::GIT_AUTHOR_NAME, &author.name)?;

@@ -1,10 +1,11 @@
-//! Creating sessions from code: archives and (see [`crate::import::remote`]) repositories.
+//! Creating sessions from code: archives and repositories ([`crate::import`]).
 
 use std::sync::Arc;
 
 use super::{ChatService, ServiceError};
 use crate::import::archive::{self, Compression};
 use crate::import::limits::ImportLimits;
+use crate::import::remote::{self, RemoteOptions, RemoteSource};
 use crate::import::{self, ImportError, Imported};
 use crate::seed::GitAuthor;
 use crate::sessions::SessionId;
@@ -29,6 +30,27 @@ impl ChatService {
             .await?
             .map_err(ImportError::from)?;
         self.create_session_with(move |db| Ok(import::fill_from_archive(db, &tree, author.as_ref())?))
+            .await
+    }
+}
+
+impl ChatService {
+    /// Creates a session by cloning `source` over smart HTTP(S) under the operator's `options`:
+    /// the ref (or the remote's default branch) checked out on a branch, its history (or `depth`
+    /// commits of it) in the object store. The remote is checked, its refs discovered and the
+    /// pack requested before the session is created; a failure after that removes it again.
+    pub async fn create_from_repository(
+        self: &Arc<Self>,
+        source: RemoteSource,
+        options: &RemoteOptions,
+        author: Option<GitAuthor>,
+    ) -> Result<(SessionId, Imported), ServiceError> {
+        let fetch = remote::start(&source, options, self.import_limits())
+            .await
+            .map_err(ImportError::from)?;
+        tracing::info!(url = %source.url, reference = %fetch.wanted().name, depth = ?source.depth, "importing");
+        let scratch = self.sessions.scratch_dir();
+        self.create_session_with(move |db| Ok(fetch.store(db, author.as_ref(), &scratch)?))
             .await
     }
 }

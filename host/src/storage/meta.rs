@@ -8,6 +8,9 @@ use super::StorageError;
 pub const CREATED_MS: &str = "created_ms";
 /// The template the session started from (`sample` or `empty`).
 pub const TEMPLATE: &str = "template";
+/// The shallow boundary of a shallow import: the ids (hex, space-separated) of the commits whose
+/// parents the repository does not hold.
+pub const GIT_SHALLOW: &str = "git_shallow";
 /// The name commits are authored with.
 pub const GIT_AUTHOR_NAME: &str = "git_author_name";
 /// The email commits are authored with.
