@@ -37,6 +37,9 @@ impl fmt::Display for SessionId {
     }
 }
 
+/// The scratch directory's name in the data directory.
+const SCRATCH: &str = "tmp";
+
 /// All sessions under one data directory.
 #[derive(Debug)]
 pub struct SessionStore {
@@ -46,10 +49,21 @@ pub struct SessionStore {
 
 impl SessionStore {
     /// Sessions under `data_dir` (`sessions/<id>.sqlite`, `blobs/<id>/`), created if missing.
+    /// Scratch files a previous run left behind (it was killed mid-push) are removed.
     pub fn new(data_dir: PathBuf, options: StorageOptions) -> std::io::Result<Self> {
         std::fs::create_dir_all(data_dir.join("sessions"))?;
         std::fs::create_dir_all(data_dir.join("blobs"))?;
+        match std::fs::remove_dir_all(data_dir.join(SCRATCH)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         Ok(Self { data_dir, options })
+    }
+
+    /// Where temporary files go (a pushed pack while it is indexed): `tmp/` in the data
+    /// directory, on the same disk as the sessions. Each user removes its own files.
+    pub fn scratch_dir(&self) -> PathBuf {
+        self.data_dir.join(SCRATCH)
     }
 
     fn db_path(&self, id: &SessionId) -> PathBuf {

@@ -9,8 +9,10 @@ mod checkout;
 mod commit;
 mod diff;
 pub mod pack;
+pub mod push;
 mod refs;
 mod status;
+pub mod transport;
 pub mod tree;
 
 pub use self::checkout::CheckoutResult;

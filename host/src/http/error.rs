@@ -104,6 +104,7 @@ impl From<ServiceError> for ApiError {
                 Some(status) => Self::new(status, fs.to_string()),
                 None => Self::internal(&e),
             },
+            ServiceError::GitProtocol(_) => Self::bad_request(e.to_string()),
             ServiceError::PreconditionFailed(_) => Self::new(StatusCode::PRECONDITION_FAILED, e.to_string()),
             ServiceError::ShuttingDown => Self::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
             ServiceError::Storage(_) | ServiceError::Open(_) | ServiceError::Task(_) => Self::internal(&e),

@@ -7,6 +7,7 @@
 //! sessions through this type alone.
 
 mod files;
+mod git_transport;
 mod locks;
 
 use std::sync::Arc;
@@ -15,9 +16,11 @@ use gix_hash::ObjectId;
 use tokio::sync::{Semaphore, broadcast, oneshot};
 
 pub use self::files::{PathView, WriteCondition, Written};
+pub use self::git_transport::UploadPack;
 pub use self::locks::SessionLocks;
 use crate::chat::{self, ChatError, ChatLimits, ChatReply, ChatRequest};
 use crate::engine::AgentEngine;
+use crate::git::transport::ProtocolError;
 use crate::git::{GitError, Repo};
 use crate::interfaces::session::ChatEvent;
 use crate::llm::ProviderRegistry;
@@ -42,6 +45,9 @@ pub enum ServiceError {
     /// A git operation failed.
     #[error(transparent)]
     Git(#[from] GitError),
+    /// A git client's request broke the protocol.
+    #[error(transparent)]
+    GitProtocol(#[from] ProtocolError),
     /// A working-tree operation was refused (not found, not a file, quota, …).
     #[error(transparent)]
     Fs(#[from] FsError),
