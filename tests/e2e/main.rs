@@ -16,6 +16,7 @@ mod git;
 mod hostile;
 mod limits;
 mod providers;
+mod smart_http;
 mod streaming;
 mod support;
 mod tools;
