@@ -9,6 +9,7 @@
 
 mod access;
 mod bad_input;
+mod checkpoints;
 mod conversation;
 mod durability;
 mod files;
@@ -16,6 +17,7 @@ mod git;
 mod hostile;
 mod limits;
 mod providers;
+mod sessions;
 mod smart_http;
 mod streaming;
 mod support;

@@ -6,6 +6,7 @@
 //! Git paths are relative (`src/a.ts`); the working tree's are absolute (`/src/a.ts`).
 
 mod checkout;
+mod checkpoint;
 mod commit;
 mod diff;
 pub mod pack;
