@@ -32,6 +32,9 @@ pub fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
         );
     }
     let service = ChatService::new(sessions, engine, providers, config.chat, config.max_concurrent_chats);
+    service
+        .reconcile()
+        .context("cannot bring the session listing up to date")?;
     Ok(AppState {
         service: Arc::new(service),
         config,

@@ -1,9 +1,9 @@
 //! Session ids and where each session lives on disk.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::storage::{OpenError, SessionDb, StorageOptions};
+use crate::storage::{Catalogue, OpenError, SessionDb, StorageOptions};
 
 /// A validated session id: 1 to 64 characters from `[A-Za-z0-9_-]`. Only a validated id is ever
 /// used to build a path.
@@ -37,23 +37,100 @@ impl fmt::Display for SessionId {
     }
 }
 
-/// All sessions under one data directory.
+/// The scratch directory's name in the data directory.
+const SCRATCH: &str = "tmp";
+
+/// All sessions under one data directory, and the catalogue that lists them.
+///
+/// A session is created under a temporary name (`sessions/<id>.creating`), filled, closed as a
+/// single file, and renamed into place (`sessions/<id>.sqlite`): a crash mid-creation leaves only
+/// a temporary file, which [`SessionStore::clean_unfinished`] removes, never a half-made session.
 #[derive(Debug)]
 pub struct SessionStore {
     data_dir: PathBuf,
     options: StorageOptions,
+    catalogue: Catalogue,
+}
+
+/// Removes `path`; what is already gone counts as removed.
+fn remove_file(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// `path` with `suffix` appended to its file name (SQLite's `-wal`, `-shm`, `-journal`).
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut path = path.as_os_str().to_owned();
+    path.push(suffix);
+    PathBuf::from(path)
+}
+
+/// Removes a database and its SQLite sidecar files.
+fn remove_database(path: &Path) -> std::io::Result<()> {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        remove_file(&with_suffix(path, suffix))?;
+    }
+    Ok(())
+}
+
+/// Recreates the directory tree `from` at `to`, its files hard-linked (a missing `from` is an
+/// empty tree).
+fn link_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    let entries = match std::fs::read_dir(from) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        other => other?,
+    };
+    std::fs::create_dir_all(to)?;
+    for entry in entries {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            link_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::hard_link(entry.path(), &target)?;
+        }
+    }
+    Ok(())
 }
 
 impl SessionStore {
-    /// Sessions under `data_dir` (`sessions/<id>.sqlite`, `blobs/<id>/`), created if missing.
-    pub fn new(data_dir: PathBuf, options: StorageOptions) -> std::io::Result<Self> {
+    /// Sessions under `data_dir` (`sessions/<id>.sqlite`, `blobs/<id>/`, `catalogue.sqlite`),
+    /// created if missing. Scratch files a previous run left behind (it was killed mid-push)
+    /// are removed.
+    pub fn new(data_dir: PathBuf, options: StorageOptions) -> Result<Self, OpenError> {
         std::fs::create_dir_all(data_dir.join("sessions"))?;
         std::fs::create_dir_all(data_dir.join("blobs"))?;
-        Ok(Self { data_dir, options })
+        match std::fs::remove_dir_all(data_dir.join(SCRATCH)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+        let catalogue = Catalogue::open(&data_dir.join("catalogue.sqlite"))?;
+        Ok(Self {
+            data_dir,
+            options,
+            catalogue,
+        })
+    }
+
+    /// The catalogue of sessions.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    /// Where temporary files go (a pushed pack while it is indexed): `tmp/` in the data
+    /// directory, on the same disk as the sessions. Each user removes its own files.
+    pub fn scratch_dir(&self) -> PathBuf {
+        self.data_dir.join(SCRATCH)
     }
 
     fn db_path(&self, id: &SessionId) -> PathBuf {
         self.data_dir.join("sessions").join(format!("{id}.sqlite"))
+    }
+
+    fn creating_path(&self, id: &SessionId) -> PathBuf {
+        self.data_dir.join("sessions").join(format!("{id}.creating"))
     }
 
     fn blob_path(&self, id: &SessionId) -> PathBuf {
@@ -65,36 +142,103 @@ impl SessionStore {
         self.options
     }
 
-    /// Where scratch files (a pack being indexed) go: `tmp/` in the data directory.
-    pub fn scratch_dir(&self) -> PathBuf {
-        self.data_dir.join("tmp")
-    }
-
     /// Whether the session exists.
     pub fn exists(&self, id: &SessionId) -> bool {
         self.db_path(id).exists()
     }
 
-    /// Creates a session's database. Blocking.
+    /// Starts creating a session: its database under the temporary name, to be filled and then
+    /// [published](Self::publish) or [discarded](Self::discard). Blocking.
     pub fn create(&self, id: &SessionId) -> Result<SessionDb, OpenError> {
-        SessionDb::create(&self.db_path(id), &self.blob_path(id), self.options)
+        if self.exists(id) {
+            return Err(OpenError::AlreadyExists);
+        }
+        SessionDb::create(&self.creating_path(id), &self.blob_path(id), self.options)
+    }
+
+    /// Starts creating the session `to` as a copy of `from` (open as `source`): its database
+    /// copied from one snapshot, and its spilled blobs shared as hard links (no bytes copied;
+    /// removing either session leaves the other's links intact). To be filled and then
+    /// [published](Self::publish) or [discarded](Self::discard). Blocking.
+    pub fn fork(&self, source: &SessionDb, from: &SessionId, to: &SessionId) -> Result<SessionDb, OpenError> {
+        if self.exists(to) || self.creating_path(to).exists() {
+            return Err(OpenError::AlreadyExists);
+        }
+        source.copy_to(&self.creating_path(to))?;
+        link_tree(&self.blob_path(from), &self.blob_path(to))?;
+        SessionDb::open(&self.creating_path(to), &self.blob_path(to), self.options)
+    }
+
+    /// Finishes creating a session: closes its filled database and renames it into place.
+    pub fn publish(&self, id: &SessionId, db: SessionDb) -> Result<(), OpenError> {
+        db.close_to_single_file()?;
+        std::fs::rename(self.creating_path(id), self.db_path(id))?;
+        Ok(())
+    }
+
+    /// Abandons a session being created: removes its temporary database and its blobs.
+    pub fn discard(&self, id: &SessionId) -> std::io::Result<()> {
+        remove_database(&self.creating_path(id))?;
+        self.remove_blobs(id)
+    }
+
+    fn remove_blobs(&self, id: &SessionId) -> std::io::Result<()> {
+        match std::fs::remove_dir_all(self.blob_path(id)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
     }
 
     /// Removes a session's database and its spilled blobs. Blocking; the session must not be
     /// open. Removing what is already gone succeeds.
     pub fn remove(&self, id: &SessionId) -> std::io::Result<()> {
-        for suffix in ["", "-wal", "-shm", "-journal"] {
-            let mut path = self.db_path(id).into_os_string();
-            path.push(suffix);
-            match std::fs::remove_file(&path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-                _ => {}
+        remove_database(&self.db_path(id))?;
+        self.remove_blobs(id)
+    }
+
+    /// The ids of every (finished) session on disk.
+    pub fn ids(&self) -> std::io::Result<Vec<SessionId>> {
+        let mut ids = Vec::new();
+        for entry in std::fs::read_dir(self.data_dir.join("sessions"))? {
+            let name = entry?.file_name();
+            if let Some(id) = name
+                .to_str()
+                .and_then(|n| n.strip_suffix(".sqlite"))
+                .and_then(SessionId::parse)
+            {
+                ids.push(id);
             }
         }
-        match std::fs::remove_dir_all(self.blob_path(id)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
+        Ok(ids)
+    }
+
+    /// Removes what crashed creations left behind: temporary databases, and blob directories of
+    /// sessions that do not exist. Returns how many sessions' leftovers were removed. Blocking;
+    /// run before serving.
+    pub fn clean_unfinished(&self) -> std::io::Result<usize> {
+        let mut removed = 0;
+        for entry in std::fs::read_dir(self.data_dir.join("sessions"))? {
+            let name = entry?.file_name();
+            if let Some(id) = name
+                .to_str()
+                .and_then(|n| n.strip_suffix(".creating"))
+                .and_then(SessionId::parse)
+            {
+                self.discard(&id)?;
+                removed += 1;
+            }
         }
+        for entry in std::fs::read_dir(self.data_dir.join("blobs"))? {
+            let name = entry?.file_name();
+            if let Some(id) = name.to_str().and_then(SessionId::parse)
+                && !self.exists(&id)
+                && !self.creating_path(&id).exists()
+            {
+                self.remove_blobs(&id)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     /// Opens an existing session's database. Blocking.

@@ -39,12 +39,15 @@ fn curl_post(url: &str, file: &Path, content_type: &str) -> (u16, Value) {
     )
 }
 
-/// How many session databases the data directory holds.
-fn session_count(server: &Server) -> usize {
-    std::fs::read_dir(server.data_dir().join("sessions"))
-        .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "sqlite"))
-        .count()
+/// Every file of a session in the data directory (`sessions/*`, `blobs/*`), finished or not.
+fn session_files(server: &Server) -> Vec<String> {
+    let mut names = Vec::new();
+    for dir in ["sessions", "blobs"] {
+        for entry in std::fs::read_dir(server.data_dir().join(dir)).unwrap() {
+            names.push(format!("{dir}/{}", entry.unwrap().file_name().to_string_lossy()));
+        }
+    }
+    names
 }
 
 /// Clones the session over its dumb HTTP export into `dir/name`; returns the clone's path.

@@ -9,6 +9,7 @@
 
 mod access;
 mod bad_input;
+mod checkpoints;
 mod conversation;
 mod durability;
 mod files;
@@ -17,6 +18,8 @@ mod hostile;
 mod import;
 mod limits;
 mod providers;
+mod sessions;
+mod smart_http;
 mod streaming;
 mod support;
 mod tools;

@@ -8,6 +8,7 @@ use gix_hash::ObjectId;
 
 use super::status::obstruction;
 use super::{GitError, Repo, tree};
+use crate::storage::TrackedFile;
 use crate::storage::worktree::worktree_path;
 
 /// What a checkout did.
@@ -24,6 +25,26 @@ pub struct CheckoutResult {
 }
 
 impl Repo<'_> {
+    /// Removes the working-tree paths `remove`, then places the files `place` (git paths);
+    /// returns how many were placed and removed. Removals go first: a file leaving may be in the
+    /// way of a directory arriving, and a directory emptied by removals may be where a file
+    /// arrives.
+    pub(super) fn update_worktree(
+        &self,
+        remove: &[String],
+        place: &[(&String, TrackedFile)],
+    ) -> Result<(u32, u32), GitError> {
+        let worktree = self.stores.worktree();
+        let removed = worktree.remove_files_and_prune(remove)?;
+        for (path, file) in place {
+            let size = self.blob_size(file.id)?;
+            worktree
+                .place(&worktree_path(path), *file, size)
+                .map_err(|e| obstruction(e, path))?;
+        }
+        Ok((place.len() as u32, removed))
+    }
+
     /// Switches to `rev` (a branch, or a commit: detached), creating the branch at HEAD first
     /// when `create`.
     pub fn checkout(&self, rev: &str, create: bool) -> Result<CheckoutResult, GitError> {
@@ -34,6 +55,13 @@ impl Repo<'_> {
         } else {
             self.resolve(rev)?
         };
+        self.switch_to(target, branch)
+    }
+
+    /// Moves the working tree and index from HEAD's commit to `target` and points HEAD at
+    /// `branch` (or, detached, at `target`). Refused, with nothing changed, when that would
+    /// overwrite or lose uncommitted work.
+    pub(super) fn switch_to(&self, target: ObjectId, branch: Option<String>) -> Result<CheckoutResult, GitError> {
         let odb = self.stores.objects();
         let target_files = tree::flatten(&odb, &tree::commit_tree(&odb, &target)?)?;
         let head_files = self.head_files()?;
@@ -80,17 +108,7 @@ impl Repo<'_> {
                 }
             }
         }
-        // Removals first: a file leaving may be in the way of a directory arriving, and a
-        // directory emptied by removals may be where a file arrives.
-        let worktree_store = self.stores.worktree();
-        let removed = worktree_store.remove_files_and_prune(&to_remove)?;
-        for (path, file) in &to_place {
-            let size = self.blob_size(file.id)?;
-            worktree_store
-                .place(&worktree_path(path), *file, size)
-                .map_err(|e| obstruction(e, path))?;
-        }
-        let updated = to_place.len() as u32;
+        let (updated, removed) = self.update_worktree(&to_remove, &to_place)?;
         self.stores.index().replace(&next_index)?;
         self.set_head(branch.as_deref(), target)?;
         Ok(CheckoutResult {

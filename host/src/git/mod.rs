@@ -6,12 +6,15 @@
 //! Git paths are relative (`src/a.ts`); the working tree's are absolute (`/src/a.ts`).
 
 mod checkout;
+mod checkpoint;
 pub mod clone;
 mod commit;
 mod diff;
 pub mod pack;
+pub mod push;
 mod refs;
 mod status;
+pub mod transport;
 pub mod tree;
 
 pub use self::checkout::CheckoutResult;

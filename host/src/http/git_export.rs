@@ -11,6 +11,7 @@ use gix_hash::ObjectId;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
+use super::git_smart;
 use super::routes::session_id;
 use super::{ApiError, AppState};
 use crate::git::{GitError, Repo, tree};
@@ -32,13 +33,18 @@ fn not_found(message: String) -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, message)
 }
 
-/// `GET /session/:id/git/*path`: `info/refs`, `HEAD`, `objects/info/packs` and loose objects.
+/// `GET /session/:id/git/*path`: `info/refs`, `HEAD`, `objects/info/packs` and loose objects;
+/// `info/refs?service=…` is the smart protocol's advertisement instead.
 pub async fn dumb_http(
     State(state): State<Arc<AppState>>,
     Path((raw_id, path)): Path<(String, String)>,
+    Query(query): Query<git_smart::ServiceQuery>,
 ) -> Result<Response, ApiError> {
     let id = session_id(&raw_id)?;
     match path.as_str() {
+        "info/refs" if query.service.is_some() => {
+            git_smart::advertise(&state, &id, query.service.as_deref().unwrap_or_default()).await
+        }
         "info/refs" => {
             let refs = state.service.read(&id, |s| Repo::new(s).advertised_refs()).await?;
             Ok(plain(refs.iter().map(|(name, id)| format!("{id}\t{name}\n")).collect()))

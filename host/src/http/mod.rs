@@ -6,6 +6,7 @@ mod drain;
 mod error;
 mod files;
 mod git_export;
+mod git_smart;
 mod import;
 mod routes;
 mod sse;
@@ -38,17 +39,27 @@ pub fn router(state: Arc<AppState>) -> Router {
     let files: MethodRouter<Arc<AppState>> = get(files::get).put(files::put).delete(files::delete).layer(file_limit);
     Router::new()
         .route("/health", get(routes::health))
+        .route("/sessions", get(routes::list_sessions))
         .route(
             "/session/new",
             post(routes::new_session).layer(DefaultBodyLimit::max(config.max_upload_bytes)),
         )
+        .route("/session/{id}", axum::routing::delete(routes::delete_session))
         .route("/session/{id}/chat", post(routes::chat))
         .route("/session/{id}/info", get(routes::info))
         .route("/session/{id}/messages", get(routes::messages))
+        .route("/session/{id}/checkpoints", get(routes::checkpoints))
+        .route("/session/{id}/revert", post(routes::revert))
+        .route("/session/{id}/fork", post(routes::fork))
         .route("/session/{id}/files", get(files::get_root))
         .route("/session/{id}/files/", get(files::get_root))
         .route("/session/{id}/files/{*path}", files)
         .route("/session/{id}/git/{*path}", get(git_export::dumb_http))
+        .route("/session/{id}/git/git-upload-pack", post(git_smart::upload_pack))
+        .route(
+            "/session/{id}/git/git-receive-pack",
+            post(git_smart::receive_pack).layer(DefaultBodyLimit::max(config.max_upload_bytes)),
+        )
         .route("/session/{id}/archive.tar", get(git_export::archive_tar))
         .route("/session/{id}/archive.tar.gz", get(git_export::archive_tar_gz))
         .fallback(routes::not_found)

@@ -16,6 +16,8 @@ use super::{ApiError, AppState, import, sse};
 use crate::chat::{ChatReply, ChatRequest};
 use crate::seed::{self, Template};
 use crate::sessions::SessionId;
+use crate::storage::conversation::{RecordEntry, Recorded};
+use crate::storage::{Cursor, FileChangeKind};
 
 /// `GET /health`.
 pub async fn health() -> &'static str {
@@ -220,9 +222,204 @@ pub async fn info(State(state): State<Arc<AppState>>, Path(raw_id): Path<String>
     })))
 }
 
-/// `GET /session/:id/messages`: the persisted conversation.
-pub async fn messages(State(state): State<Arc<AppState>>, Path(raw_id): Path<String>) -> Result<Json<Value>, ApiError> {
+/// The query of `GET /session/:id/messages`.
+#[derive(Deserialize)]
+pub struct MessagesQuery {
+    /// `model`: only what the model sees; otherwise the whole record.
+    view: Option<String>,
+}
+
+/// One row of the record as JSON: a message (`role`, `content`) or a revert marker
+/// (`role: "revert"`, `atMessage`), each with its `seq` and `createdAt`.
+fn recorded_json(row: &Recorded) -> Value {
+    let mut value = match &row.entry {
+        RecordEntry::Message(message) => serde_json::to_value(message).unwrap_or_default(),
+        RecordEntry::Revert { at_message } => json!({ "role": "revert", "atMessage": at_message }),
+    };
+    if let Some(object) = value.as_object_mut() {
+        object.insert("seq".into(), json!(row.seq));
+        object.insert("createdAt".into(), json!(row.created_ms));
+    }
+    value
+}
+
+/// `GET /session/:id/messages[?view=model]`: the persisted conversation: the whole record with
+/// its markers, or what the model sees.
+pub async fn messages(
+    State(state): State<Arc<AppState>>,
+    Path(raw_id): Path<String>,
+    Query(query): Query<MessagesQuery>,
+) -> Result<Json<Value>, ApiError> {
     let id = session_id(&raw_id)?;
-    let history = state.service.messages(&id).await?;
-    Ok(Json(json!({ "sessionId": id.as_str(), "messages": history })))
+    let model_view = match query.view.as_deref() {
+        None | Some("record") => false,
+        Some("model") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "unknown view '{other}': use 'model' or 'record'"
+            )));
+        }
+    };
+    let rows = state.service.messages(&id, model_view).await?;
+    let messages: Vec<Value> = rows.iter().map(recorded_json).collect();
+    Ok(Json(json!({ "sessionId": id.as_str(), "messages": messages })))
+}
+
+/// A checkpoint's changes in a line: `2 files changed: M src/a.ts, A b.md` (at most ten named).
+fn checkpoint_summary(changes: &[(FileChangeKind, String)]) -> String {
+    const NAMED: usize = 10;
+    if changes.is_empty() {
+        return "no files changed".into();
+    }
+    let named: Vec<String> = changes
+        .iter()
+        .take(NAMED)
+        .map(|(kind, path)| format!("{} {path}", kind.letter()))
+        .collect();
+    let more = match changes.len().saturating_sub(NAMED) {
+        0 => String::new(),
+        n => format!(", and {n} more"),
+    };
+    let plural = if changes.len() == 1 { "" } else { "s" };
+    format!("{} file{plural} changed: {}{more}", changes.len(), named.join(", "))
+}
+
+/// `GET /session/:id/checkpoints`: `{"checkpoints": [{"seq", "createdAt", "summary", "changes"}]}`.
+pub async fn checkpoints(
+    State(state): State<Arc<AppState>>,
+    Path(raw_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = session_id(&raw_id)?;
+    let checkpoints: Vec<Value> = state
+        .service
+        .checkpoints(&id)
+        .await?
+        .iter()
+        .map(|c| {
+            let changes: Vec<Value> = c
+                .changes
+                .iter()
+                .map(|(kind, path)| json!({ "change": kind.letter(), "path": path }))
+                .collect();
+            let summary = checkpoint_summary(&c.changes);
+            json!({ "seq": c.seq, "createdAt": c.created_ms, "summary": summary, "changes": changes })
+        })
+        .collect();
+    Ok(Json(json!({ "sessionId": id.as_str(), "checkpoints": checkpoints })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RevertBody {
+    at_message: u64,
+}
+
+/// `POST /session/:id/revert {"atMessage": n}`: files and conversation back to how they stood
+/// after message `n`.
+pub async fn revert(
+    State(state): State<Arc<AppState>>,
+    Path(raw_id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let id = session_id(&raw_id)?;
+    let RevertBody { at_message } = json_body(body)?;
+    let reverted = state.service.revert(&id, at_message).await?;
+    Ok(Json(json!({
+        "atMessage": at_message,
+        "marker": reverted.marker,
+        "checkpoint": reverted.checkpoint,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ForkBody {
+    at_message: Option<u64>,
+}
+
+/// `POST /session/:id/fork {"atMessage": n?}`: a new session copied from this one.
+pub async fn fork(
+    State(state): State<Arc<AppState>>,
+    Path(raw_id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let id = session_id(&raw_id)?;
+    let ForkBody { at_message } = json_body(body)?;
+    let forked = state.service.fork(&id, at_message).await?;
+    Ok(Json(
+        json!({ "sessionId": forked.as_str(), "forkedFrom": id.as_str(), "atMessage": at_message }),
+    ))
+}
+
+/// The query of `GET /sessions`.
+#[derive(Deserialize)]
+pub struct ListQuery {
+    /// Sessions per page: 1 to [`MAX_PAGE`], default [`DEFAULT_PAGE`].
+    limit: Option<usize>,
+    /// The `nextCursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// Sessions per page of `GET /sessions` unless `?limit` says otherwise.
+const DEFAULT_PAGE: usize = 50;
+/// The largest `?limit` of `GET /sessions`.
+const MAX_PAGE: usize = 500;
+
+/// A listing cursor as clients see it: `<createdAt>.<sessionId>`.
+fn cursor_text(cursor: &Cursor) -> String {
+    format!("{}.{}", cursor.created_ms, cursor.id)
+}
+
+fn parse_cursor(text: &str) -> Result<Cursor, ApiError> {
+    text.split_once('.')
+        .and_then(|(ms, id)| {
+            Some(Cursor {
+                created_ms: ms.parse().ok()?,
+                id: SessionId::parse(id)?.as_str().to_string(),
+            })
+        })
+        .ok_or_else(|| ApiError::bad_request("invalid cursor: pass the nextCursor of the previous page"))
+}
+
+/// `GET /sessions[?limit=N&cursor=C]`: sessions, newest first, a page at a time.
+pub async fn list_sessions(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(format!("limit must be 1 to {MAX_PAGE}")));
+    }
+    let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
+    let page = state.service.list_sessions(limit, after).await?;
+    let sessions: Vec<Value> = page
+        .sessions
+        .iter()
+        .map(|s| {
+            json!({
+                "sessionId": s.id,
+                "createdAt": s.created_ms,
+                "updatedAt": s.updated_ms,
+                "head": s.head,
+                "branch": s.branch,
+                "fileCount": s.file_count,
+                "messageCount": s.message_count,
+                "title": s.title,
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "sessions": sessions,
+        "nextCursor": page.next.as_ref().map(cursor_text),
+    })))
+}
+
+/// `DELETE /session/:id`: removes the session (`409` while a chat runs on it).
+pub async fn delete_session(
+    State(state): State<Arc<AppState>>,
+    Path(raw_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = session_id(&raw_id)?;
+    state.service.delete_session(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

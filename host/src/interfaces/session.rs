@@ -11,6 +11,7 @@ use wasmtime::component::{HasData, Linker};
 use super::llm::{message_from_wit, message_to_wit};
 use crate::bindings::pi::worker::llm as wit_llm;
 use crate::bindings::pi::worker::session::{self as wit, Host};
+use crate::git::Repo;
 use crate::storage::SessionDb;
 
 /// Progress of a chat, as the client sees it live.
@@ -81,7 +82,11 @@ impl Host for SessionCtxView<'_> {
 
     fn append(&mut self, messages: Vec<wit_llm::Message>) -> wasmtime::Result<()> {
         let messages: Vec<_> = messages.into_iter().map(message_from_wit).collect();
-        self.db.write(|s| s.conversation().append(&messages))?;
+        // The turn and the checkpoint of the files it left, together.
+        self.db.write(|s| {
+            let seq = s.conversation().append(&messages)?;
+            Repo::new(s).record_checkpoint(seq)
+        })?;
         Ok(())
     }
 

@@ -17,7 +17,16 @@ pub struct SessionLocks {
 impl SessionLocks {
     /// Waits until nothing else holds the session; it stays held while the guard lives.
     pub async fn lock(&self, id: &SessionId) -> OwnedMutexGuard<()> {
-        let lock = {
+        self.lock_for(id).lock_owned().await
+    }
+
+    /// Takes the session's lock if nothing holds it now (`None`: a chat or a write is running).
+    pub fn try_lock(&self, id: &SessionId) -> Option<OwnedMutexGuard<()>> {
+        self.lock_for(id).try_lock_owned().ok()
+    }
+
+    fn lock_for(&self, id: &SessionId) -> Arc<tokio::sync::Mutex<()>> {
+        {
             let mut locks = self.locks.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             if let Some(lock) = locks.get(id).and_then(Weak::upgrade) {
                 lock
@@ -28,7 +37,6 @@ impl SessionLocks {
                 locks.insert(id.clone(), Arc::downgrade(&lock));
                 lock
             }
-        };
-        lock.lock_owned().await
+        }
     }
 }

@@ -6,8 +6,11 @@
 //! handlers ([`crate::http`]) only translate requests and answers; another embedder can drive
 //! sessions through this type alone.
 
+mod checkpoints;
 mod files;
+mod git_transport;
 mod import;
+mod lifecycle;
 mod locks;
 
 use std::sync::Arc;
@@ -15,17 +18,21 @@ use std::sync::Arc;
 use gix_hash::ObjectId;
 use tokio::sync::{Semaphore, broadcast, oneshot};
 
+pub use self::checkpoints::Reverted;
 pub use self::files::{PathView, WriteCondition, Written};
+pub use self::git_transport::UploadPack;
+pub use self::lifecycle::{Page, SessionBusy};
 pub use self::locks::SessionLocks;
 use crate::chat::{self, ChatError, ChatLimits, ChatReply, ChatRequest};
 use crate::engine::AgentEngine;
+use crate::git::transport::ProtocolError;
 use crate::git::{GitError, Repo};
 use crate::import::ImportError;
 use crate::interfaces::session::ChatEvent;
 use crate::llm::ProviderRegistry;
-use crate::message::Message;
 use crate::seed::{self, GitAuthor, Template};
 use crate::sessions::{SessionId, SessionStore};
+use crate::storage::conversation::Recorded;
 use crate::storage::{FsError, OpenError, SessionDb, Stats, StorageError, Stores, meta};
 
 /// How many live events a chat buffers for its slowest watcher. A watcher further behind skips
@@ -47,9 +54,15 @@ pub enum ServiceError {
     /// An import (archive or repository) was refused or failed.
     #[error(transparent)]
     Import(#[from] ImportError),
+    /// A git client's request broke the protocol.
+    #[error(transparent)]
+    GitProtocol(#[from] ProtocolError),
     /// A working-tree operation was refused (not found, not a file, quota, …).
     #[error(transparent)]
     Fs(#[from] FsError),
+    /// A message sequence number names no message of the session.
+    #[error("{0}")]
+    NoSuchMessage(String),
     /// A conditional write's condition did not hold.
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
@@ -62,6 +75,9 @@ pub enum ServiceError {
     /// A blocking task could not finish (it panicked, or the runtime is shutting down).
     #[error("a background task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// A chat is running on the session.
+    #[error(transparent)]
+    Busy(#[from] SessionBusy),
     /// No more chats can start (the server is shutting down).
     #[error("the server is shutting down")]
     ShuttingDown,
@@ -138,45 +154,6 @@ impl ChatService {
         &self.providers
     }
 
-    /// Creates a session from `template`, its commits authored by `author` (or the default).
-    pub async fn create_session(
-        self: &Arc<Self>,
-        template: Template,
-        author: Option<GitAuthor>,
-    ) -> Result<SessionId, ServiceError> {
-        let (id, ()) = self
-            .create_session_with(move |db| Ok(seed::seed(db, template, author.as_ref())?))
-            .await?;
-        Ok(id)
-    }
-
-    /// Creates a session with a fresh id and fills it with `fill`, on a blocking thread. When
-    /// `fill` fails, the session is removed again: nothing half-made is left behind.
-    pub async fn create_session_with<T: Send + 'static>(
-        self: &Arc<Self>,
-        fill: impl FnOnce(&mut SessionDb) -> Result<T, ServiceError> + Send + 'static,
-    ) -> Result<(SessionId, T), ServiceError> {
-        let id = SessionId::random().map_err(|e| ServiceError::Storage(e.into()))?;
-        let service = self.clone();
-        let created = id.clone();
-        let filled = tokio::task::spawn_blocking(move || {
-            let filled = service
-                .sessions
-                .create(&created)
-                .map_err(ServiceError::from)
-                .and_then(|mut db| fill(&mut db));
-            if filled.is_err()
-                && let Err(e) = service.sessions.remove(&created)
-            {
-                tracing::error!(session = %created, "could not remove a session that failed to fill: {e}");
-            }
-            filled
-        })
-        .await??;
-        tracing::info!(session = %id, "created session");
-        Ok((id, filled))
-    }
-
     /// Opens an existing session's database. Blocking.
     pub fn open_blocking(&self, id: &SessionId) -> Result<SessionDb, ServiceError> {
         match self.sessions.open(id) {
@@ -226,7 +203,11 @@ impl ChatService {
         let (service, id) = (self.clone(), id.clone());
         tokio::task::spawn_blocking(move || {
             let _held = guard;
-            f(&mut service.open_blocking(&id)?)
+            let mut db = service.open_blocking(&id)?;
+            service.changing(&id)?;
+            let result = f(&mut db);
+            service.changed(&id, &db);
+            result
         })
         .await?
     }
@@ -261,9 +242,18 @@ impl ChatService {
         .await
     }
 
-    /// The session's whole conversation, oldest first.
-    pub async fn messages(self: &Arc<Self>, id: &SessionId) -> Result<Vec<Message>, ServiceError> {
-        self.read(id, |s| s.conversation().history()).await
+    /// The session's conversation, oldest first: the whole record with its markers, or only what
+    /// the model sees (`model_view`).
+    pub async fn messages(self: &Arc<Self>, id: &SessionId, model_view: bool) -> Result<Vec<Recorded>, ServiceError> {
+        self.read(id, move |s| {
+            let conversation = s.conversation();
+            if model_view {
+                conversation.view()
+            } else {
+                conversation.record()
+            }
+        })
+        .await
     }
 
     /// Runs a chat on the session once every chat before it has finished, creating the session
@@ -289,7 +279,11 @@ impl ChatService {
         tokio::task::spawn_blocking(move || {
             let _held = (session_guard, slot);
             let _entered = span.enter();
-            let db = service.open_or_create(&id)?;
+            let mut db = service.open_or_create(&id)?;
+            service.changing(&id)?;
+            // The files as the chat finds them (edits made since the last turn included): the
+            // checkpoint after the last message.
+            db.write(|s| Repo::new(s).record_checkpoint(s.conversation().last_seq()?))?;
             let reply = chat::run_chat(
                 &service.engine,
                 service.providers.clone(),
@@ -298,6 +292,10 @@ impl ChatService {
                 service.limits,
                 events,
             );
+            match service.open_blocking(&id) {
+                Ok(db) => service.changed(&id, &db),
+                Err(e) => tracing::error!("cannot reopen the session to list it: {e}"),
+            }
             match &reply {
                 Ok(r) => tracing::info!(tools = r.tool_calls.len(), "chat done"),
                 Err(e) => tracing::warn!(error = %e, "chat failed"),
@@ -321,13 +319,15 @@ impl ChatService {
 
     fn open_or_create(&self, id: &SessionId) -> Result<SessionDb, ServiceError> {
         match self.sessions.open(id) {
-            Ok(db) => Ok(db),
             Err(OpenError::NotFound) => {
-                let mut db = self.sessions.create(id)?;
-                seed::seed(&mut db, Template::Sample, None)?;
-                Ok(db)
+                self.create_blocking(
+                    id,
+                    |sessions, id| sessions.create(id),
+                    |db| Ok(seed::seed(db, Template::Sample, None)?),
+                )?;
+                Ok(self.sessions.open(id)?)
             }
-            Err(e) => Err(e.into()),
+            other => Ok(other?),
         }
     }
 }

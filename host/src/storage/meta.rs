@@ -8,6 +8,8 @@ use super::StorageError;
 pub const CREATED_MS: &str = "created_ms";
 /// The template the session started from (`sample` or `empty`).
 pub const TEMPLATE: &str = "template";
+/// The session this one was forked from.
+pub const FORKED_FROM: &str = "forked_from";
 /// The shallow boundary of a shallow import: the ids (hex, space-separated) of the commits whose
 /// parents the repository does not hold.
 pub const GIT_SHALLOW: &str = "git_shallow";

@@ -17,6 +17,8 @@
 //! versioned ([`schema`]).
 
 pub mod blobs;
+pub mod catalogue;
+pub mod checkpoints;
 pub mod conversation;
 pub mod error;
 pub mod index;
@@ -33,6 +35,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub use self::blobs::BlobDir;
+pub use self::catalogue::{Catalogue, Cursor, SessionSummary};
+pub use self::checkpoints::{Checkpoint, Checkpoints, FileChangeKind};
 pub use self::conversation::Conversation;
 pub use self::error::StorageError;
 pub use self::index::{Index, Snapshot, TrackedFile};
@@ -167,6 +171,25 @@ impl SessionDb {
         Ok(out)
     }
 
+    /// Closes the database leaving it one self-contained file (rollback journal, no WAL beside
+    /// it), so it can be renamed into place atomically. It reopens in WAL mode as usual.
+    pub fn close_to_single_file(self) -> Result<(), StorageError> {
+        self.conn.pragma_update(None, "journal_mode", "DELETE")?;
+        self.conn.close().map_err(|(_, e)| e)?;
+        Ok(())
+    }
+
+    /// Writes a consistent copy of the database to `path` (a new file) with SQLite's
+    /// `VACUUM INTO`: it reads one snapshot, so writers may carry on meanwhile. Spilled blobs are
+    /// not copied: they live beside the database.
+    pub fn copy_to(&self, path: &Path) -> Result<(), StorageError> {
+        let path = path
+            .to_str()
+            .ok_or_else(|| StorageError::Io(std::io::Error::other("the data directory's path is not UTF-8")))?;
+        self.conn.execute("VACUUM INTO ?1", [path])?;
+        Ok(())
+    }
+
     /// The storage options this database was opened with.
     pub fn options(&self) -> StorageOptions {
         self.options
@@ -206,6 +229,11 @@ impl<'a> Stores<'a> {
     /// The conversation.
     pub fn conversation(&self) -> Conversation<'a> {
         Conversation::new(self.conn)
+    }
+
+    /// Checkpoints of the working tree.
+    pub fn checkpoints(&self) -> Checkpoints<'a> {
+        Checkpoints::new(self.conn)
     }
 
     /// Session settings.

@@ -68,6 +68,19 @@ CREATE TABLE IF NOT EXISTS meta (
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 ",
+    // 2: the model's view of the conversation (a chain through `parent`, moved by revert
+    // markers), and checkpoints of the working tree.
+    "
+ALTER TABLE messages ADD COLUMN parent INTEGER;    -- the message before this one in the model's view
+ALTER TABLE messages ADD COLUMN view_tip INTEGER;  -- the last message of the model's view after this row
+UPDATE messages SET parent = (SELECT MAX(p.seq) FROM messages p WHERE p.seq < messages.seq), view_tip = seq;
+CREATE TABLE checkpoints (
+    seq        INTEGER PRIMARY KEY,  -- the working tree as it stood after message `seq` (0: before any)
+    created_ms INTEGER NOT NULL,
+    tree       TEXT NOT NULL,        -- a git tree object of the files; no commit, no ref
+    changes    TEXT NOT NULL         -- JSON [[\"A\"|\"M\"|\"D\", path], …] since the previous checkpoint
+);
+",
 ];
 
 /// The schema version this build creates and understands.
@@ -78,21 +91,28 @@ pub fn version(conn: &Connection) -> Result<u32, StorageError> {
     Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
 }
 
-/// Brings the database to [`CURRENT_VERSION`]. Refuses a database from a newer build.
+/// Brings a session database to [`CURRENT_VERSION`]. Refuses a database from a newer build.
 pub fn migrate(conn: &Connection) -> Result<(), StorageError> {
+    apply(conn, MIGRATIONS)
+}
+
+/// Brings a database to version `migrations.len()` by applying the missing `migrations` in
+/// order, each in its own transaction with its version bump. Refuses a newer database.
+pub(super) fn apply(conn: &Connection, migrations: &[&str]) -> Result<(), StorageError> {
+    let latest = migrations.len() as u32;
     let mut at = version(conn)?;
-    if at > CURRENT_VERSION {
+    if at > latest {
         return Err(StorageError::corrupt(
             "schema",
-            format!("the database is at schema version {at}, newer than this build's {CURRENT_VERSION}"),
+            format!("the database is at schema version {at}, newer than this build's {latest}"),
         ));
     }
-    while at < CURRENT_VERSION {
+    while at < latest {
         let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
         // Re-read under the write lock: another process may have migrated meanwhile.
         at = version(&tx)?;
-        if at < CURRENT_VERSION {
-            tx.execute_batch(MIGRATIONS[at as usize])?;
+        if at < latest {
+            tx.execute_batch(migrations[at as usize])?;
             at += 1;
             tx.pragma_update(None, "user_version", at)?;
         }

@@ -8,7 +8,7 @@ use std::process::Command;
 use serde_json::json;
 use tar::{EntryType, Header};
 
-use super::{clone_session, curl_post, server, session_count};
+use super::{clone_session, curl_post, server, session_files};
 use crate::support::{Api, git};
 
 /// A small project: a source file, an executable script, a symlink to the source, an empty dir.
@@ -168,7 +168,7 @@ async fn escaping_entries_are_refused_and_leave_nothing() {
     std::fs::write(&garbage, "not a tar at all").unwrap();
     let (status, body) = curl_post(&format!("{}/session/new", server.url), &garbage, "application/gzip");
     assert_eq!(status, 400, "{body}");
-    assert_eq!(session_count(&server), 0);
+    assert_eq!(session_files(&server), Vec::<String>::new());
 
     // The same links, inside the root, are fine; a hard link is a copy of the file it names.
     let fine = raw_tar(&[
@@ -183,7 +183,9 @@ async fn escaping_entries_are_refused_and_leave_nothing() {
     let clone = clone_session(&server, body["sessionId"].as_str().unwrap(), tmp.path(), "fine");
     assert_eq!(std::fs::read_to_string(clone.join("hard")).unwrap(), "fine\n");
     assert_eq!(std::fs::read_to_string(clone.join("a/link")).unwrap(), "fine\n");
-    assert_eq!(session_count(&server), 1);
+    let files = session_files(&server);
+    assert_eq!(files.iter().filter(|f| f.ends_with(".sqlite")).count(), 1, "{files:?}");
+    assert!(!files.iter().any(|f| f.ends_with(".creating")), "{files:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -206,7 +208,7 @@ async fn archives_obey_the_workspace_quotas() {
     let (status, body) = curl_post(&url, &tmp.path().join("big.tar"), "application/x-tar");
     assert_eq!(status, 413, "{body}");
     assert!(body["error"].as_str().unwrap().contains("file too large"), "{body}");
-    assert_eq!(session_count(&server), 0);
+    assert_eq!(session_files(&server), Vec::<String>::new());
 
     // JSON bodies keep working as before.
     let (status, body) = Api::new(&server.url)

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use super::{clone_session, server, session_count};
+use super::{clone_session, server, session_files};
 use crate::support::git_http_backend::{self, GitHttpBackend};
 use crate::support::{Api, Provider, call, git, setup_with};
 
@@ -218,7 +218,7 @@ async fn refusals_are_clear_and_leave_nothing() {
     let bare = source.root.path().join("src.git");
     let (status, body) = import(&api, json!({ "repo": format!("file://{}", bare.display()) })).await;
     assert_eq!(status, 403, "{body}");
-    assert_eq!(session_count(&strict), 0);
+    assert_eq!(session_files(&strict), Vec::<String>::new());
 
     let allowed = server(&args(&source.allow()));
     let api = Api::new(&allowed.url);
@@ -248,7 +248,7 @@ async fn refusals_are_clear_and_leave_nothing() {
         assert_eq!(status, expected, "{request}: {body}");
         assert!(error(&body).contains(text), "{request}: {body}");
     }
-    assert_eq!(session_count(&allowed), 0);
+    assert_eq!(session_files(&allowed), Vec::<String>::new());
 
     // The workspace quotas: too many files, and a pack over the byte quota.
     let small = server(&[&args(&source.allow())[..], &["--max-workspace-files", "2"]].concat());
@@ -258,7 +258,10 @@ async fn refusals_are_clear_and_leave_nothing() {
     let tiny = server(&[&args(&source.allow())[..], &["--max-workspace-bytes", "100"]].concat());
     let (status, body) = import(&Api::new(&tiny.url), json!({ "repo": source.url() })).await;
     assert_eq!(status, 413, "{body}");
-    assert_eq!(session_count(&small) + session_count(&tiny), 0);
+    assert_eq!(
+        [session_files(&small), session_files(&tiny)].concat(),
+        Vec::<String>::new()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -275,5 +278,5 @@ async fn a_remote_that_never_answers_times_out() {
     .await;
     assert_eq!(status, 504, "{body}");
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
-    assert_eq!(session_count(&server), 0);
+    assert_eq!(session_files(&server), Vec::<String>::new());
 }

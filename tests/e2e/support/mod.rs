@@ -119,6 +119,18 @@ impl Api {
         (status, events)
     }
 
+    /// PUTs a file through the file API; returns the status.
+    pub async fn put_file(&self, session: &str, path: &str, contents: &str) -> u16 {
+        self.client
+            .put(format!("{}/session/{session}/files/{path}", self.base))
+            .body(contents.to_string())
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     pub async fn info(&self, session: &str) -> Value {
         let (status, body) = self.get(&format!("/session/{session}/info")).await;
         assert_eq!(status, 200, "{body}");
