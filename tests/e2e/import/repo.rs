@@ -280,3 +280,43 @@ async fn a_remote_that_never_answers_times_out() {
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     assert_eq!(session_files(&server), Vec::<String>::new());
 }
+
+/// A server answering every request with a redirect to `to` + the same path and query.
+async fn redirector(to: String) -> (String, tokio::task::JoinHandle<()>) {
+    use axum::http::{StatusCode, Uri, header};
+    let app = axum::Router::new().fallback(move |uri: Uri| {
+        let to = to.clone();
+        async move {
+            let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            let target = format!("{to}{}", path.replacen("/moved.git", "/src.git", 1));
+            (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, target)])
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (addr, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_are_followed_only_where_the_policy_allows() {
+    let source = Source::new().await;
+    let (moved, task) = redirector(source.backend.url()).await;
+    let url = format!("http://{moved}/moved.git");
+
+    // The redirector is allowed, the repository's host:port it redirects to is not.
+    let only_redirector = server(&["--import-allow", &moved]);
+    let (status, body) = import(&Api::new(&only_redirector.url), json!({ "repo": url })).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(source.backend.served().is_empty(), "{:?}", source.backend.served());
+    assert_eq!(session_files(&only_redirector), Vec::<String>::new());
+
+    // Both allowed: discovery follows the redirect and the fetch goes to the new place.
+    let both = server(&["--import-allow", &moved, "--import-allow", &source.backend.host_port()]);
+    let (status, body) = import(&Api::new(&both.url), json!({ "repo": url })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["head"], source.rev("trunk"));
+    let served = source.backend.served();
+    assert!(served.iter().any(|s| s.uri == "/src.git/git-upload-pack"), "{served:?}");
+    task.abort();
+}
