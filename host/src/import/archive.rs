@@ -9,7 +9,7 @@
 //! - Entries inside a `.git` directory are skipped: a working tree does not hold a repository.
 //! - A later entry for the same path replaces an earlier one, as `tar -x` does.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::HashMap;
 use std::io::Read;
 
 use gix_object::tree::{EntryKind, EntryMode};
@@ -38,22 +38,27 @@ impl Compression {
     }
 }
 
-/// One file of an archive.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArchiveFile {
-    /// Its git mode: `100644`, `100755` or `120000`.
-    pub mode: EntryMode,
-    /// Its contents (a link's target for a symbolic link).
-    pub contents: Vec<u8>,
-}
-
-/// An archive's working tree: files and (possibly empty) directories by normalised path.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ArchiveTree {
-    /// Files, by normalised absolute path (`/src/a.ts`).
-    pub files: BTreeMap<String, ArchiveFile>,
-    /// Directories the archive lists, by normalised absolute path.
-    pub directories: BTreeSet<String>,
+/// One entry of an archive, as [`read`] hands it over (paths normalised and absolute).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Item<'a> {
+    /// A directory.
+    Directory(&'a str),
+    /// A file, executable file or symbolic link (whose contents are its target).
+    File {
+        /// Its path.
+        path: &'a str,
+        /// Its git mode: `100644`, `100755` or `120000`.
+        mode: EntryMode,
+        /// Its contents.
+        contents: &'a [u8],
+    },
+    /// A hard link: a copy of the earlier file at `source`.
+    Copy {
+        /// Its path.
+        path: &'a str,
+        /// The file it copies, handed over earlier.
+        source: &'a str,
+    },
 }
 
 /// Why an archive was refused.
@@ -95,18 +100,31 @@ pub enum ArchiveError {
     Limit(#[from] LimitError),
 }
 
-/// Reads `body` (a tar archive, gzipped or not) into a working tree within `limits`.
-pub fn read(body: &[u8], compression: Compression, limits: &ImportLimits) -> Result<ArchiveTree, ArchiveError> {
+/// Reads `body` (a tar archive, gzipped or not), checking every entry and the limits, and hands
+/// each one to `visit` in archive order (a later entry for a path replaces an earlier one). Only
+/// one file's contents are held at a time. Returns how many files the tree holds.
+pub fn read<E: From<ArchiveError>>(
+    body: &[u8],
+    compression: Compression,
+    limits: &ImportLimits,
+    visit: impl FnMut(Item<'_>) -> Result<(), E>,
+) -> Result<usize, E> {
     match compression {
-        Compression::None => read_tar(body, limits),
-        Compression::Gzip => read_tar(flate2::read::MultiGzDecoder::new(body), limits),
+        Compression::None => read_tar(body, limits, visit),
+        Compression::Gzip => read_tar(flate2::read::MultiGzDecoder::new(body), limits, visit),
     }
 }
 
-fn read_tar(reader: impl Read, limits: &ImportLimits) -> Result<ArchiveTree, ArchiveError> {
-    let mut tree = ArchiveTree::default();
-    let mut archive = tar::Archive::new(reader);
+fn read_tar<E: From<ArchiveError>>(
+    reader: impl Read,
+    limits: &ImportLimits,
+    mut visit: impl FnMut(Item<'_>) -> Result<(), E>,
+) -> Result<usize, E> {
+    // Each file's size so far, for the budget and for hard links to earlier files.
+    let mut sizes: HashMap<String, u64> = HashMap::new();
     let mut budget = limits.budget();
+    let mut contents = Vec::new();
+    let mut archive = tar::Archive::new(reader);
     for entry in archive.entries().map_err(ArchiveError::Unreadable)? {
         let mut entry = entry.map_err(ArchiveError::Unreadable)?;
         let kind = entry.header().entry_type();
@@ -117,19 +135,20 @@ fn read_tar(reader: impl Read, limits: &ImportLimits) -> Result<ArchiveTree, Arc
         let Some(relative) = archive_path(&raw)? else {
             continue;
         };
-        let at = path::normalize(&relative)?;
+        let at = path::normalize(&relative).map_err(ArchiveError::from)?;
         if at == "/" || is_in_dot_git(&at) {
             continue;
         }
-        let file = match kind {
+        let replaced = sizes.get(&at).copied();
+        match kind {
             EntryType::Directory => {
-                budget.directory()?;
-                tree.directories.insert(at);
+                budget.directory().map_err(ArchiveError::from)?;
+                visit(Item::Directory(&at))?;
                 continue;
             }
             EntryType::Regular | EntryType::Continuous => {
-                budget.file(&at, entry.size(), tree.files.get(&at).map(|f| f.contents.len() as u64))?;
-                let mut contents = Vec::with_capacity(entry.size() as usize);
+                budget.file(&at, entry.size(), replaced).map_err(ArchiveError::from)?;
+                contents.clear();
                 entry.read_to_end(&mut contents).map_err(ArchiveError::Unreadable)?;
                 let executable = entry.header().mode().map_err(ArchiveError::Unreadable)? & 0o111 != 0;
                 let kind = if executable {
@@ -137,22 +156,27 @@ fn read_tar(reader: impl Read, limits: &ImportLimits) -> Result<ArchiveTree, Arc
                 } else {
                     EntryKind::Blob
                 };
-                ArchiveFile {
+                visit(Item::File {
+                    path: &at,
                     mode: kind.into(),
-                    contents,
-                }
+                    contents: &contents,
+                })?;
+                sizes.insert(at, contents.len() as u64);
             }
             EntryType::Symlink => {
                 let target = link_target(&entry)?;
                 if escapes(&at, &target) {
-                    return Err(ArchiveError::LinkEscapes { path: raw, target });
+                    return Err(ArchiveError::LinkEscapes { path: raw, target }.into());
                 }
-                let size = target.len() as u64;
-                budget.file(&at, size, tree.files.get(&at).map(|f| f.contents.len() as u64))?;
-                ArchiveFile {
+                budget
+                    .file(&at, target.len() as u64, replaced)
+                    .map_err(ArchiveError::from)?;
+                visit(Item::File {
+                    path: &at,
                     mode: EntryKind::Link.into(),
-                    contents: target.into_bytes(),
-                }
+                    contents: target.as_bytes(),
+                })?;
+                sizes.insert(at, target.len() as u64);
             }
             EntryType::Link => {
                 let target = link_target(&entry)?;
@@ -160,29 +184,29 @@ fn read_tar(reader: impl Read, limits: &ImportLimits) -> Result<ArchiveTree, Arc
                     .ok()
                     .flatten()
                     .and_then(|p| path::normalize(&p).ok())
-                    .and_then(|p| tree.files.get(&p))
+                    .filter(|p| sizes.contains_key(p))
                     .ok_or_else(|| ArchiveError::LinkEscapes {
                         path: raw.clone(),
                         target: target.clone(),
-                    })?
-                    .clone();
-                budget.file(
-                    &at,
-                    source.contents.len() as u64,
-                    tree.files.get(&at).map(|f| f.contents.len() as u64),
-                )?;
-                source
+                    })?;
+                let size = sizes[&source];
+                budget.file(&at, size, replaced).map_err(ArchiveError::from)?;
+                visit(Item::Copy {
+                    path: &at,
+                    source: &source,
+                })?;
+                sizes.insert(at, size);
             }
             other => {
                 return Err(ArchiveError::Unsupported {
                     path: raw,
                     kind: format!("{other:?}"),
-                });
+                }
+                .into());
             }
-        };
-        tree.files.insert(at, file);
+        }
     }
-    Ok(tree)
+    Ok(sizes.len())
 }
 
 fn utf8(bytes: &[u8]) -> Result<String, ArchiveError> {

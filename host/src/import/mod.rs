@@ -9,11 +9,13 @@ pub mod archive;
 pub mod limits;
 pub mod remote;
 
+use std::collections::HashMap;
+
 use gix_hash::ObjectId;
 use gix_object::Kind;
 
-use self::archive::{ArchiveError, ArchiveTree};
-use self::limits::LimitError;
+use self::archive::{ArchiveError, Compression, Item};
+use self::limits::{ImportLimits, LimitError};
 use crate::git::pack::PackError;
 use crate::git::{GitError, Repo};
 use crate::seed::GitAuthor;
@@ -87,27 +89,41 @@ pub(crate) fn init(s: Stores<'_>, author: Option<&GitAuthor>, template: &str) ->
     Ok(())
 }
 
-/// Fills a new session from an archive's tree: the files become the working tree (modes kept)
-/// and, unless there are none, the `Initial commit` on `main`, authored as a seeded session's
-/// commits are. One transaction.
+/// Fills a new session from a tar archive (checked before by [`archive::read`]): its files become
+/// the working tree (modes kept) and, unless there are none, the `Initial commit` on `main`,
+/// authored as a seeded session's commits are. One transaction; one file in memory at a time.
 pub fn fill_from_archive(
     db: &mut SessionDb,
-    tree: &ArchiveTree,
+    body: &[u8],
+    compression: Compression,
+    limits: &ImportLimits,
     author: Option<&GitAuthor>,
 ) -> Result<Imported, ImportError> {
     db.write(|s| {
         init(s, author, "archive")?;
         let worktree = s.worktree();
-        for directory in &tree.directories {
-            worktree.mkdir(directory)?;
-        }
-        for (path, file) in &tree.files {
-            let id = s.objects().put(Kind::Blob, &file.contents)?;
-            let tracked = TrackedFile { mode: file.mode, id };
-            worktree.place(path, tracked, file.contents.len() as u64)?;
-        }
+        let mut placed: HashMap<String, (TrackedFile, u64)> = HashMap::new();
+        let files = archive::read(body, compression, limits, |item| {
+            let (path, file, size) = match item {
+                Item::Directory(path) => return Ok::<_, ImportError>(worktree.mkdir(path)?),
+                Item::File { path, mode, contents } => {
+                    let id = s.objects().put(Kind::Blob, contents)?;
+                    (path, TrackedFile { mode, id }, contents.len() as u64)
+                }
+                Item::Copy { path, source } => {
+                    let (file, size) = placed.get(source).copied().ok_or_else(|| ArchiveError::LinkEscapes {
+                        path: path.to_string(),
+                        target: source.to_string(),
+                    })?;
+                    (path, file, size)
+                }
+            };
+            worktree.place(path, file, size)?;
+            placed.insert(path.to_string(), (file, size));
+            Ok(())
+        })?;
         let repo = Repo::new(s);
-        let head = if tree.files.is_empty() {
+        let head = if files == 0 {
             None
         } else {
             repo.add(&[".".to_string()])?;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::{ChatService, ServiceError};
-use crate::import::archive::{self, Compression};
+use crate::import::archive::{self, ArchiveError, Compression};
 use crate::import::limits::ImportLimits;
 use crate::import::remote::{self, RemoteOptions, RemoteSource};
 use crate::import::{self, ImportError, Imported};
@@ -17,20 +17,35 @@ impl ChatService {
     }
 
     /// Creates a session whose working tree is the tar archive `body` and whose first commit
-    /// (`Initial commit` on `main`) holds it. The archive is read and checked before the session
-    /// is created: a refused archive leaves nothing behind.
+    /// (`Initial commit` on `main`) holds it. The archive is read and checked once before the
+    /// session is created (a refused archive leaves nothing behind), then read again to fill it.
     pub async fn create_from_archive(
         self: &Arc<Self>,
-        body: impl AsRef<[u8]> + Send + 'static,
+        body: impl AsRef<[u8]> + Send + Sync + 'static,
         compression: Compression,
         author: Option<GitAuthor>,
     ) -> Result<(SessionId, Imported), ServiceError> {
         let limits = self.import_limits();
-        let tree = tokio::task::spawn_blocking(move || archive::read(body.as_ref(), compression, &limits))
-            .await?
-            .map_err(ImportError::from)?;
-        self.create_session_with(move |db| Ok(import::fill_from_archive(db, &tree, author.as_ref())?))
-            .await
+        let body = Arc::new(body);
+        let checked = body.clone();
+        tokio::task::spawn_blocking(move || {
+            archive::read(checked.as_ref().as_ref(), compression, &limits, |_| {
+                Ok::<_, ArchiveError>(())
+            })
+        })
+        .await?
+        .map_err(ImportError::from)?;
+        self.create_session_with(move |db| {
+            let body = body.as_ref().as_ref();
+            Ok(import::fill_from_archive(
+                db,
+                body,
+                compression,
+                &limits,
+                author.as_ref(),
+            )?)
+        })
+        .await
     }
 }
 

@@ -125,7 +125,7 @@ async fn escaping_entries_are_refused_and_leave_nothing() {
     let server = server(&[]);
     let tmp = tempfile::tempdir().unwrap();
     let ok: (&str, EntryType, &str, &[u8]) = ("ok.txt", EntryType::Regular, "", b"fine\n");
-    let cases: [(&str, Vec<u8>, &str); 6] = [
+    let cases: [(&str, Vec<u8>, &str); 7] = [
         (
             "dotdot",
             raw_tar(&[ok, ("../evil", EntryType::Regular, "", b"x")]),
@@ -155,6 +155,11 @@ async fn escaping_entries_are_refused_and_leave_nothing() {
             "hard link out",
             raw_tar(&[ok, ("link", EntryType::Link, "../x", b"")]),
             "points outside",
+        ),
+        (
+            "file in the way of a directory",
+            raw_tar(&[ok, ("ok.txt/inner", EntryType::Regular, "", b"x")]),
+            "does not fit in a working tree",
         ),
     ];
     for (name, bytes, expected) in cases {
