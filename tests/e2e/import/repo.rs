@@ -320,3 +320,59 @@ async fn redirects_are_followed_only_where_the_policy_allows() {
     assert!(served.iter().any(|s| s.uri == "/src.git/git-upload-pack"), "{served:?}");
     task.abort();
 }
+
+/// A remote that advertises `advertisement` and then answers the fetch with `NAK` and nothing
+/// more, ever: the pack never finishes downloading.
+async fn stalling_remote(advertisement: Vec<u8>) -> (String, tokio::task::JoinHandle<()>) {
+    use axum::body::{Body, Bytes};
+    use axum::http::header;
+    use axum::routing::{get, post};
+    let app = axum::Router::new()
+        .route(
+            "/stall.git/info/refs",
+            get(move || async move {
+                (
+                    [(header::CONTENT_TYPE, "application/x-git-upload-pack-advertisement")],
+                    advertisement.clone(),
+                )
+            }),
+        )
+        .route(
+            "/stall.git/git-upload-pack",
+            post(|| async {
+                let first = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(b"0008NAK\n"))]);
+                let never = futures_util::stream::pending();
+                (
+                    [(header::CONTENT_TYPE, "application/x-git-upload-pack-result")],
+                    Body::from_stream(futures_util::StreamExt::chain(first, never)),
+                )
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (addr, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pack_that_never_finishes_times_out_and_the_session_goes() {
+    let source = Source::new().await;
+    let advertisement = reqwest::get(format!("{}/info/refs?service=git-upload-pack", source.url()))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    let (addr, task) = stalling_remote(advertisement).await;
+    let server = server(&["--import-allow", &addr, "--import-timeout", "2"]);
+    let (status, body) = import(
+        &Api::new(&server.url),
+        json!({ "repo": format!("http://{addr}/stall.git") }),
+    )
+    .await;
+    assert_eq!(status, 504, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("longer than 2 s"), "{body}");
+    assert_eq!(session_files(&server), Vec::<String>::new());
+    task.abort();
+}
