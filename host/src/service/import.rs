@@ -47,9 +47,7 @@ impl ChatService {
         })
         .await
     }
-}
 
-impl ChatService {
     /// Creates a session by cloning `source` over smart HTTP(S) under the operator's `options`:
     /// the ref (or the remote's default branch) checked out on a branch, its history (or `depth`
     /// commits of it) in the object store. The remote is checked, its refs discovered and the

@@ -2,7 +2,7 @@
 //! its pkt-line advertisement decoded with `gix-packetline`, and the choice of what to fetch.
 //!
 //! Redirects of the discovery request are followed (at most [`MAX_REDIRECTS`]), each target
-//! checked by the [policy](super::policy) again; the fetch then goes to the final base URL, as
+//! checked by the [`super::policy`] again; the fetch then goes to the final base URL, as
 //! git does.
 
 use std::time::Duration;
