@@ -60,7 +60,12 @@ pub fn request(want: ObjectId, depth: Option<u32>, ad: &Advertisement) -> Result
     }
     let mut body = Vec::new();
     let io = |e: std::io::Error| RemoteError::Protocol(e.to_string());
-    encode::data_to_write(format!("want {want} {}\n", caps.join(" ")).as_bytes(), &mut body).map_err(io)?;
+    let want_line = if caps.is_empty() {
+        format!("want {want}\n")
+    } else {
+        format!("want {want} {}\n", caps.join(" "))
+    };
+    encode::data_to_write(want_line.as_bytes(), &mut body).map_err(io)?;
     if let Some(depth) = depth {
         encode::data_to_write(format!("deepen {depth}\n").as_bytes(), &mut body).map_err(io)?;
     }
