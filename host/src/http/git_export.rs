@@ -16,6 +16,7 @@ use super::routes::session_id;
 use super::{ApiError, AppState};
 use crate::git::{GitError, Repo, tree};
 use crate::service::ServiceError;
+use crate::sessions::SessionId;
 use crate::storage::{SessionDb, Snapshot, StorageError};
 
 fn plain(body: String) -> Response {
@@ -41,17 +42,22 @@ pub async fn dumb_http(
     Query(query): Query<git_smart::ServiceQuery>,
 ) -> Result<Response, ApiError> {
     let id = session_id(&raw_id)?;
-    match path.as_str() {
-        "info/refs" if query.service.is_some() => {
-            git_smart::advertise(&state, &id, query.service.as_deref().unwrap_or_default()).await
-        }
+    match (path.as_str(), query.service.as_deref()) {
+        ("info/refs", Some(service)) => git_smart::advertise(&state, &id, service).await,
+        (path, _) => dumb_file(&state, &id, path).await,
+    }
+}
+
+/// A file of the dumb protocol: `info/refs`, `HEAD`, `objects/info/packs` or a loose object.
+async fn dumb_file(state: &AppState, id: &SessionId, path: &str) -> Result<Response, ApiError> {
+    match path {
         "info/refs" => {
-            let refs = state.service.read(&id, |s| Repo::new(s).advertised_refs()).await?;
+            let refs = state.service.read(id, |s| Repo::new(s).advertised_refs()).await?;
             Ok(plain(refs.iter().map(|(name, id)| format!("{id}\t{name}\n")).collect()))
         }
         "HEAD" => Ok(plain(format!(
             "{}\n",
-            state.service.read(&id, |s| Repo::new(s).head_ref()).await?
+            state.service.read(id, |s| Repo::new(s).head_ref()).await?
         ))),
         // No packs: every object is served loose.
         "objects/info/packs" => Ok(plain(String::new())),
@@ -64,7 +70,7 @@ pub async fn dumb_http(
                 .ok_or_else(|| not_found(format!("no such git file: {path}")))?;
             let (kind, data) = state
                 .service
-                .read(&id, move |s| s.objects().get(&object))
+                .read(id, move |s| s.objects().get(&object))
                 .await?
                 .ok_or_else(|| not_found(format!("no object {object}")))?;
             let loose = loose_object(kind, &data).map_err(|e| ApiError::internal(&e))?;
