@@ -88,6 +88,7 @@ fn main() {
         max_body_bytes: 1 << 20,
         max_upload_bytes: 256 << 20,
         max_concurrent_chats: 4,
+        import: Default::default(),
         llm: pi_worker::llm::LlmConfig::from_vars(&Default::default()).unwrap(),
         token: None,
         tokens_file: None,

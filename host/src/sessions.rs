@@ -37,6 +37,9 @@ impl fmt::Display for SessionId {
     }
 }
 
+/// The scratch directory's name in the data directory.
+const SCRATCH: &str = "tmp";
+
 /// All sessions under one data directory, and the catalogue that lists them.
 ///
 /// A session is created under a temporary name (`sessions/<id>.creating`), filled, closed as a
@@ -94,10 +97,15 @@ fn link_tree(from: &Path, to: &Path) -> std::io::Result<()> {
 
 impl SessionStore {
     /// Sessions under `data_dir` (`sessions/<id>.sqlite`, `blobs/<id>/`, `catalogue.sqlite`),
-    /// created if missing.
+    /// created if missing. Scratch files a previous run left behind (it was killed mid-push)
+    /// are removed.
     pub fn new(data_dir: PathBuf, options: StorageOptions) -> Result<Self, OpenError> {
         std::fs::create_dir_all(data_dir.join("sessions"))?;
         std::fs::create_dir_all(data_dir.join("blobs"))?;
+        match std::fs::remove_dir_all(data_dir.join(SCRATCH)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
         let catalogue = Catalogue::open(&data_dir.join("catalogue.sqlite"))?;
         Ok(Self {
             data_dir,
@@ -111,6 +119,12 @@ impl SessionStore {
         &self.catalogue
     }
 
+    /// Where temporary files go (a pushed pack while it is indexed): `tmp/` in the data
+    /// directory, on the same disk as the sessions. Each user removes its own files.
+    pub fn scratch_dir(&self) -> PathBuf {
+        self.data_dir.join(SCRATCH)
+    }
+
     fn db_path(&self, id: &SessionId) -> PathBuf {
         self.data_dir.join("sessions").join(format!("{id}.sqlite"))
     }
@@ -121,6 +135,11 @@ impl SessionStore {
 
     fn blob_path(&self, id: &SessionId) -> PathBuf {
         self.data_dir.join("blobs").join(id.as_str())
+    }
+
+    /// The storage options every session is opened with.
+    pub fn options(&self) -> StorageOptions {
+        self.options
     }
 
     /// Whether the session exists.

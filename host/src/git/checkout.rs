@@ -55,6 +55,13 @@ impl Repo<'_> {
         } else {
             self.resolve(rev)?
         };
+        self.switch_to(target, branch)
+    }
+
+    /// Moves the working tree and index from HEAD's commit to `target` and points HEAD at
+    /// `branch` (or, detached, at `target`). Refused, with nothing changed, when that would
+    /// overwrite or lose uncommitted work.
+    pub(super) fn switch_to(&self, target: ObjectId, branch: Option<String>) -> Result<CheckoutResult, GitError> {
         let odb = self.stores.objects();
         let target_files = tree::flatten(&odb, &tree::commit_tree(&odb, &target)?)?;
         let head_files = self.head_files()?;

@@ -7,10 +7,14 @@
 
 mod checkout;
 mod checkpoint;
+pub mod clone;
 mod commit;
 mod diff;
+pub mod pack;
+pub mod push;
 mod refs;
 mod status;
+pub mod transport;
 pub mod tree;
 
 pub use self::checkout::CheckoutResult;

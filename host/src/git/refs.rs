@@ -7,7 +7,7 @@ use super::{GitError, Repo};
 use crate::storage::RefValue;
 
 pub(super) const HEAD: &str = "HEAD";
-const BRANCH_PREFIX: &str = "refs/heads/";
+pub(super) const BRANCH_PREFIX: &str = "refs/heads/";
 
 /// A branch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +36,7 @@ pub(super) fn valid_branch_name(name: &str) -> bool {
 
 impl Repo<'_> {
     /// HEAD's value; an error when there is no repository.
-    fn head(&self) -> Result<RefValue, GitError> {
+    pub(super) fn head(&self) -> Result<RefValue, GitError> {
         self.stores.refs().get(HEAD)?.ok_or(GitError::NotARepository)
     }
 
@@ -65,7 +65,7 @@ impl Repo<'_> {
         }
     }
 
-    fn ref_target(&self, name: &str) -> Result<Option<ObjectId>, GitError> {
+    pub(super) fn ref_target(&self, name: &str) -> Result<Option<ObjectId>, GitError> {
         match self.stores.refs().get(name)? {
             None => Ok(None),
             Some(RefValue::Direct(id)) => Ok(Some(id)),

@@ -100,10 +100,15 @@ impl From<ServiceError> for ApiError {
                 Some(status) => Self::new(status, git.to_string()),
                 None => Self::internal(&e),
             },
+            ServiceError::Import(import) => match super::import::import_status(import) {
+                Some(status) => Self::new(status, import.to_string()),
+                None => Self::internal(&e),
+            },
             ServiceError::Fs(fs) => match fs_error_status(fs) {
                 Some(status) => Self::new(status, fs.to_string()),
                 None => Self::internal(&e),
             },
+            ServiceError::GitProtocol(_) => Self::bad_request(e.to_string()),
             ServiceError::NoSuchMessage(_) => Self::bad_request(e.to_string()),
             ServiceError::Busy(_) => Self::new(StatusCode::CONFLICT, e.to_string()),
             ServiceError::PreconditionFailed(_) => Self::new(StatusCode::PRECONDITION_FAILED, e.to_string()),

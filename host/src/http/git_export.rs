@@ -11,10 +11,12 @@ use gix_hash::ObjectId;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
+use super::git_smart;
 use super::routes::session_id;
 use super::{ApiError, AppState};
 use crate::git::{GitError, Repo, tree};
 use crate::service::ServiceError;
+use crate::sessions::SessionId;
 use crate::storage::{SessionDb, Snapshot, StorageError};
 
 fn plain(body: String) -> Response {
@@ -32,20 +34,30 @@ fn not_found(message: String) -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, message)
 }
 
-/// `GET /session/:id/git/*path`: `info/refs`, `HEAD`, `objects/info/packs` and loose objects.
+/// `GET /session/:id/git/*path`: `info/refs`, `HEAD`, `objects/info/packs` and loose objects;
+/// `info/refs?service=…` is the smart protocol's advertisement instead.
 pub async fn dumb_http(
     State(state): State<Arc<AppState>>,
     Path((raw_id, path)): Path<(String, String)>,
+    Query(query): Query<git_smart::ServiceQuery>,
 ) -> Result<Response, ApiError> {
     let id = session_id(&raw_id)?;
-    match path.as_str() {
+    match (path.as_str(), query.service.as_deref()) {
+        ("info/refs", Some(service)) => git_smart::advertise(&state, &id, service).await,
+        (path, _) => dumb_file(&state, &id, path).await,
+    }
+}
+
+/// A file of the dumb protocol: `info/refs`, `HEAD`, `objects/info/packs` or a loose object.
+async fn dumb_file(state: &AppState, id: &SessionId, path: &str) -> Result<Response, ApiError> {
+    match path {
         "info/refs" => {
-            let refs = state.service.read(&id, |s| Repo::new(s).advertised_refs()).await?;
+            let refs = state.service.read(id, |s| Repo::new(s).advertised_refs()).await?;
             Ok(plain(refs.iter().map(|(name, id)| format!("{id}\t{name}\n")).collect()))
         }
         "HEAD" => Ok(plain(format!(
             "{}\n",
-            state.service.read(&id, |s| Repo::new(s).head_ref()).await?
+            state.service.read(id, |s| Repo::new(s).head_ref()).await?
         ))),
         // No packs: every object is served loose.
         "objects/info/packs" => Ok(plain(String::new())),
@@ -58,7 +70,7 @@ pub async fn dumb_http(
                 .ok_or_else(|| not_found(format!("no such git file: {path}")))?;
             let (kind, data) = state
                 .service
-                .read(&id, move |s| s.objects().get(&object))
+                .read(id, move |s| s.objects().get(&object))
                 .await?
                 .ok_or_else(|| not_found(format!("no object {object}")))?;
             let loose = loose_object(kind, &data).map_err(|e| ApiError::internal(&e))?;

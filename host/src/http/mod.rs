@@ -6,6 +6,8 @@ mod drain;
 mod error;
 mod files;
 mod git_export;
+mod git_smart;
+mod import;
 mod routes;
 mod sse;
 
@@ -41,7 +43,10 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/health", get(routes::health))
         .route("/sessions", get(routes::list_sessions))
-        .route("/session/new", post(routes::new_session))
+        .route(
+            "/session/new",
+            post(routes::new_session).layer(DefaultBodyLimit::max(config.max_upload_bytes)),
+        )
         .route("/session/{id}", axum::routing::delete(routes::delete_session))
         .route("/session/{id}/chat", post(routes::chat))
         .route("/session/{id}/info", get(routes::info))
@@ -53,6 +58,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/session/{id}/files/", get(files::get_root))
         .route("/session/{id}/files/{*path}", files)
         .route("/session/{id}/git/{*path}", get(git_export::dumb_http))
+        .route("/session/{id}/git/git-upload-pack", post(git_smart::upload_pack))
+        .route(
+            "/session/{id}/git/git-receive-pack",
+            post(git_smart::receive_pack).layer(DefaultBodyLimit::max(config.max_upload_bytes)),
+        )
         .route("/session/{id}/archive.tar", get(git_export::archive_tar))
         .route("/session/{id}/archive.tar.gz", get(git_export::archive_tar_gz))
         .fallback(routes::not_found)

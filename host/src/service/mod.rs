@@ -8,6 +8,8 @@
 
 mod checkpoints;
 mod files;
+mod git_transport;
+mod import;
 mod lifecycle;
 mod locks;
 
@@ -18,11 +20,14 @@ use tokio::sync::{Semaphore, broadcast, oneshot};
 
 pub use self::checkpoints::Reverted;
 pub use self::files::{PathView, WriteCondition, Written};
+pub use self::git_transport::UploadPack;
 pub use self::lifecycle::{Page, SessionBusy};
 pub use self::locks::SessionLocks;
 use crate::chat::{self, ChatError, ChatLimits, ChatReply, ChatRequest};
 use crate::engine::AgentEngine;
+use crate::git::transport::ProtocolError;
 use crate::git::{GitError, Repo};
+use crate::import::ImportError;
 use crate::interfaces::session::ChatEvent;
 use crate::llm::ProviderRegistry;
 use crate::seed::{self, GitAuthor, Template};
@@ -47,6 +52,12 @@ pub enum ServiceError {
     /// A git operation failed.
     #[error(transparent)]
     Git(#[from] GitError),
+    /// An import (archive or repository) was refused or failed.
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    /// A git client's request broke the protocol.
+    #[error(transparent)]
+    GitProtocol(#[from] ProtocolError),
     /// A working-tree operation was refused (not found, not a file, quota, …).
     #[error(transparent)]
     Fs(#[from] FsError),

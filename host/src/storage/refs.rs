@@ -65,6 +65,15 @@ impl<'a> Refs<'a> {
         Ok(())
     }
 
+    /// Removes the ref `name`; `false` when it did not exist.
+    pub fn delete(&self, name: &str) -> Result<bool, StorageError> {
+        Ok(self
+            .conn
+            .prepare_cached("DELETE FROM refs WHERE name = ?1")?
+            .execute([name])?
+            > 0)
+    }
+
     /// Every ref whose name starts with `prefix`, with the commit it points at, sorted by name.
     pub fn direct_with_prefix(&self, prefix: &str) -> Result<Vec<(String, ObjectId)>, StorageError> {
         let mut stmt = self

@@ -1,0 +1,10 @@
+//! Packs on the wire: [`send`] makes the pack a fetching client lacks, [`receive`] takes in a
+//! pushed (or fetched) pack, verified, in one transaction.
+
+pub mod receive;
+pub mod send;
+
+pub use self::receive::{PackError, ReceivedPack, StoredPack, index_pack};
+
+#[cfg(test)]
+mod tests;
