@@ -61,7 +61,11 @@ fn dir_bytes(dir: &Path) -> u64 {
                 .flatten()
                 .map(|e| {
                     let meta = e.metadata().unwrap();
-                    if meta.is_dir() { dir_bytes(&e.path()) } else { meta.len() }
+                    if meta.is_dir() {
+                        dir_bytes(&e.path())
+                    } else {
+                        meta.len()
+                    }
                 })
                 .sum()
         })
@@ -93,7 +97,10 @@ fn main() {
         token: None,
         tokens_file: None,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let state = tokio::task::block_in_place(|| pi_worker::server::build_state(config)).unwrap();
         let service = state.service.clone();

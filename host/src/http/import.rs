@@ -58,7 +58,10 @@ pub async fn from_archive(
             ));
         }
     };
-    let (id, imported) = state.service.create_from_archive(owner, body, compression, author).await?;
+    let (id, imported) = state
+        .service
+        .create_from_archive(owner, body, compression, author)
+        .await?;
     Ok(created(&id, imported))
 }
 
