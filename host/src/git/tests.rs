@@ -7,7 +7,7 @@ use gix_object::Kind;
 
 use super::*;
 use crate::storage::tests::WorktreeCalls;
-use crate::storage::{SessionDb, StorageOptions};
+use crate::storage::{FileChangeKind, SessionDb, StorageOptions};
 
 fn db() -> (tempfile::TempDir, SessionDb) {
     crate::storage::tests::db(StorageOptions {
@@ -235,4 +235,53 @@ fn checkout_swaps_a_file_and_a_directory_of_the_same_name() {
     assert_eq!((forth.updated, forth.removed), (1, 1));
     assert_eq!(db.read_file("/a/b").unwrap(), b"in a directory\n");
     assert!(git(&mut db, |r| r.status()).unwrap().unstaged.is_empty());
+}
+
+#[test]
+fn incremental_checkpoints_equal_trees_written_from_scratch() {
+    let (_tmp, mut db) = db();
+    let full = |db: &SessionDb| {
+        db.read(|s| tree::write_tree(&s.objects(), None, &Default::default(), &s.worktree().files()?))
+            .unwrap()
+    };
+    let latest = |db: &SessionDb| db.read(|s| s.checkpoints().latest()).unwrap().unwrap();
+    type Step = Box<dyn Fn(&mut SessionDb)>;
+    let steps: Vec<Step> = vec![
+        Box::new(|db| {
+            db.write_file("/a.txt", b"a").unwrap();
+            db.write_file("/src/lib.rs", b"fn a() {}").unwrap();
+            db.write_file("/src/deep/x.rs", b"x").unwrap();
+        }),
+        Box::new(|db| db.write_file("/src/lib.rs", b"fn b() {}").unwrap()),
+        Box::new(|db| db.remove("/src/deep/x.rs", false).unwrap()),
+        // A file becomes a directory, and a directory is moved.
+        Box::new(|db| {
+            db.remove("/a.txt", false).unwrap();
+            db.write_file("/a.txt/inner", b"now a directory").unwrap();
+            db.rename("/src", "/lib").unwrap();
+        }),
+        // Written and removed between two checkpoints: never in a tree.
+        Box::new(|db| {
+            db.write_file("/tmp.txt", b"t").unwrap();
+            db.remove("/tmp.txt", false).unwrap();
+        }),
+        Box::new(|db| db.remove("/lib", true).unwrap()),
+    ];
+    for (seq, step) in steps.iter().enumerate() {
+        step(&mut db);
+        git(&mut db, |r| r.record_checkpoint(seq as u64)).unwrap();
+        assert_eq!(latest(&db).tree, full(&db), "after step {seq}");
+        assert!(db.read(|s| s.checkpoints().dirty_paths()).unwrap().is_empty());
+    }
+    let changes = db.read(|s| s.checkpoints().list()).unwrap();
+    assert_eq!(
+        changes[3].changes,
+        [
+            (FileChangeKind::Deleted, "a.txt".to_string()),
+            (FileChangeKind::Added, "a.txt/inner".to_string()),
+            (FileChangeKind::Added, "lib/lib.rs".to_string()),
+            (FileChangeKind::Deleted, "src/lib.rs".to_string()),
+        ]
+    );
+    assert!(changes[4].changes.is_empty());
 }

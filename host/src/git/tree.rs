@@ -45,7 +45,8 @@ pub fn commit_tree(odb: &ObjectDb<'_>, id: &ObjectId) -> Result<ObjectId, GitErr
     Ok(odb.find_commit(id, &mut buf)?.tree())
 }
 
-fn components(path: &str) -> impl Iterator<Item = &BStr> {
+/// A git path's components, as tree editing takes them.
+pub(super) fn components(path: &str) -> impl Iterator<Item = &BStr> {
     path.split('/').map(|c| c.as_bytes().as_bstr())
 }
 

@@ -93,6 +93,25 @@ impl<'a> Checkpoints<'a> {
         rows.next()?.map(from_row).transpose()
     }
 
+    /// The latest checkpoint.
+    pub fn latest(&self) -> Result<Option<Checkpoint>, StorageError> {
+        self.at_or_before(i64::MAX as u64)
+    }
+
+    /// The working-tree paths of files written, moved or removed since the dirty set was last
+    /// cleared (by recording a checkpoint).
+    pub fn dirty_paths(&self) -> Result<Vec<String>, StorageError> {
+        let mut stmt = self.conn.prepare_cached("SELECT path FROM checkpoint_dirty")?;
+        let rows = stmt.query_map([], |row| row.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Empties the dirty set: the working tree is the tree just recorded.
+    pub fn clear_dirty(&self) -> Result<(), StorageError> {
+        self.conn.prepare_cached("DELETE FROM checkpoint_dirty")?.execute([])?;
+        Ok(())
+    }
+
     /// Every checkpoint, oldest first.
     pub fn list(&self) -> Result<Vec<Checkpoint>, StorageError> {
         let mut stmt = self

@@ -10,6 +10,8 @@ pub const CREATED_MS: &str = "created_ms";
 pub const TEMPLATE: &str = "template";
 /// The tenant that owns the session (absent or empty: the default tenant).
 pub const OWNER: &str = "owner";
+/// The tree the checkpoints' dirty set is relative to (the latest checkpoint's, when recorded).
+pub const CHECKPOINT_BASE: &str = "checkpoint_base";
 /// The session this one was forked from.
 pub const FORKED_FROM: &str = "forked_from";
 /// The shallow boundary of a shallow import: the ids (hex, space-separated) of the commits whose

@@ -80,6 +80,27 @@ CREATE TABLE checkpoints (
     tree       TEXT NOT NULL,        -- a git tree object of the files; no commit, no ref
     changes    TEXT NOT NULL         -- JSON [[\"A\"|\"M\"|\"D\", path], …] since the previous checkpoint
 );
+-- Files changed since the latest checkpoint (meta 'checkpoint_base' names its tree), kept by
+-- triggers, so the next checkpoint edits only those paths of that tree. (`WHERE NOT EXISTS`, not
+-- `OR IGNORE`: an upsert firing the trigger would impose its own conflict policy on it.)
+CREATE TABLE checkpoint_dirty (path TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TRIGGER checkpoint_dirty_on_insert AFTER INSERT ON files WHEN NEW.kind = 0
+BEGIN
+    INSERT INTO checkpoint_dirty SELECT NEW.path
+        WHERE NOT EXISTS (SELECT 1 FROM checkpoint_dirty WHERE path = NEW.path);
+END;
+CREATE TRIGGER checkpoint_dirty_on_delete AFTER DELETE ON files WHEN OLD.kind = 0
+BEGIN
+    INSERT INTO checkpoint_dirty SELECT OLD.path
+        WHERE NOT EXISTS (SELECT 1 FROM checkpoint_dirty WHERE path = OLD.path);
+END;
+CREATE TRIGGER checkpoint_dirty_on_update AFTER UPDATE ON files WHEN OLD.kind = 0 OR NEW.kind = 0
+BEGIN
+    INSERT INTO checkpoint_dirty SELECT OLD.path
+        WHERE NOT EXISTS (SELECT 1 FROM checkpoint_dirty WHERE path = OLD.path);
+    INSERT INTO checkpoint_dirty SELECT NEW.path
+        WHERE NOT EXISTS (SELECT 1 FROM checkpoint_dirty WHERE path = NEW.path);
+END;
 ",
 ];
 

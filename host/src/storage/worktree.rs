@@ -461,6 +461,16 @@ impl<'a> Worktree<'a> {
         Ok(out)
     }
 
+    /// The mode and blob of the file at the normalised `path` (`None`: no file there).
+    pub fn tracked(&self, path: &str) -> Result<Option<TrackedFile>, StorageError> {
+        let row: Option<(u32, String)> = self
+            .conn
+            .prepare_cached("SELECT mode, blob_id FROM files WHERE path = ?1 AND kind = 0")?
+            .query_row([path], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        row.map(|(mode, id)| decode("files", path, mode, &id)).transpose()
+    }
+
     /// Removes the files at the normalised `paths`, then every directory the removals left empty
     /// (deepest first, as git does). Returns how many files were removed.
     pub fn remove_files_and_prune(&self, paths: &[String]) -> Result<u32, StorageError> {
