@@ -59,7 +59,7 @@ fn summarize(id: &SessionId, db: &SessionDb) -> Result<SessionSummary, ServiceEr
             updated_ms: now_ms(),
             head: head.map(|h| h.to_string()),
             branch,
-            file_count: s.worktree().stats()?.file_count,
+            file_count: s.worktree().file_count()?,
             message_count: s.conversation().count()?,
             title,
         })

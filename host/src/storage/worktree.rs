@@ -442,6 +442,14 @@ impl<'a> Worktree<'a> {
         )?)
     }
 
+    /// The number of files, from the running totals (one row read, whatever the tree's size).
+    pub fn file_count(&self) -> Result<u64, StorageError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT files FROM totals WHERE id = 0")?
+            .query_row([], |row| row.get::<_, i64>(0))? as u64)
+    }
+
     /// Every file, as git sees the working tree: git path → mode and blob.
     pub fn files(&self) -> Result<Snapshot, StorageError> {
         let mut stmt = self
