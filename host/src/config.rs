@@ -33,6 +33,8 @@ pub struct ServerConfig {
     pub llm: LlmConfig,
     /// When set, every route but `/health` requires `Authorization: Bearer <token>`.
     pub token: Option<String>,
+    /// A file of named tenants' tokens (`name token` a line), re-read when it changes.
+    pub tokens_file: Option<PathBuf>,
 }
 
 /// The process environment merged over `.env` and `.dev.vars` in `dir` (the environment wins,

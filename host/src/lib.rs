@@ -38,6 +38,7 @@ pub mod server;
 pub mod service;
 pub mod sessions;
 pub mod storage;
+pub mod tenants;
 
 /// The built-in agent component (`guest/`), compiled for `wasm32-wasip2` by the build script.
 pub const DEFAULT_GUEST: &[u8] = include_bytes!(env!("PI_WORKER_GUEST_WASM"));

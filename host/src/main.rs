@@ -67,6 +67,9 @@ struct ServeArgs {
     /// Largest raw upload (a file PUT, an archive, a git push), in bytes.
     #[arg(long, env = "PI_WORKER_MAX_UPLOAD_BYTES", default_value_t = 256 * 1024 * 1024)]
     max_upload_bytes: usize,
+    /// A file of tenants' tokens, one `name token` a line; re-read when it changes.
+    #[arg(long, env = "PI_WORKER_TOKENS_FILE")]
+    tokens_file: Option<PathBuf>,
     /// Most chats running at once, across all sessions.
     #[arg(long, env = "PI_WORKER_MAX_CHATS", default_value_t = 64)]
     max_chats: u32,
@@ -108,6 +111,7 @@ fn main() -> anyhow::Result<()> {
         max_upload_bytes: args.max_upload_bytes,
         max_concurrent_chats: args.max_chats,
         llm: LlmConfig::from_vars(&vars)?,
+        tokens_file: args.tokens_file,
         token: vars
             .get("PI_WORKER_TOKEN")
             .map(|t| t.trim().to_string())

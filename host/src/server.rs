@@ -11,6 +11,7 @@ use crate::http::{self, AppState};
 use crate::llm::ProviderRegistry;
 use crate::service::ChatService;
 use crate::sessions::SessionStore;
+use crate::tenants::Tokens;
 
 /// Builds the server's shared state: sessions, providers and the compiled guest.
 pub fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
@@ -35,9 +36,11 @@ pub fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
     service
         .reconcile()
         .context("cannot bring the session listing up to date")?;
+    let tokens = Tokens::new(config.token.clone(), config.tokens_file.clone())?;
     Ok(AppState {
         service: Arc::new(service),
         config,
+        tokens,
     })
 }
 

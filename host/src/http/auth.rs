@@ -1,5 +1,7 @@
-//! Optional bearer-token access control: when a token is configured, every route but `/health`
-//! needs `Authorization: Bearer <token>`, and answers 401 otherwise.
+//! Access control. With a token configured (`PI_WORKER_TOKEN`, `--tokens-file`), every route but
+//! `/health` needs `Authorization: Bearer <token>` and answers 401 otherwise. The token names the
+//! request's [`Tenant`], put in the request's extensions for handlers; a session owned by another
+//! tenant answers 404 on every route, exactly like one that does not exist.
 
 use std::sync::Arc;
 
@@ -8,18 +10,20 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::routes::session_id;
 use super::{ApiError, AppState};
+use crate::service::ServiceError;
+use crate::tenants::Tenant;
 
-/// Compares without an early exit, so the time taken does not reveal how much of a guess was right.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// The session id a path names (`/session/<id>` or `/session/<id>/…`), as written.
+fn session_segment(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("/session/")?;
+    let segment = rest.split('/').next().unwrap_or(rest);
+    (path != "/session/new").then_some(segment)
 }
 
 /// The middleware.
-pub async fn require_token(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    let Some(token) = &state.config.token else {
-        return next.run(request).await;
-    };
+pub async fn authenticate(State(state): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
     if request.uri().path() == "/health" {
         return next.run(request).await;
     }
@@ -29,12 +33,27 @@ pub async fn require_token(State(state): State<Arc<AppState>>, request: Request,
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    if given.is_some_and(|g| same(g.as_bytes(), token.as_bytes())) {
-        return next.run(request).await;
+    let Some(tenant) = state.tokens.tenant(given) else {
+        let mut response = ApiError::new(StatusCode::UNAUTHORIZED, "missing or wrong bearer token").into_response();
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        return response;
+    };
+    if let Some(segment) = session_segment(request.uri().path()) {
+        // Ids never need escaping: an escaped one could name a session past this check.
+        let id = match session_id(segment) {
+            Ok(id) => id,
+            Err(e) => return e.into_response(),
+        };
+        match state.service.owner_of(&id).await {
+            Ok(Some(owner)) if owner != tenant => {
+                return ApiError::from(ServiceError::NotFound(id)).into_response();
+            }
+            Ok(_) => {}
+            Err(e) => return ApiError::from(e).into_response(),
+        }
     }
-    let mut response = ApiError::new(StatusCode::UNAUTHORIZED, "missing or wrong bearer token").into_response();
-    response
-        .headers_mut()
-        .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
-    response
+    request.extensions_mut().insert::<Tenant>(tenant);
+    next.run(request).await
 }

@@ -20,6 +20,7 @@ use axum::routing::{get, post};
 pub use self::error::ApiError;
 use crate::config::ServerConfig;
 use crate::service::ChatService;
+use crate::tenants::Tokens;
 
 /// What every request handler shares.
 pub struct AppState {
@@ -27,6 +28,8 @@ pub struct AppState {
     pub service: Arc<ChatService>,
     /// The server's configuration (reported by `info`, and the body limit).
     pub config: ServerConfig,
+    /// The bearer tokens and the tenants they name.
+    pub tokens: Tokens,
 }
 
 /// The router of the whole API. JSON bodies are limited to `max_body_bytes`; raw uploads (a
@@ -60,7 +63,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/session/{id}/archive.tar.gz", get(git_export::archive_tar_gz))
         .fallback(routes::not_found)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(axum::middleware::from_fn(drain::drain_unread_bodies))
         .with_state(state)
 }

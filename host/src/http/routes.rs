@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -18,6 +18,7 @@ use crate::seed::{self, Template};
 use crate::sessions::SessionId;
 use crate::storage::conversation::{RecordEntry, Recorded};
 use crate::storage::{Cursor, FileChangeKind};
+use crate::tenants::Tenant;
 
 /// `GET /health`.
 pub async fn health() -> &'static str {
@@ -89,11 +90,12 @@ impl GitAuthor {
 /// `POST /session/new`: a new session with the sample project (or `{"template":"empty"}`).
 pub async fn new_session(
     State(state): State<Arc<AppState>>,
+    Extension(tenant): Extension<Tenant>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let NewSession { template, git_author } = json_body(body)?;
     let author = git_author.map(GitAuthor::validate).transpose()?;
-    let id = state.service.create_session(template, author).await?;
+    let id = state.service.create_session(&tenant, template, author).await?;
     Ok(Json(json!({ "sessionId": id.as_str() })))
 }
 
@@ -109,6 +111,7 @@ struct ChatBody {
 /// `POST /session/:id/chat`: one chat turn; creates the session on first use.
 pub async fn chat(
     State(state): State<Arc<AppState>>,
+    Extension(tenant): Extension<Tenant>,
     Path(raw_id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -122,9 +125,9 @@ pub async fn chat(
         model: body.model,
     };
     if body.stream {
-        Ok(sse::response(state.service.watch_chat(&id, request)))
+        Ok(sse::response(state.service.watch_chat(&id, &tenant, request)))
     } else {
-        let reply = state.service.chat(&id, request, None).await?;
+        let reply = state.service.chat(&id, &tenant, request, None).await?;
         Ok(Json(reply_json(&reply)).into_response())
     }
 }
@@ -164,6 +167,7 @@ pub async fn info(State(state): State<Arc<AppState>>, Path(raw_id): Path<String>
         "branch": info.branch,
         "head": info.head.map(|h| h.to_hex().to_string()),
         "gitAuthor": { "name": info.git_author.name, "email": info.git_author.email },
+        "owner": info.owner,
         "defaultModel": state.service.providers().default_model(),
         "limits": {
             "maxTurns": config.chat.max_turns,
@@ -298,12 +302,13 @@ struct ForkBody {
 /// `POST /session/:id/fork {"atMessage": n?}`: a new session copied from this one.
 pub async fn fork(
     State(state): State<Arc<AppState>>,
+    Extension(tenant): Extension<Tenant>,
     Path(raw_id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let id = session_id(&raw_id)?;
     let ForkBody { at_message } = json_body(body)?;
-    let forked = state.service.fork(&id, at_message).await?;
+    let forked = state.service.fork(&id, at_message, &tenant).await?;
     Ok(Json(
         json!({ "sessionId": forked.as_str(), "forkedFrom": id.as_str(), "atMessage": at_message }),
     ))
@@ -342,6 +347,7 @@ fn parse_cursor(text: &str) -> Result<Cursor, ApiError> {
 /// `GET /sessions[?limit=N&cursor=C]`: sessions, newest first, a page at a time.
 pub async fn list_sessions(
     State(state): State<Arc<AppState>>,
+    Extension(tenant): Extension<Tenant>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
@@ -349,7 +355,7 @@ pub async fn list_sessions(
         return Err(ApiError::bad_request(format!("limit must be 1 to {MAX_PAGE}")));
     }
     let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
-    let page = state.service.list_sessions(limit, after).await?;
+    let page = state.service.list_sessions(&tenant, limit, after).await?;
     let sessions: Vec<Value> = page
         .sessions
         .iter()

@@ -7,6 +7,7 @@ use super::{ChatService, ServiceError};
 use crate::git::Repo;
 use crate::sessions::SessionId;
 use crate::storage::{Checkpoint, Stores, meta, now_ms};
+use crate::tenants::Tenant;
 
 /// What a revert did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,9 +66,14 @@ impl ChatService {
     /// A new session with the same files, git state and conversation: as they are, or (with
     /// `at`) as they stood after message `at`, the conversation cut there. The copy reads one
     /// snapshot of the source, so a chat running on it meanwhile is not waited for.
-    pub async fn fork(self: &Arc<Self>, from: &SessionId, at: Option<u64>) -> Result<SessionId, ServiceError> {
+    pub async fn fork(
+        self: &Arc<Self>,
+        from: &SessionId,
+        at: Option<u64>,
+        owner: &Tenant,
+    ) -> Result<SessionId, ServiceError> {
         let to = SessionId::random().map_err(|e| ServiceError::Storage(e.into()))?;
-        let (service, from, forked) = (self.clone(), from.clone(), to.clone());
+        let (service, from, forked, owner) = (self.clone(), from.clone(), to.clone(), owner.clone());
         tokio::task::spawn_blocking(move || {
             let source = service.open_blocking(&from)?;
             if let Some(at) = at {
@@ -75,6 +81,7 @@ impl ChatService {
             }
             service.create_blocking(
                 &forked,
+                &owner,
                 |sessions, id| sessions.fork(&source, &from, id),
                 |db| {
                     db.write(|s| {

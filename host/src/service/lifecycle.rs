@@ -13,6 +13,7 @@ use crate::git::{GitError, Repo};
 use crate::seed::{self, GitAuthor, Template};
 use crate::sessions::{SessionId, SessionStore};
 use crate::storage::{Cursor, OpenError, SessionDb, SessionSummary, StorageError, meta, now_ms};
+use crate::tenants::Tenant;
 
 /// Longest title in a listing, in characters; longer first messages are cut with `…`.
 const TITLE_CHARS: usize = 80;
@@ -53,7 +54,7 @@ fn summarize(id: &SessionId, db: &SessionDb) -> Result<SessionSummary, ServiceEr
         });
         Ok::<_, ServiceError>(SessionSummary {
             id: id.as_str().to_string(),
-            tenant: String::new(),
+            tenant: s.meta().get(meta::OWNER)?.unwrap_or_default(),
             created_ms,
             updated_ms: now_ms(),
             head: head.map(|h| h.to_string()),
@@ -69,11 +70,12 @@ impl ChatService {
     /// Creates a session from `template`, its commits authored by `author` (or the default).
     pub async fn create_session(
         self: &Arc<Self>,
+        owner: &Tenant,
         template: Template,
         author: Option<GitAuthor>,
     ) -> Result<SessionId, ServiceError> {
         let (id, ()) = self
-            .create_session_with(move |db| Ok(seed::seed(db, template, author.as_ref())?))
+            .create_session_with(owner, move |db| Ok(seed::seed(db, template, author.as_ref())?))
             .await?;
         Ok(id)
     }
@@ -83,30 +85,33 @@ impl ChatService {
     /// fails, nothing of it is left behind.
     pub async fn create_session_with<T: Send + 'static>(
         self: &Arc<Self>,
+        owner: &Tenant,
         fill: impl FnOnce(&mut SessionDb) -> Result<T, ServiceError> + Send + 'static,
     ) -> Result<(SessionId, T), ServiceError> {
         let id = SessionId::random().map_err(|e| ServiceError::Storage(e.into()))?;
-        let (service, created) = (self.clone(), id.clone());
+        let (service, created, owner) = (self.clone(), id.clone(), owner.clone());
         let filled = tokio::task::spawn_blocking(move || {
-            service.create_blocking(&created, |sessions, id| sessions.create(id), fill)
+            service.create_blocking(&created, &owner, |sessions, id| sessions.create(id), fill)
         })
         .await??;
         Ok((id, filled))
     }
 
-    /// Creates the session `id` (which must not exist) with `start` (a new database, or a
-    /// copy), fills it with `fill`, and publishes it. Blocking.
+    /// Creates the session `id` (which must not exist) for `owner` with `start` (a new
+    /// database, or a copy), fills it with `fill`, and publishes it. Blocking.
     pub(super) fn create_blocking<T>(
         &self,
         id: &SessionId,
+        owner: &Tenant,
         start: impl FnOnce(&SessionStore, &SessionId) -> Result<SessionDb, OpenError>,
         fill: impl FnOnce(&mut SessionDb) -> Result<T, ServiceError>,
     ) -> Result<T, ServiceError> {
         let catalogue = self.sessions.catalogue();
-        catalogue.mark_stale(id.as_str(), "", now_ms())?;
+        catalogue.mark_stale(id.as_str(), owner.name(), now_ms())?;
         let created = start(&self.sessions, id)
             .map_err(ServiceError::from)
             .and_then(|mut db| {
+                db.write(|s| s.meta().set(meta::OWNER, owner.name()))?;
                 let filled = fill(&mut db)?;
                 self.sessions.publish(id, db)?;
                 Ok(filled)
@@ -132,7 +137,15 @@ impl ChatService {
         }
     }
 
-    /// Marks the session's listing stale: call before changing it.
+    /// The owner of an existing session (`None`: no such session).
+    pub async fn owner_of(self: &Arc<Self>, id: &SessionId) -> Result<Option<Tenant>, ServiceError> {
+        let (service, id) = (self.clone(), id.clone());
+        tokio::task::spawn_blocking(move || Ok(service.sessions.catalogue().tenant_of(id.as_str())?.map(Tenant::named)))
+            .await?
+    }
+
+    /// Marks the session's listing stale: call before changing it (an existing session's row
+    /// keeps its owner).
     pub(super) fn changing(&self, id: &SessionId) -> Result<(), StorageError> {
         self.sessions.catalogue().mark_stale(id.as_str(), "", now_ms())
     }
@@ -147,12 +160,21 @@ impl ChatService {
         }
     }
 
-    /// Up to `limit` sessions, newest first, starting after `after`. Reads only the catalogue.
-    pub async fn list_sessions(self: &Arc<Self>, limit: usize, after: Option<Cursor>) -> Result<Page, ServiceError> {
-        let service = self.clone();
+    /// Up to `limit` of `owner`'s sessions, newest first, starting after `after`. Reads only the
+    /// catalogue.
+    pub async fn list_sessions(
+        self: &Arc<Self>,
+        owner: &Tenant,
+        limit: usize,
+        after: Option<Cursor>,
+    ) -> Result<Page, ServiceError> {
+        let (service, owner) = (self.clone(), owner.clone());
         tokio::task::spawn_blocking(move || {
             // One more than asked: whether a next page exists, without a second query.
-            let mut sessions = service.sessions.catalogue().page("", limit + 1, after.as_ref())?;
+            let mut sessions = service
+                .sessions
+                .catalogue()
+                .page(owner.name(), limit + 1, after.as_ref())?;
             let next = (sessions.len() > limit).then(|| {
                 sessions.truncate(limit);
                 sessions.last().map(|last| Cursor {

@@ -32,6 +32,7 @@ use crate::seed::{self, GitAuthor, Template};
 use crate::sessions::{SessionId, SessionStore};
 use crate::storage::conversation::Recorded;
 use crate::storage::{FsError, OpenError, SessionDb, Stats, StorageError, Stores, meta};
+use crate::tenants::Tenant;
 
 /// How many live events a chat buffers for its slowest watcher. A watcher further behind skips
 /// the oldest (and is told how many); the guest never waits for a watcher.
@@ -104,6 +105,8 @@ pub struct SessionInfo {
     pub head: Option<ObjectId>,
     /// Who commits are authored by.
     pub git_author: GitAuthor,
+    /// The tenant that owns the session (`None`: the default tenant).
+    pub owner: Option<String>,
 }
 
 /// A chat running in the background, as a watcher sees it.
@@ -232,6 +235,7 @@ impl ChatService {
                 branch,
                 head,
                 git_author: GitAuthor { name, email },
+                owner: meta.get(meta::OWNER)?.filter(|owner| !owner.is_empty()),
             })
         })
         .await
@@ -259,6 +263,7 @@ impl ChatService {
     pub async fn chat(
         self: &Arc<Self>,
         id: &SessionId,
+        owner: &Tenant,
         request: ChatRequest,
         events: Option<broadcast::Sender<ChatEvent>>,
     ) -> Result<ChatReply, ServiceError> {
@@ -269,12 +274,12 @@ impl ChatService {
             .acquire_owned()
             .await
             .map_err(|_| ServiceError::ShuttingDown)?;
-        let (service, id) = (self.clone(), id.clone());
+        let (service, id, owner) = (self.clone(), id.clone(), owner.clone());
         let span = tracing::info_span!("chat", session = %id);
         tokio::task::spawn_blocking(move || {
             let _held = (session_guard, slot);
             let _entered = span.enter();
-            let mut db = service.open_or_create(&id)?;
+            let mut db = service.open_or_create(&id, &owner)?;
             service.changing(&id)?;
             // The files as the chat finds them (edits made since the last turn included): the
             // checkpoint after the last message.
@@ -301,22 +306,23 @@ impl ChatService {
     }
 
     /// Starts a chat in the background and watches it: its live events, then its outcome.
-    pub fn watch_chat(self: &Arc<Self>, id: &SessionId, request: ChatRequest) -> LiveChat {
+    pub fn watch_chat(self: &Arc<Self>, id: &SessionId, owner: &Tenant, request: ChatRequest) -> LiveChat {
         let (events_tx, events) = broadcast::channel(EVENT_BUFFER);
         let (done_tx, done) = oneshot::channel();
-        let (service, id) = (self.clone(), id.clone());
+        let (service, id, owner) = (self.clone(), id.clone(), owner.clone());
         tokio::spawn(async move {
-            let result = service.chat(&id, request, Some(events_tx)).await;
+            let result = service.chat(&id, &owner, request, Some(events_tx)).await;
             let _ = done_tx.send(result);
         });
         LiveChat { events, done }
     }
 
-    fn open_or_create(&self, id: &SessionId) -> Result<SessionDb, ServiceError> {
+    fn open_or_create(&self, id: &SessionId, owner: &Tenant) -> Result<SessionDb, ServiceError> {
         match self.sessions.open(id) {
             Err(OpenError::NotFound) => {
                 self.create_blocking(
                     id,
+                    owner,
                     |sessions, id| sessions.create(id),
                     |db| Ok(seed::seed(db, Template::Sample, None)?),
                 )?;

@@ -8,6 +8,8 @@ use super::StorageError;
 pub const CREATED_MS: &str = "created_ms";
 /// The template the session started from (`sample` or `empty`).
 pub const TEMPLATE: &str = "template";
+/// The tenant that owns the session (absent or empty: the default tenant).
+pub const OWNER: &str = "owner";
 /// The session this one was forked from.
 pub const FORKED_FROM: &str = "forked_from";
 /// The name commits are authored with.
