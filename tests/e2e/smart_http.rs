@@ -496,3 +496,25 @@ async fn gzipped_requests_negotiation_rounds_and_errors() {
         (200, format!("{head}\trefs/heads/main\n").as_str())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_token_git_sends_it_as_an_extra_header() {
+    let (_fake, _server, api) =
+        crate::support::setup_full(Provider::Anthropic, vec![], &[], &[("PI_WORKER_TOKEN", "git-token")]).await;
+    let api = Api::with_token(&api.base, "git-token");
+    let s = api.new_session().await;
+    let url = format!("{}/session/{s}/git", api.base);
+    let dir = tempfile::tempdir().unwrap();
+    let out = git_run(
+        dir.path(),
+        &[("GIT_TERMINAL_PROMPT", "0")],
+        &["clone", "-q", &url, "refused"],
+    );
+    assert!(!out.status.success(), "no token, no clone");
+    let header = "http.extraHeader=Authorization: Bearer git-token";
+    git_ok(dir.path(), &["-c", header, "clone", "-q", &url, "clone"]);
+    let clone = dir.path().join("clone");
+    let pushed = commit_file(&clone, "x.txt", "x\n", "With a token");
+    git_ok(&clone, &["-c", header, "push", "-q", "origin", "main"]);
+    assert_eq!(head(&api, &s).await, pushed);
+}
