@@ -72,6 +72,10 @@ pub enum PackError {
     Storage(#[from] StorageError),
 }
 
+/// The largest object (or delta result) a received pack may hold: a pack whose headers claim
+/// more is refused instead of making the server allocate it.
+pub const MAX_OBJECT_BYTES: usize = 512 * 1024 * 1024;
+
 /// A pack read from a client and indexed on disk, not yet stored. Its scratch directory is
 /// removed when it is dropped.
 pub struct ReceivedPack {
@@ -98,7 +102,7 @@ pub fn index_pack(
         thread_limit: Some(1),
         iteration_mode: gix_pack::data::input::Mode::Verify,
         index_version: gix_pack::index::Version::default(),
-        alloc_limit_bytes: None,
+        alloc_limit_bytes: Some(MAX_OBJECT_BYTES),
         compression: gix_zlib::Compression::BEST_SPEED,
     };
     let outcome = gix_pack::Bundle::write_to_directory(

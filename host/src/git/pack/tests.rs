@@ -168,3 +168,29 @@ fn a_thin_pack_is_completed_from_the_sessions_objects() {
         Some((gix_object::Kind::Blob, new))
     );
 }
+
+#[test]
+fn an_object_claiming_a_huge_size_is_refused() {
+    // One blob whose header claims 2^40 bytes, holding two.
+    let mut pack = b"PACK\0\0\0\x02\0\0\0\x01".to_vec();
+    let mut size: u64 = 1 << 40;
+    let mut byte = (3 << 4) | (size & 0x0f) as u8;
+    size >>= 4;
+    while size > 0 {
+        pack.push(byte | 0x80);
+        byte = (size & 0x7f) as u8;
+        size >>= 7;
+    }
+    pack.push(byte);
+    let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut zlib, b"hi").unwrap();
+    pack.extend(zlib.finish().unwrap());
+    let mut hasher = gix_hash::hasher(gix_hash::Kind::Sha1);
+    hasher.update(&pack);
+    pack.extend_from_slice(hasher.try_finalize().unwrap().as_slice());
+    let (scratch, _db) = db();
+    assert!(matches!(
+        index_pack(&mut pack.as_slice(), scratch.path(), gix_object::find::Never),
+        Err(PackError::Invalid(_))
+    ));
+}
