@@ -21,8 +21,10 @@ const STEP_BYTES: usize = 4 * 1024 * 1024;
 /// Steps read but not yet written: what bounds the memory of a pack in flight.
 const STEPS_IN_FLIGHT: usize = 2 * COMPRESSORS + 2;
 
+/// Objects read for one step: id, kind, contents.
+type Objects = Vec<(ObjectId, Kind, Vec<u8>)>;
 /// Objects read for one step, by sequence number.
-type Step = (usize, Vec<(ObjectId, Kind, Vec<u8>)>);
+type Step = (usize, Objects);
 /// A compressed step, by sequence number.
 type Compressed = (usize, gix_error::Result<Vec<output::Entry>>);
 
@@ -81,7 +83,7 @@ impl<'a> CompressedEntries<'a> {
     }
 
     /// Reads the next step's objects; `None` when every object has been read.
-    fn read_step(&mut self) -> Option<gix_error::Result<Vec<(ObjectId, Kind, Vec<u8>)>>> {
+    fn read_step(&mut self) -> Option<gix_error::Result<Objects>> {
         let mut objects = Vec::new();
         let mut bytes = 0;
         while objects.len() < STEP_OBJECTS && bytes < STEP_BYTES {
