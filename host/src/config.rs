@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use crate::chat::ChatLimits;
+use crate::import::remote::RemoteOptions;
 use crate::llm::LlmConfig;
 use crate::storage::StorageOptions;
 
@@ -31,6 +32,8 @@ pub struct ServerConfig {
     pub max_concurrent_chats: u32,
     /// Model providers.
     pub llm: LlmConfig,
+    /// Repository imports: the allow-list and the time limit.
+    pub import: RemoteOptions,
     /// When set, every route but `/health` requires `Authorization: Bearer <token>`.
     pub token: Option<String>,
     /// A file of named tenants' tokens (`name token` a line), re-read when it changes.

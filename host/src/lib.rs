@@ -30,6 +30,7 @@ pub mod config;
 pub mod engine;
 pub mod git;
 pub mod http;
+pub mod import;
 pub mod interfaces;
 pub mod llm;
 pub mod message;

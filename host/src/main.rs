@@ -7,6 +7,8 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use pi_worker::chat::ChatLimits;
 use pi_worker::config::{ServerConfig, load_vars};
+use pi_worker::import::remote::RemoteOptions;
+use pi_worker::import::remote::policy::AllowList;
 use pi_worker::llm::LlmConfig;
 use pi_worker::storage::StorageOptions;
 
@@ -70,6 +72,14 @@ struct ServeArgs {
     /// A file of tenants' tokens, one `name token` a line; re-read when it changes.
     #[arg(long, env = "PI_WORKER_TOKENS_FILE")]
     tokens_file: Option<PathBuf>,
+    /// A host (`host` or `host:port`) repositories may be imported from although the policy
+    /// refuses it: plain http://, or an address that is not public. Repeatable; the environment
+    /// variable takes a comma-separated list.
+    #[arg(long = "import-allow", env = "PI_WORKER_IMPORT_ALLOW", value_delimiter = ',')]
+    import_allow: Vec<String>,
+    /// Time limit of a repository import (discovery and download), in seconds.
+    #[arg(long, env = "PI_WORKER_IMPORT_TIMEOUT", default_value_t = 300)]
+    import_timeout: u64,
     /// Most chats running at once, across all sessions.
     #[arg(long, env = "PI_WORKER_MAX_CHATS", default_value_t = 64)]
     max_chats: u32,
@@ -110,6 +120,10 @@ fn main() -> anyhow::Result<()> {
         max_body_bytes: args.max_body_bytes,
         max_upload_bytes: args.max_upload_bytes,
         max_concurrent_chats: args.max_chats,
+        import: RemoteOptions {
+            allow: AllowList::parse(&args.import_allow).map_err(anyhow::Error::msg)?,
+            timeout: Duration::from_secs(args.import_timeout),
+        },
         llm: LlmConfig::from_vars(&vars)?,
         tokens_file: args.tokens_file,
         token: vars

@@ -137,6 +137,11 @@ impl SessionStore {
         self.data_dir.join("blobs").join(id.as_str())
     }
 
+    /// The storage options every session is opened with.
+    pub fn options(&self) -> StorageOptions {
+        self.options
+    }
+
     /// Whether the session exists.
     pub fn exists(&self, id: &SessionId) -> bool {
         self.db_path(id).exists()

@@ -15,6 +15,7 @@ mod durability;
 mod files;
 mod git;
 mod hostile;
+mod import;
 mod limits;
 mod providers;
 mod sessions;

@@ -95,14 +95,16 @@ impl Repo<'_> {
         read_commit(&self.stores.objects(), id)
     }
 
-    /// Up to `limit` commits reachable from HEAD, newest first.
+    /// Up to `limit` commits reachable from HEAD, newest first; a shallow history ends at its
+    /// shallow commits.
     pub fn log(&self, limit: usize) -> Result<Vec<CommitInfo>, GitError> {
         self.require_repo()?;
         let Some(head) = self.head_commit()? else {
             return Ok(Vec::new());
         };
         let odb = self.stores.objects();
-        let walk = gix_traverse::commit::Simple::new(Some(head), &odb)
+        let boundary = self.history_boundary()?;
+        let walk = gix_traverse::commit::Simple::filtered(Some(head), &odb, |id| !boundary.contains(id))
             .sorting(gix_traverse::commit::simple::Sorting::ByCommitTime(Default::default()))?;
         let mut out = Vec::new();
         for info in walk.take(limit) {
@@ -111,13 +113,16 @@ impl Repo<'_> {
         Ok(out)
     }
 
-    /// A commit (HEAD by default) and its changes against its first parent.
+    /// A commit (HEAD by default) and its changes against its first parent (a shallow commit,
+    /// whose parents are not held, shows as a root commit).
     pub fn show(&self, rev: Option<&str>) -> Result<(CommitInfo, Vec<FileDiff>), GitError> {
         let (id, _) = self.resolve(rev.unwrap_or("HEAD"))?;
         let odb = self.stores.objects();
         let info = read_commit(&odb, id)?;
         let new_tree = tree::commit_tree(&odb, &id)?;
-        let old_tree = info.parents.first().map(|p| tree::commit_tree(&odb, p)).transpose()?;
+        let shallow = self.shallow()?.contains(&id);
+        let parent = info.parents.first().filter(|_| !shallow);
+        let old_tree = parent.map(|p| tree::commit_tree(&odb, p)).transpose()?;
         let changes = diff::tree_changes(&odb, old_tree.as_ref(), &new_tree)?;
         let diffs = diff::file_diffs(&odb, &changes)?;
         Ok((info, diffs))

@@ -7,6 +7,7 @@
 
 mod checkout;
 mod checkpoint;
+pub mod clone;
 mod commit;
 mod diff;
 pub mod pack;

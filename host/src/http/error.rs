@@ -100,6 +100,10 @@ impl From<ServiceError> for ApiError {
                 Some(status) => Self::new(status, git.to_string()),
                 None => Self::internal(&e),
             },
+            ServiceError::Import(import) => match super::import::import_status(import) {
+                Some(status) => Self::new(status, import.to_string()),
+                None => Self::internal(&e),
+            },
             ServiceError::Fs(fs) => match fs_error_status(fs) {
                 Some(status) => Self::new(status, fs.to_string()),
                 None => Self::internal(&e),

@@ -7,6 +7,7 @@ mod error;
 mod files;
 mod git_export;
 mod git_smart;
+mod import;
 mod routes;
 mod sse;
 
@@ -42,7 +43,10 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/health", get(routes::health))
         .route("/sessions", get(routes::list_sessions))
-        .route("/session/new", post(routes::new_session))
+        .route(
+            "/session/new",
+            post(routes::new_session).layer(DefaultBodyLimit::max(config.max_upload_bytes)),
+        )
         .route("/session/{id}", axum::routing::delete(routes::delete_session))
         .route("/session/{id}/chat", post(routes::chat))
         .route("/session/{id}/info", get(routes::info))

@@ -4,15 +4,15 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{ApiError, AppState, sse};
+use super::{ApiError, AppState, import, sse};
 use crate::chat::{ChatReply, ChatRequest};
 use crate::seed::{self, Template};
 use crate::sessions::SessionId;
@@ -58,21 +58,28 @@ pub(super) fn session_id(raw: &str) -> Result<SessionId, ApiError> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct NewSession {
-    #[serde(default)]
-    template: Template,
+    template: Option<Template>,
     /// Who the session's commits are authored by.
     git_author: Option<GitAuthor>,
+    /// A repository to clone instead of a template.
+    repo: Option<String>,
+    /// The branch or tag of `repo` to check out.
+    #[serde(rename = "ref")]
+    reference: Option<String>,
+    /// How many commits of `repo`'s history to fetch.
+    depth: Option<u32>,
 }
 
+/// Who a new session's commits are authored by, as a client gives it.
 #[derive(Deserialize)]
-struct GitAuthor {
-    name: String,
-    email: String,
+pub(super) struct GitAuthor {
+    pub(super) name: String,
+    pub(super) email: String,
 }
 
 impl GitAuthor {
     /// Refuses what git could not record in a signature.
-    fn validate(self) -> Result<seed::GitAuthor, ApiError> {
+    pub(super) fn validate(self) -> Result<seed::GitAuthor, ApiError> {
         for (field, value) in [("name", &self.name), ("email", &self.email)] {
             if value.trim().is_empty() || value.len() > 200 || value.contains(['<', '>', '\n', '\0']) {
                 return Err(ApiError::bad_request(format!(
@@ -87,16 +94,51 @@ impl GitAuthor {
     }
 }
 
-/// `POST /session/new`: a new session with the sample project (or `{"template":"empty"}`).
+/// `POST /session/new`: a new session with the sample project (or `{"template":"empty"}`), a
+/// clone of `{"repo": url, "ref"?, "depth"?}`, or from a tar / tar.gz body (see [`import`]).
+/// Archives may be as large as uploads (`max_upload_bytes`); JSON bodies as `max_body_bytes`.
 pub async fn new_session(
     State(state): State<Arc<AppState>>,
     Extension(tenant): Extension<Tenant>,
+    query: Result<Query<import::ArchiveQuery>, QueryRejection>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let NewSession { template, git_author } = json_body(body)?;
+    if let Ok(bytes) = &body
+        && let Some(compression) = import::archive_type(&headers, bytes)
+    {
+        return import::from_archive(&state, &tenant, query, compression, bytes.clone()).await;
+    }
+    if let Ok(bytes) = &body
+        && bytes.len() > state.config.max_body_bytes
+    {
+        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"));
+    }
+    let NewSession {
+        template,
+        git_author,
+        repo,
+        reference,
+        depth,
+    } = json_body(body)?;
     let author = git_author.map(GitAuthor::validate).transpose()?;
-    let id = state.service.create_session(&tenant, template, author).await?;
-    Ok(Json(json!({ "sessionId": id.as_str() })))
+    match (repo, template) {
+        (Some(_), Some(_)) => Err(ApiError::bad_request("give either `repo` or `template`, not both")),
+        (Some(url), None) => {
+            let request = import::RepoRequest { url, reference, depth };
+            import::from_repository(&state, &tenant, request, author).await
+        }
+        (None, _) if reference.is_some() || depth.is_some() => {
+            Err(ApiError::bad_request("`ref` and `depth` go with `repo`"))
+        }
+        (None, template) => {
+            let id = state
+                .service
+                .create_session(&tenant, template.unwrap_or_default(), author)
+                .await?;
+            Ok(Json(json!({ "sessionId": id.as_str() })))
+        }
+    }
 }
 
 #[derive(Deserialize)]

@@ -9,6 +9,7 @@
 mod checkpoints;
 mod files;
 mod git_transport;
+mod import;
 mod lifecycle;
 mod locks;
 
@@ -26,6 +27,7 @@ use crate::chat::{self, ChatError, ChatLimits, ChatReply, ChatRequest};
 use crate::engine::AgentEngine;
 use crate::git::transport::ProtocolError;
 use crate::git::{GitError, Repo};
+use crate::import::ImportError;
 use crate::interfaces::session::ChatEvent;
 use crate::llm::ProviderRegistry;
 use crate::seed::{self, GitAuthor, Template};
@@ -50,6 +52,9 @@ pub enum ServiceError {
     /// A git operation failed.
     #[error(transparent)]
     Git(#[from] GitError),
+    /// An import (archive or repository) was refused or failed.
+    #[error(transparent)]
+    Import(#[from] ImportError),
     /// A git client's request broke the protocol.
     #[error(transparent)]
     GitProtocol(#[from] ProtocolError),

@@ -12,6 +12,9 @@ pub const TEMPLATE: &str = "template";
 pub const OWNER: &str = "owner";
 /// The session this one was forked from.
 pub const FORKED_FROM: &str = "forked_from";
+/// The shallow boundary of a shallow import: the ids (hex, space-separated) of the commits whose
+/// parents the repository does not hold.
+pub const GIT_SHALLOW: &str = "git_shallow";
 /// The name commits are authored with.
 pub const GIT_AUTHOR_NAME: &str = "git_author_name";
 /// The email commits are authored with.

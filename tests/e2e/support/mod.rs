@@ -1,6 +1,8 @@
-//! Test support: the fake model, the real server as a child process, and an HTTP client.
+//! Test support: the fake model, the real server as a child process, an HTTP client, and stock
+//! `git http-backend` serving repositories.
 
 pub mod fake_llm;
+pub mod git_http_backend;
 mod openai_wire;
 pub mod server;
 
