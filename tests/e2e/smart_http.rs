@@ -123,6 +123,19 @@ async fn clone_push_fetch_branches_and_forced_updates_over_smart_http() {
     assert_eq!(git(&clone, &["rev-parse", "HEAD"]).trim(), head(&api, &s).await);
     git(&clone, &["fsck", "--full", "--strict"]);
 
+    // A change to a large file travels as a delta against the session's copy (a thin pack).
+    let big: String = (0..3000).map(|i| format!("line {i} of a large file\n")).collect();
+    commit_file(&clone, "big.txt", &big, "Big file");
+    git_ok(&clone, &["push", "-q", "origin", "main"]);
+    let edited = commit_file(&clone, "big.txt", &format!("{big}one more line\n"), "Edit the big file");
+    git_ok(&clone, &["push", "-q", "origin", "main"]);
+    assert_eq!(head(&api, &s).await, edited);
+    let (status, body) = api.get(&format!("/session/{s}/files/big.txt")).await;
+    assert_eq!(
+        (status, body.as_str().unwrap()),
+        (200, format!("{big}one more line\n").as_str())
+    );
+
     // A new branch, then its deletion.
     git_ok(&clone, &["checkout", "-q", "-b", "topic"]);
     let topic = commit_file(&clone, "topic.txt", "topic\n", "Topic");
@@ -137,7 +150,7 @@ async fn clone_push_fetch_branches_and_forced_updates_over_smart_http() {
 
     // Non-fast-forward: git refuses it itself; forced, the server takes it.
     git_ok(&clone, &["checkout", "-q", "main"]);
-    git_ok(&clone, &["reset", "-q", "--hard", "HEAD~1"]);
+    git_ok(&clone, &["reset", "-q", "--hard", &pushed]);
     let rewritten = commit_file(&clone, "other.txt", "another history\n", "Rewritten");
     let out = git_run(&clone, &[], &["push", "origin", "main"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -154,7 +167,10 @@ async fn clone_push_fetch_branches_and_forced_updates_over_smart_http() {
     assert!(stderr.contains("(forced update)"), "{stderr}");
     assert_eq!(head(&api, &s).await, rewritten);
     let (tree, _) = call(&fake, &api, &s, "tree", json!({})).await;
-    assert!(tree.contains("other.txt") && !tree.contains("agent.txt"), "{tree}");
+    assert!(
+        tree.contains("other.txt") && !tree.contains("agent.txt") && !tree.contains("big.txt"),
+        "{tree}"
+    );
 
     // A fresh clone of the result is whole.
     git(dir.path(), &["clone", "--quiet", &url, "again"]);
@@ -479,4 +495,26 @@ async fn gzipped_requests_negotiation_rounds_and_errors() {
         (status, body.as_str().unwrap()),
         (200, format!("{head}\trefs/heads/main\n").as_str())
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_token_git_sends_it_as_an_extra_header() {
+    let (_fake, _server, api) =
+        crate::support::setup_full(Provider::Anthropic, vec![], &[], &[("PI_WORKER_TOKEN", "git-token")]).await;
+    let api = Api::with_token(&api.base, "git-token");
+    let s = api.new_session().await;
+    let url = format!("{}/session/{s}/git", api.base);
+    let dir = tempfile::tempdir().unwrap();
+    let out = git_run(
+        dir.path(),
+        &[("GIT_TERMINAL_PROMPT", "0")],
+        &["clone", "-q", &url, "refused"],
+    );
+    assert!(!out.status.success(), "no token, no clone");
+    let header = "http.extraHeader=Authorization: Bearer git-token";
+    git_ok(dir.path(), &["-c", header, "clone", "-q", &url, "clone"]);
+    let clone = dir.path().join("clone");
+    let pushed = commit_file(&clone, "x.txt", "x\n", "With a token");
+    git_ok(&clone, &["-c", header, "push", "-q", "origin", "main"]);
+    assert_eq!(head(&api, &s).await, pushed);
 }

@@ -80,9 +80,8 @@ pub async fn upload_pack(
         tracing::info!(session = %id, objects, "sending a pack");
     }
     let body = stream_from_blocking(move |writer| {
-        answer.write_to(writer).map_err(|e| {
-            tracing::error!(session = %id, "upload-pack failed mid-stream: {e}");
-            std::io::Error::other(e)
+        answer.write_to(writer).inspect_err(|e| {
+            tracing::warn!(session = %id, "upload-pack ended mid-stream: {e}");
         })
     });
     Ok(git_response("application/x-git-upload-pack-result".into(), body))

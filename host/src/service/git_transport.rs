@@ -29,13 +29,15 @@ impl UploadPack {
     }
 
     /// Writes the answer to `out` (blocking): negotiation lines and the pack as it is made, or
-    /// the `ERR` line of a refused request.
-    pub fn write_to(self, mut out: impl Write) -> Result<(), ServiceError> {
+    /// the `ERR` line of a refused request. A failure mid-way (the client went away, the
+    /// database failed) ends the answer there.
+    pub fn write_to(self, mut out: impl Write) -> std::io::Result<()> {
         match &self.answer {
-            Ok(plan) => Ok(self.db.read(|s| plan.write(&s.objects(), out))?),
-            Err(e) => out
-                .write_all(&upload_pack::error_line(e))
-                .map_err(|e| ServiceError::Storage(StorageError::Io(e))),
+            Ok(plan) => self
+                .db
+                .read(|s| plan.write(&s.objects(), out))
+                .map_err(std::io::Error::other),
+            Err(e) => out.write_all(&upload_pack::error_line(e)),
         }
     }
 }
@@ -93,13 +95,27 @@ impl ChatService {
             Ok(received) => received,
             Err(PackError::Scratch(e)) => return Err(StorageError::Io(e).into()),
             Err(PackError::Storage(e)) => return Err(e.into()),
-            Err(e) => return Ok(request.unpack_failed(&e.to_string()).encode()),
-        };
-        self.with_session(id, move |db| {
-            match db.write(|s| receive_pack::apply(s, &request, received.as_ref())) {
-                Ok(report) | Err(PushError::Refused(report)) => Ok(report.encode()),
-                Err(PushError::Git(e)) => Err(e.into()),
+            Err(e) => {
+                tracing::info!(session = %id, "push refused, its pack is bad: {e}");
+                return Ok(request.unpack_failed(&e.to_string()).encode());
             }
+        };
+        let session = id.clone();
+        self.with_session(id, move |db| {
+            let report = match db.write(|s| receive_pack::apply(s, &request, received.as_ref())) {
+                Ok(report) | Err(PushError::Refused(report)) => report,
+                Err(PushError::Git(e)) => return Err(e.into()),
+            };
+            if let Err(e) = &report.unpack {
+                tracing::info!(%session, "push refused, its pack is bad: {e}");
+            }
+            for (name, result) in &report.refs {
+                match result {
+                    Ok(()) => tracing::info!(%session, "push updated {name}"),
+                    Err(reason) => tracing::info!(%session, "push refused for {name}: {reason}"),
+                }
+            }
+            Ok(report.encode())
         })
         .await
     }

@@ -26,7 +26,7 @@
 //! # }
 //! ```
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::BufRead;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -72,6 +72,10 @@ pub enum PackError {
     Storage(#[from] StorageError),
 }
 
+/// The largest object (or delta result) a received pack may hold: a pack whose headers claim
+/// more is refused instead of making the server allocate it.
+pub const MAX_OBJECT_BYTES: usize = 512 * 1024 * 1024;
+
 /// A pack read from a client and indexed on disk, not yet stored. Its scratch directory is
 /// removed when it is dropped.
 pub struct ReceivedPack {
@@ -98,7 +102,7 @@ pub fn index_pack(
         thread_limit: Some(1),
         iteration_mode: gix_pack::data::input::Mode::Verify,
         index_version: gix_pack::index::Version::default(),
-        alloc_limit_bytes: None,
+        alloc_limit_bytes: Some(MAX_OBJECT_BYTES),
         compression: gix_zlib::Compression::BEST_SPEED,
     };
     let outcome = gix_pack::Bundle::write_to_directory(
@@ -132,34 +136,72 @@ impl ReceivedPack {
         let Some(bundle) = &self.bundle else {
             return Ok(StoredPack { kinds });
         };
-        // In pack order, so a delta's base was decoded just before it (and is in the cache).
-        let mut entries: Vec<_> = bundle.index.iter().collect();
-        entries.sort_by_key(|e| e.pack_offset);
+        // In pack order, so the base of a delta was decoded shortly before it and is still in
+        // the cache: each delta is applied once, not once per object above it in its chain.
+        let index = &bundle.index;
+        let mut entries: Vec<u32> = (0..index.num_objects()).collect();
+        entries.sort_by_key(|i| index.pack_offset_at_index(*i));
         let mut inflate = gix_zlib::Inflate::default();
-        let mut cache = gix_pack::cache::Never;
+        let mut cache = RecentObjects::default();
         let mut buf = Vec::new();
-        for entry in entries {
-            let index = bundle.index.lookup(entry.oid).ok_or(PackError::Missing(entry.oid))?;
+        for i in entries {
+            let expected = index.oid_at_index(i).to_owned();
             let (data, _) = bundle
-                .get_object_by_index(index, &mut buf, &mut inflate, &mut cache)
+                .get_object_by_index(i, &mut buf, &mut inflate, &mut cache)
                 .map_err(PackError::Invalid)?;
             ObjectRef::from_bytes(data.data, data.kind, gix_hash::Kind::Sha1).map_err(|source| {
                 PackError::BadObject {
-                    id: entry.oid,
+                    id: expected,
                     kind: data.kind,
                     source,
                 }
             })?;
             let actual = odb.put(data.kind, data.data)?;
-            if actual != entry.oid {
-                return Err(PackError::HashMismatch {
-                    expected: entry.oid,
-                    actual,
-                });
+            if actual != expected {
+                return Err(PackError::HashMismatch { expected, actual });
             }
             kinds.insert(actual, data.kind);
         }
         Ok(StoredPack { kinds })
+    }
+}
+
+/// Decoded objects by pack offset, the most recent first kept, up to [`Self::MAX_BYTES`]: the
+/// bases deltas are resolved against.
+#[derive(Default)]
+struct RecentObjects {
+    objects: HashMap<u64, (Kind, Vec<u8>, usize)>,
+    order: VecDeque<u64>,
+    bytes: usize,
+}
+
+impl RecentObjects {
+    /// The most bytes of objects kept.
+    const MAX_BYTES: usize = 64 * 1024 * 1024;
+}
+
+impl gix_pack::cache::DecodeEntry for RecentObjects {
+    fn put(&mut self, _pack: u32, offset: u64, data: &[u8], kind: Kind, compressed_size: usize) {
+        if data.len() > Self::MAX_BYTES / 4 || self.objects.contains_key(&offset) {
+            return;
+        }
+        while self.bytes + data.len() > Self::MAX_BYTES
+            && let Some(oldest) = self.order.pop_front()
+        {
+            if let Some((_, evicted, _)) = self.objects.remove(&oldest) {
+                self.bytes -= evicted.len();
+            }
+        }
+        self.bytes += data.len();
+        self.order.push_back(offset);
+        self.objects.insert(offset, (kind, data.to_vec(), compressed_size));
+    }
+
+    fn get(&mut self, _pack: u32, offset: u64, out: &mut Vec<u8>) -> Option<(Kind, usize)> {
+        let (kind, data, compressed_size) = self.objects.get(&offset)?;
+        out.clear();
+        out.extend_from_slice(data);
+        Some((*kind, *compressed_size))
     }
 }
 

@@ -5,16 +5,15 @@
 
 use std::collections::HashSet;
 use std::io::Write;
+use std::sync::mpsc;
 
 use gix_hash::ObjectId;
 use gix_object::{FindExt, Kind};
 use gix_pack::data::output;
 
+use super::compress::{COMPRESSORS, CompressedEntries, compressor};
 use crate::git::GitError;
 use crate::storage::ObjectDb;
-
-/// Objects compressed per step of the pack writer.
-const OBJECTS_PER_STEP: usize = 32;
 
 /// Every object reachable from `wants` but not from `haves`, commits first. History is cut
 /// where a parent is missing (a shallow session), instead of failing.
@@ -112,30 +111,29 @@ fn walk_tree(
 }
 
 /// Writes the objects `ids` to `out` as a version 2 pack of whole (undeltified) objects,
-/// compressed for speed. `out` receives the pack as it is made, [`OBJECTS_PER_STEP`] objects
-/// at a time.
+/// compressed for speed on [`COMPRESSORS`] helper threads. `out` receives the pack as it is made;
+/// a bounded number of objects is in memory at any time.
 pub fn write_pack(odb: &ObjectDb<'_>, ids: &[ObjectId], out: impl Write) -> Result<(), GitError> {
     let count = u32::try_from(ids.len()).map_err(|_| gix_error::Error::from_error(TooManyObjects))?;
-    let entries = ids.chunks(OBJECTS_PER_STEP).map(|chunk| {
-        let mut buf = Vec::new();
-        chunk
-            .iter()
-            .map(|id| {
-                let data = odb.find(id, &mut buf)?;
-                output::Entry::from_data(
-                    &output::Count::from_data(*id, None),
-                    &data,
-                    gix_zlib::Compression::BEST_SPEED,
-                )
+    std::thread::scope(|scope| {
+        let (done, finished) = mpsc::channel();
+        let workers = (0..COMPRESSORS)
+            .map(|_| {
+                let (steps, received) = mpsc::sync_channel(1);
+                let done = done.clone();
+                scope.spawn(move || compressor(received, done));
+                steps
             })
-            .collect::<gix_error::Result<Vec<_>>>()
-    });
-    let pack =
-        output::bytes::FromEntriesIter::new(entries, out, count, gix_pack::data::Version::V2, gix_hash::Kind::Sha1);
-    for step in pack {
-        step?;
-    }
-    Ok(())
+            .collect();
+        drop(done);
+        let entries = CompressedEntries::new(odb, ids, workers, finished);
+        let pack =
+            output::bytes::FromEntriesIter::new(entries, out, count, gix_pack::data::Version::V2, gix_hash::Kind::Sha1);
+        for step in pack {
+            step?;
+        }
+        Ok(())
+    })
 }
 
 /// A pack holds at most `u32::MAX` objects.

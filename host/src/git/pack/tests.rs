@@ -105,3 +105,92 @@ fn truncated_packs_and_missing_objects_are_refused() {
     assert!(matches!(err, PackError::Missing(id) if id == first), "{err}");
     assert!(!to.read(|s| s.objects().contains(&second)).unwrap(), "rolled back");
 }
+
+/// Runs stock git in `dir`; returns stdout.
+fn git(dir: &std::path::Path, args: &[&str], stdin: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("git")
+        .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the tests need the git binary");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "git {args:?}");
+    out.stdout
+}
+
+#[test]
+fn a_thin_pack_is_completed_from_the_sessions_objects() {
+    // Stock git makes a thin pack: the new version of a large file as a delta against the old.
+    let repo = tempfile::tempdir().unwrap();
+    git(repo.path(), &["init", "-q"], b"");
+    let old: Vec<u8> = (0..2000)
+        .flat_map(|i| format!("line {i} of a large file\n").into_bytes())
+        .collect();
+    std::fs::write(repo.path().join("big.txt"), &old).unwrap();
+    git(repo.path(), &["add", "."], b"");
+    git(repo.path(), &["commit", "-qm", "v1"], b"");
+    let mut new = old.clone();
+    new.extend_from_slice(b"one more line\n");
+    std::fs::write(repo.path().join("big.txt"), &new).unwrap();
+    git(repo.path(), &["commit", "-qam", "v2"], b"");
+    let thin = git(
+        repo.path(),
+        &["pack-objects", "--thin", "--stdout", "-q", "--revs"],
+        b"HEAD\n^HEAD~1\n",
+    );
+
+    // The session holds the old blob only.
+    let (scratch, mut db) = db();
+    let old_id = db.write(|s| s.objects().put(gix_object::Kind::Blob, &old)).unwrap();
+    assert!(
+        index_pack(&mut thin.as_slice(), scratch.path(), gix_object::find::Never).is_err(),
+        "without the base, the delta cannot be resolved"
+    );
+    let received = db
+        .read(|s| index_pack(&mut thin.as_slice(), scratch.path(), s.objects()))
+        .unwrap();
+    // Commit, tree, new blob, and the base added from the session.
+    assert_eq!(received.object_count(), 4);
+    let new_id = db
+        .write(|s| {
+            let stored = received.store(&s.objects())?;
+            assert!(stored.contains(&old_id));
+            Ok::<_, PackError>(crate::storage::objects::object_id(gix_object::Kind::Blob, &new))
+        })
+        .unwrap();
+    assert_eq!(
+        db.read(|s| s.objects().get(&new_id)).unwrap(),
+        Some((gix_object::Kind::Blob, new))
+    );
+}
+
+#[test]
+fn an_object_claiming_a_huge_size_is_refused() {
+    // One blob whose header claims 2^40 bytes, holding two.
+    let mut pack = b"PACK\0\0\0\x02\0\0\0\x01".to_vec();
+    let mut size: u64 = 1 << 40;
+    let mut byte = (3 << 4) | (size & 0x0f) as u8;
+    size >>= 4;
+    while size > 0 {
+        pack.push(byte | 0x80);
+        byte = (size & 0x7f) as u8;
+        size >>= 7;
+    }
+    pack.push(byte);
+    let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut zlib, b"hi").unwrap();
+    pack.extend(zlib.finish().unwrap());
+    let mut hasher = gix_hash::hasher(gix_hash::Kind::Sha1);
+    hasher.update(&pack);
+    pack.extend_from_slice(hasher.try_finalize().unwrap().as_slice());
+    let (scratch, _db) = db();
+    assert!(matches!(
+        index_pack(&mut pack.as_slice(), scratch.path(), gix_object::find::Never),
+        Err(PackError::Invalid(_))
+    ));
+}

@@ -168,7 +168,8 @@ pub fn advertisement(repo: &Repo<'_>, service: Service) -> Result<Vec<u8>, GitEr
     Ok(out)
 }
 
-/// Splits `bytes` into side-band packets of `channel` (at most 65515 bytes of data each).
+/// A writer that wraps what it is given in side-band-64k packets: data on band 1 (at most
+/// [`BAND_DATA_BYTES`] per packet), progress and errors on their own bands.
 pub(crate) struct SideBand<W> {
     inner: W,
 }
