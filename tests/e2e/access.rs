@@ -132,6 +132,27 @@ async fn tenants_see_and_touch_only_their_own_sessions_and_tokens_reload() {
         .output()
         .unwrap();
     assert!(!out.status.success(), "bob cloned alice's session");
+    // Nor push into it.
+    let mine = clone_dir.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(["-c", "user.name=Bob", "-c", "user.email=bob@example.com"])
+            .args(args)
+            .current_dir(&mine)
+            .output()
+            .unwrap()
+    };
+    run(&["init", "-q", "-b", "main"]);
+    std::fs::write(mine.join("evil.txt"), "bob was here\n").unwrap();
+    run(&["add", "evil.txt"]);
+    run(&["commit", "-qm", "bob"]);
+    let auth = format!("http.extraHeader=Authorization: Bearer {BOB}");
+    let url = format!("{}/session/{a}/git", server.url);
+    let pushed = run(&["-c", &auth, "push", &url, "main:refs/heads/bob"]);
+    assert!(!pushed.status.success(), "bob pushed into alice's session");
+    let stderr = String::from_utf8_lossy(&pushed.stderr);
+    assert!(stderr.contains("not found"), "{stderr}");
     // Alice's session is untouched; the only chat it had was hers.
     assert_eq!(alice.info(&a).await["messageCount"], 2);
     assert_eq!(fake.received().len(), 1);

@@ -518,3 +518,35 @@ async fn with_a_token_git_sends_it_as_an_extra_header() {
     git_ok(&clone, &["-c", header, "push", "-q", "origin", "main"]);
     assert_eq!(head(&api, &s).await, pushed);
 }
+
+#[tokio::test]
+async fn a_clone_asking_for_a_depth_is_refused_clearly_and_an_empty_session_takes_a_push() {
+    let (_fake, server, api) = setup(Provider::Anthropic, vec![]).await;
+    let s = api.new_session().await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("{}/session/{s}/git", server.url);
+    let out = git_run(dir.path(), &[], &["clone", "--depth", "1", &url, "shallow"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("changing the depth of a clone"), "{stderr}");
+
+    // The README's recipe: push your repository into a new, empty session.
+    let (status, body) = api.post("/session/new", &json!({ "template": "empty" })).await;
+    assert_eq!(status, 200, "{body}");
+    let empty = body["sessionId"].as_str().unwrap();
+    let mine = dir.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    git_ok(&mine, &["init", "-q", "-b", "main"]);
+    let head = commit_file(&mine, "src/lib.rs", "pub fn mine() {}\n", "my work");
+    git_ok(
+        &mine,
+        &["push", "-q", &format!("{}/session/{empty}/git", server.url), "main"],
+    );
+    let info = api.info(empty).await;
+    assert_eq!(
+        (info["head"].as_str(), info["fileCount"].as_u64()),
+        (Some(head.as_str()), Some(1))
+    );
+    let (_, file) = api.get(&format!("/session/{empty}/files/src/lib.rs")).await;
+    assert_eq!(file, "pub fn mine() {}\n");
+}

@@ -191,6 +191,53 @@ async fn depth_cuts_the_history_and_git_log_stops_there() {
     let (log, _) = call(&fake, &api, &session, "git_log", json!({})).await;
     assert_eq!(log.matches("commit ").count(), 2, "{log}");
 
+    // Stock git clones the shallow session (shallow at the same commit), pushes on top of it,
+    // and pulls the agent's next commit.
+    let work = tempfile::tempdir().unwrap();
+    let url = format!("{}/session/{session}/git", server.url);
+    git(work.path(), &["clone", "-q", &url, "c"]);
+    let clone = work.path().join("c");
+    assert_eq!(git(&clone, &["rev-parse", "--is-shallow-repository"]).trim(), "true");
+    assert_eq!(git(&clone, &["rev-list", "--count", "HEAD"]).trim(), "2");
+    git(&clone, &["fsck", "--full", "--strict"]);
+    std::fs::write(clone.join("PUSHED.md"), "pushed\n").unwrap();
+    git(&clone, &["add", "PUSHED.md"]);
+    git(
+        &clone,
+        &[
+            "-c",
+            "user.name=Dev",
+            "-c",
+            "user.email=dev@example.com",
+            "commit",
+            "-qm",
+            "pushed",
+        ],
+    );
+    git(&clone, &["push", "-q", "origin", "HEAD:trunk"]);
+    let (read, is_error) = call(&fake, &api, &session, "read", json!({ "path": "PUSHED.md" })).await;
+    assert!(!is_error && read.contains("pushed"), "{read}");
+    call(
+        &fake,
+        &api,
+        &session,
+        "write",
+        json!({ "path": "AGENT.md", "content": "agent\n" }),
+    )
+    .await;
+    call(&fake, &api, &session, "git_add", json!({ "paths": ["AGENT.md"] })).await;
+    call(
+        &fake,
+        &api,
+        &session,
+        "git_commit",
+        json!({ "message": "by the agent" }),
+    )
+    .await;
+    git(&clone, &["pull", "-q", "--ff-only"]);
+    assert_eq!(std::fs::read_to_string(clone.join("AGENT.md")).unwrap(), "agent\n");
+    git(&clone, &["fsck", "--full", "--strict"]);
+
     // Depth 2 holds two commits.
     let (status, body) = import(&api, json!({ "repo": source.url(), "depth": 2 })).await;
     assert_eq!(status, 200, "{body}");

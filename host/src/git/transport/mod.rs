@@ -127,13 +127,15 @@ pub(crate) fn push_flush(out: &mut Vec<u8>) {
 }
 
 /// The smart-HTTP ref advertisement of `service`: the `# service=` line and a flush, then one
-/// line per ref (`HEAD` first for upload-pack) with the capabilities after the first, then a
-/// flush. An empty repository advertises `capabilities^{}` with the null id.
+/// line per ref (`HEAD` first for upload-pack) with the capabilities after the first, then (for
+/// upload-pack from a shallow session, as git's own does) a `shallow <id>` line per commit where
+/// its history ends, so a clone is shallow at the same place, then a flush. An empty repository
+/// advertises `capabilities^{}` with the null id.
 pub fn advertisement(repo: &Repo<'_>, service: Service) -> Result<Vec<u8>, GitError> {
     let mut refs: Vec<(String, ObjectId)> = Vec::new();
     let mut capabilities = match service {
         Service::UploadPack => {
-            "multi_ack_detailed side-band-64k ofs-delta no-progress allow-tip-sha1-in-want allow-reachable-sha1-in-want"
+            "multi_ack_detailed side-band-64k ofs-delta shallow no-progress allow-tip-sha1-in-want allow-reachable-sha1-in-want"
                 .to_string()
         }
         Service::ReceivePack => "report-status delete-refs side-band-64k ofs-delta quiet atomic".to_string(),
@@ -162,6 +164,11 @@ pub fn advertisement(repo: &Repo<'_>, service: Service) -> Result<Vec<u8>, GitEr
             push_line(&mut out, &format!("{id} {name}\0{capabilities}\n"));
         } else {
             push_line(&mut out, &format!("{id} {name}\n"));
+        }
+    }
+    if service == Service::UploadPack {
+        for commit in repo.shallow()? {
+            push_line(&mut out, &format!("shallow {commit}\n"));
         }
     }
     push_flush(&mut out);

@@ -52,8 +52,11 @@ impl PushRequest {
                 }
             }
             let unexpected = || ProtocolError::Unexpected(String::from_utf8_lossy(line).into_owned());
-            if command.starts_with(b"shallow ") {
-                return Err(ProtocolError::Unsupported("pushing from a shallow clone"));
+            // A shallow client names where its history ends. Nothing to do: every pushed tip
+            // must still reach only objects in the pack or the session.
+            if let Some(hex) = command.strip_prefix(b"shallow ") {
+                parse_id(hex, line)?;
+                continue;
             }
             let mut parts = command.splitn(3, |b| *b == b' ');
             let (Some(old), Some(new), Some(name)) = (parts.next(), parts.next(), parts.next()) else {

@@ -42,10 +42,16 @@ impl UploadRequest {
             options: Options::default(),
         };
         while let Some(line) = lines.next_text()? {
+            // A shallow client (a clone of a shallow session) names where its history ends; it
+            // asks for nothing older, so nothing changes.
+            if let Some(hex) = line.strip_prefix(b"shallow ") {
+                parse_id(hex, line)?;
+                continue;
+            }
             let Some(rest) = line.strip_prefix(b"want ") else {
                 return Err(match line.split(|b| *b == b' ').next() {
-                    Some(b"shallow" | b"deepen" | b"deepen-since" | b"deepen-not") => {
-                        ProtocolError::Unsupported("shallow fetching")
+                    Some(b"deepen" | b"deepen-since" | b"deepen-not") => {
+                        ProtocolError::Unsupported("changing the depth of a clone (--depth, --deepen)")
                     }
                     Some(b"filter") => ProtocolError::Unsupported("partial clone (filter)"),
                     _ => ProtocolError::Unexpected(String::from_utf8_lossy(line).into_owned()),
