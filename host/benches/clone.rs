@@ -175,6 +175,13 @@ fn main() {
         std::fs::remove_dir_all(tmp.path().join(name)).unwrap();
         took
     };
+    // The same without writing 10,000 files: the transfer and the client's indexing only. The
+    // checkout costs both servers alike and varies a lot with the file system's mood.
+    let fetch_only = |name: &str, url: &str| {
+        let took = git(tmp.path(), &[], &["clone", "-q", "--no-checkout", url, name]);
+        std::fs::remove_dir_all(tmp.path().join(name)).unwrap();
+        took
+    };
     // Best of `BENCH_RUNS`, interleaved: the machine is shared, and the fastest run is the
     // least disturbed one.
     let runs = env_or("BENCH_RUNS", 3);
@@ -182,7 +189,10 @@ fn main() {
     let (head, stock_head) = (ls_remote_head(&session_url), ls_remote_head(&stock_url));
     let (mut stock, mut smart, mut local) = (Duration::MAX, Duration::MAX, Duration::MAX);
     let (mut stock_server, mut smart_server) = (Duration::MAX, Duration::MAX);
+    let (mut stock_fetch, mut smart_fetch) = (Duration::MAX, Duration::MAX);
     for _ in 0..runs {
+        stock_fetch = stock_fetch.min(fetch_only("stock-fetch", &stock_url));
+        smart_fetch = smart_fetch.min(fetch_only("smart-fetch", &session_url));
         stock_server = stock_server.min(upload_pack_alone(tmp.path(), &stock_url, &stock_head));
         smart_server = smart_server.min(upload_pack_alone(tmp.path(), &session_url, &head));
         stock = stock.min(clone("stock", &stock_url, &[]));
@@ -206,6 +216,20 @@ fn main() {
         row("pi-worker dumb HTTP (GIT_SMART_HTTP=0)", dumb);
     }
     row("stock git over file:// (no HTTP, reference)", local);
+    println!(
+        "{:<52} {:>10} {:>8}",
+        "git clone --no-checkout (transfer and indexing)", "time", "vs stock"
+    );
+    for (name, t) in [
+        ("stock git http-backend", stock_fetch),
+        ("pi-worker smart HTTP", smart_fetch),
+    ] {
+        println!(
+            "{name:<52} {:>8.0}ms {:>7.2}x",
+            t.as_secs_f64() * 1e3,
+            t.as_secs_f64() / stock_fetch.as_secs_f64()
+        );
+    }
     println!(
         "{:<52} {:>10} {:>8}",
         "upload-pack answer alone (server side, to /dev/null)", "time", "vs stock"
