@@ -149,3 +149,69 @@ async fn the_listing_stays_right_after_sigkill() {
             .contains("removed the leftovers of interrupted session creations")
     );
 }
+
+#[tokio::test]
+async fn sigkill_in_the_middle_of_a_sessions_creation_leaves_no_trace() {
+    let mut server = Server::start(crate::support::ServerOptions {
+        args: vec!["--max-upload-bytes".into(), "200000000".into()],
+        ..Default::default()
+    });
+    let api = Api::new(&server.url);
+    let kept = api.new_session().await;
+    // An archive big enough that its import is still running when the server dies.
+    let mut builder = tar::Builder::new(Vec::new());
+    for i in 0..6000 {
+        let data = format!("file {i}\n").repeat(400);
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        builder
+            .append_data(&mut header, format!("d{}/f{i}.txt", i % 50), data.as_bytes())
+            .unwrap();
+    }
+    let archive = builder.into_inner().unwrap();
+    let url = format!("{}/session/new", server.url);
+    let upload = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(url)
+            .header("content-type", "application/x-tar")
+            .body(archive)
+            .send()
+            .await
+    });
+    let sessions = server.data_dir().join("sessions");
+    let creating = || {
+        std::fs::read_dir(&sessions)
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(".creating"))
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !creating() {
+        assert!(std::time::Instant::now() < deadline, "the import never started");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.kill();
+    assert!(upload.await.unwrap().is_err(), "the import finished before the kill");
+
+    server.start_again();
+    let api = Api::new(&server.url);
+    let (listed, _) = list_all(&api, 50).await;
+    assert_eq!(ids(&listed), [kept.clone()], "only the finished session is listed");
+    let mut on_disk: Vec<String> = std::fs::read_dir(&sessions)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    on_disk.sort();
+    assert_eq!(on_disk, [format!("{kept}.sqlite")]);
+    let blobs: Vec<_> = std::fs::read_dir(server.data_dir().join("blobs"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert!(
+        blobs.iter().all(|e| e.file_name().to_string_lossy() == kept),
+        "no orphan blobs"
+    );
+    assert_eq!(api.info(&kept).await["fileCount"], 5);
+}
