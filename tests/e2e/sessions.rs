@@ -197,7 +197,7 @@ async fn sigkill_in_the_middle_of_a_sessions_creation_leaves_no_trace() {
     server.start_again();
     let api = Api::new(&server.url);
     let (listed, _) = list_all(&api, 50).await;
-    assert_eq!(ids(&listed), [kept.clone()], "only the finished session is listed");
+    assert_eq!(ids(&listed), [kept.as_str()], "only the finished session is listed");
     let mut on_disk: Vec<String> = std::fs::read_dir(&sessions)
         .unwrap()
         .flatten()
