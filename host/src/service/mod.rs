@@ -322,8 +322,17 @@ impl ChatService {
         LiveChat { events, done }
     }
 
+    /// Opens the session, or creates it for `owner` when it does not exist. A session of another
+    /// tenant is not found (it may have been created since the request's access check).
     fn open_or_create(&self, id: &SessionId, owner: &Tenant) -> Result<SessionDb, ServiceError> {
         match self.sessions.open(id) {
+            Ok(db) => {
+                let stored = db.read(|s| s.meta().get(meta::OWNER))?.unwrap_or_default();
+                if stored != owner.name() {
+                    return Err(ServiceError::NotFound(id.clone()));
+                }
+                Ok(db)
+            }
             Err(OpenError::NotFound) => {
                 self.create_blocking(
                     id,
