@@ -96,6 +96,7 @@ fn main() {
         llm: pi_worker::llm::LlmConfig::from_vars(&Default::default()).unwrap(),
         token: None,
         tokens_file: None,
+        notify_secret: None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

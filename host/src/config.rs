@@ -36,6 +36,8 @@ pub struct ServerConfig {
     pub import: RemoteOptions,
     /// When set, every route but `/health` requires `Authorization: Bearer <token>`.
     pub token: Option<String>,
+    /// The key chat-end notifications are signed with (`None`: notifications are refused).
+    pub notify_secret: Option<String>,
     /// A file of named tenants' tokens (`name token` a line), re-read when it changes.
     pub tokens_file: Option<PathBuf>,
 }

@@ -34,6 +34,7 @@ pub mod import;
 pub mod interfaces;
 pub mod llm;
 pub mod message;
+pub mod notify;
 pub mod seed;
 pub mod server;
 pub mod service;

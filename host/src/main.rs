@@ -69,6 +69,10 @@ struct ServeArgs {
     /// Largest raw upload (a file PUT, an archive, a git push), in bytes.
     #[arg(long, env = "PI_WORKER_MAX_UPLOAD_BYTES", default_value_t = 256 * 1024 * 1024)]
     max_upload_bytes: usize,
+    /// The key chat-end notifications (`"notify"` on a chat) are signed with (HMAC-SHA256).
+    /// Also read from `.dev.vars` / `.env`. Without it, notifications are refused.
+    #[arg(long, env = "PI_WORKER_NOTIFY_SECRET", hide_env_values = true)]
+    notify_secret: Option<String>,
     /// A file of tenants' tokens, one `name token` a line; re-read when it changes.
     #[arg(long, env = "PI_WORKER_TOKENS_FILE")]
     tokens_file: Option<PathBuf>,
@@ -126,6 +130,11 @@ fn main() -> anyhow::Result<()> {
         },
         llm: LlmConfig::from_vars(&vars)?,
         tokens_file: args.tokens_file,
+        notify_secret: args
+            .notify_secret
+            .or_else(|| vars.get("PI_WORKER_NOTIFY_SECRET").cloned())
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty()),
         token: vars
             .get("PI_WORKER_TOKEN")
             .map(|t| t.trim().to_string())

@@ -9,6 +9,7 @@ use crate::config::ServerConfig;
 use crate::engine::{AgentEngine, PoolOptions};
 use crate::http::{self, AppState};
 use crate::llm::ProviderRegistry;
+use crate::notify::Notifier;
 use crate::service::ChatService;
 use crate::sessions::SessionStore;
 use crate::tenants::Tokens;
@@ -37,10 +38,15 @@ pub fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
         .reconcile()
         .context("cannot bring the session listing up to date")?;
     let tokens = Tokens::new(config.token.clone(), config.tokens_file.clone())?;
+    let notifier = Arc::new(Notifier::new(
+        config.notify_secret.as_deref(),
+        config.import.allow.clone(),
+    ));
     Ok(AppState {
         service: Arc::new(service),
         config,
         tokens,
+        notifier,
     })
 }
 

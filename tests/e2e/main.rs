@@ -17,6 +17,7 @@ mod git;
 mod hostile;
 mod import;
 mod limits;
+mod notify;
 mod providers;
 mod sessions;
 mod smart_http;

@@ -88,7 +88,7 @@ pub fn import_status(e: &ImportError) -> Option<StatusCode> {
 
 /// The status a failed repository import answers with: the client's mistakes are 4xx, the
 /// remote's failures 502, the time limit 504.
-fn remote_status(e: &RemoteError) -> StatusCode {
+pub(super) fn remote_status(e: &RemoteError) -> StatusCode {
     match e {
         RemoteError::InvalidUrl(_) | RemoteError::InvalidDepth => StatusCode::BAD_REQUEST,
         RemoteError::Refused(_) => StatusCode::FORBIDDEN,

@@ -8,6 +8,7 @@ mod files;
 mod git_export;
 mod git_smart;
 mod import;
+mod notify;
 mod routes;
 mod sse;
 
@@ -20,6 +21,7 @@ use axum::routing::{get, post};
 
 pub use self::error::ApiError;
 use crate::config::ServerConfig;
+use crate::notify::Notifier;
 use crate::service::ChatService;
 use crate::tenants::Tokens;
 
@@ -31,6 +33,8 @@ pub struct AppState {
     pub config: ServerConfig,
     /// The bearer tokens and the tenants they name.
     pub tokens: Tokens,
+    /// Sends chat-end notifications (`"notify"` on a chat).
+    pub notifier: Arc<Notifier>,
 }
 
 /// The router of the whole API. JSON bodies are limited to `max_body_bytes`; raw uploads (a

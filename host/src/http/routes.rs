@@ -12,7 +12,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{ApiError, AppState, import, sse};
+use super::{ApiError, AppState, import, notify, sse};
 use crate::chat::{ChatReply, ChatRequest};
 use crate::seed::{self, Template};
 use crate::sessions::SessionId;
@@ -144,6 +144,9 @@ pub async fn new_session(
 #[derive(Deserialize)]
 struct ChatBody {
     message: String,
+    /// A URL to POST the outcome to when the chat ends.
+    #[serde(default)]
+    notify: Option<String>,
     #[serde(default)]
     stream: bool,
     #[serde(default)]
@@ -162,16 +165,36 @@ pub async fn chat(
     if body.message.trim().is_empty() {
         return Err(ApiError::bad_request("`message` must not be empty"));
     }
+    let notify = match &body.notify {
+        Some(url) => Some(state.notifier.check(url).await?),
+        None => None,
+    };
     let request = ChatRequest {
         message: body.message,
         model: body.model,
     };
+    let Some(target) = notify else {
+        return if body.stream {
+            Ok(sse::response(state.service.watch_chat(&id, &tenant, request)))
+        } else {
+            let reply = state.service.chat(&id, &tenant, request, None).await?;
+            Ok(Json(reply_json(&reply)).into_response())
+        };
+    };
+    let live = notify::when_done(
+        state.notifier.clone(),
+        target,
+        id.clone(),
+        state.service.watch_chat(&id, &tenant, request),
+    );
     if body.stream {
-        Ok(sse::response(state.service.watch_chat(&id, &tenant, request)))
-    } else {
-        let reply = state.service.chat(&id, &tenant, request, None).await?;
-        Ok(Json(reply_json(&reply)).into_response())
+        return Ok(sse::response(live));
     }
+    let reply = live
+        .done
+        .await
+        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the chat ended unexpectedly"))??;
+    Ok(Json(reply_json(&reply)).into_response())
 }
 
 /// The reply body: `{response, toolCalls: [{tool, args}], usage}` (+ `stopReason`).

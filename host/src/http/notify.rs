@@ -1,0 +1,65 @@
+//! `"notify": "<url>"` on a chat: when the chat ends, its reply (or error) is POSTed there by
+//! the [`Notifier`](crate::notify::Notifier), whether or not the client is still connected.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+use super::ApiError;
+use super::routes::reply_json;
+use crate::import::remote::policy::Target;
+use crate::notify::{Notifier, NotifyError};
+use crate::service::LiveChat;
+use crate::sessions::SessionId;
+
+/// The body a notification carries: the reply JSON, or `{error, status}`, with the session id.
+fn body(session: &SessionId, outcome: Result<&Value, &ApiError>) -> Value {
+    let mut body = match outcome {
+        Ok(reply) => reply.clone(),
+        Err(e) => json!({ "error": e.message, "status": e.status.as_u16() }),
+    };
+    if let Some(object) = body.as_object_mut() {
+        object.insert("sessionId".into(), json!(session.as_str()));
+    }
+    body
+}
+
+/// `chat` whose outcome is also sent to `target` when it ends. The outcome still reaches the
+/// caller through the returned chat's `done`; the notification does not wait for the caller.
+pub fn when_done(notifier: Arc<Notifier>, target: Target, session: SessionId, chat: LiveChat) -> LiveChat {
+    let LiveChat { events, done } = chat;
+    let (forward, forwarded) = oneshot::channel();
+    tokio::spawn(async move {
+        let outcome = done.await;
+        let sent = match &outcome {
+            Ok(Ok(reply)) => body(&session, Ok(&reply_json(reply))),
+            Ok(Err(e)) => body(&session, Err(&ApiError::from(e))),
+            Err(_) => body(
+                &session,
+                Err(&ApiError::new(
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "the chat ended unexpectedly",
+                )),
+            ),
+        };
+        notifier.send(target, &sent);
+        if let Ok(outcome) = outcome {
+            let _ = forward.send(outcome);
+        }
+    });
+    LiveChat {
+        events,
+        done: forwarded,
+    }
+}
+
+impl From<NotifyError> for ApiError {
+    fn from(e: NotifyError) -> Self {
+        let status = match &e {
+            NotifyError::NoSecret => axum::http::StatusCode::BAD_REQUEST,
+            NotifyError::Url(remote) => super::import::remote_status(remote),
+        };
+        Self::new(status, format!("notify: {e}"))
+    }
+}
