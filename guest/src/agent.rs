@@ -14,6 +14,37 @@ struct Answer {
     text: String,
     calls: Vec<ToolCall>,
     usage: Usage,
+    /// The chat was aborted while the answer streamed: `text` is what arrived before.
+    aborted: bool,
+}
+
+/// What an aborted chat says, and stores when the model had said nothing yet.
+const ABORTED: &str = "[Aborted: the chat was stopped on request.]";
+
+/// Ends an aborted chat: persists what is not yet (ending the conversation with an assistant
+/// message, so the next chat continues a valid one) and answers with what was produced.
+fn aborted(
+    mut unsaved: Vec<Message>,
+    mut texts: Vec<String>,
+    records: Vec<ToolCallRecord>,
+    usage: Usage,
+) -> ChatResponse {
+    if unsaved.last().is_some_and(|m| matches!(m.role, Role::User)) {
+        unsaved.push(Message {
+            role: Role::Assistant,
+            content: vec![ContentBlock::Text(ABORTED.into())],
+        });
+    }
+    if !unsaved.is_empty() {
+        session::append(&unsaved);
+    }
+    texts.push(ABORTED.into());
+    ChatResponse {
+        response: texts.join("\n\n"),
+        tool_calls: records,
+        usage,
+        outcome: ChatOutcome::Aborted,
+    }
 }
 
 /// Runs one chat.
@@ -45,6 +76,9 @@ pub fn chat(req: ChatRequest) -> Result<ChatResponse, AgentError> {
     let mut guard = RepeatGuard::default();
 
     for _turn in 0..req.max_turns {
+        if session::aborted() {
+            return Ok(aborted(unsaved, texts, records, usage));
+        }
         let request = Request {
             model: req.model.clone(),
             system: SYSTEM_PROMPT.into(),
@@ -54,6 +88,17 @@ pub fn chat(req: ChatRequest) -> Result<ChatResponse, AgentError> {
         };
         let answer = ask(&request)?;
         add_usage(&mut usage, &answer.usage);
+        if answer.aborted {
+            // What the model said before the abort stands; the calls it began are not run.
+            if !answer.text.is_empty() {
+                texts.push(answer.text.clone());
+                unsaved.push(Message {
+                    role: Role::Assistant,
+                    content: vec![ContentBlock::Text(answer.text)],
+                });
+            }
+            return Ok(aborted(unsaved, texts, records, usage));
+        }
         if !answer.text.is_empty() {
             texts.push(answer.text.clone());
         }
@@ -115,14 +160,30 @@ pub fn chat(req: ChatRequest) -> Result<ChatResponse, AgentError> {
 
 /// Calls the model and collects its streamed answer, forwarding text to the client as it comes.
 fn ask(request: &Request) -> Result<Answer, AgentError> {
-    let stream = llm::complete(request).map_err(AgentError::Llm)?;
     let mut answer = Answer {
         text: String::new(),
         calls: Vec::new(),
         usage: zero_usage(),
+        aborted: false,
+    };
+    let stream = match llm::complete(request) {
+        Ok(stream) => stream,
+        Err(llm::LlmError::Aborted) => {
+            answer.aborted = true;
+            return Ok(answer);
+        }
+        Err(e) => return Err(AgentError::Llm(e)),
     };
     loop {
-        match stream.next().map_err(AgentError::Llm)? {
+        let event = match stream.next() {
+            Ok(event) => event,
+            Err(llm::LlmError::Aborted) => {
+                answer.aborted = true;
+                return Ok(answer);
+            }
+            Err(e) => return Err(AgentError::Llm(e)),
+        };
+        match event {
             Some(StreamEvent::TextDelta(delta)) => {
                 session::emit(&AgentEvent::TextDelta(delta.clone()));
                 answer.text.push_str(&delta);
@@ -182,7 +243,9 @@ fn cap_output(mut text: String, limit: usize) -> String {
     text
 }
 
-/// Runs tool calls one after another; every call gets a result, failures as error results.
+/// Runs tool calls one after another; every call gets a result, failures as error results. Once
+/// the chat is aborted, the calls not yet started are not run: their results say so (a call
+/// that started always finishes).
 fn run_tools(
     tools: &[Tool],
     host: &mut dyn Host,
@@ -193,6 +256,13 @@ fn run_tools(
     calls
         .iter()
         .map(|call| {
+            if session::aborted() {
+                return ContentBlock::ToolResult(ToolResult {
+                    call_id: call.id.clone(),
+                    content: "Not run: the chat was aborted.".into(),
+                    is_error: true,
+                });
+            }
             session::emit(&AgentEvent::ToolStart(ToolStart {
                 id: call.id.clone(),
                 tool: call.name.clone(),

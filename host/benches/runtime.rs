@@ -97,7 +97,7 @@ fn main() {
     for _ in 0..iterations {
         let db = open(db_path_session);
         let t0 = Instant::now();
-        let mut store = new_store(&engine, providers.clone(), db, limits(), None).unwrap();
+        let mut store = new_store(&engine, providers.clone(), db, limits(), None, Default::default()).unwrap();
         let t1 = Instant::now();
         let instance = engine.pre().instantiate(&mut store).unwrap();
         let t2 = Instant::now();
@@ -134,7 +134,7 @@ fn main() {
         let reply = std::thread::scope(|s| {
             s.spawn(|| {
                 let _guard = runtime.enter();
-                run_chat(engine, providers, db, request, limits(), None)
+                run_chat(engine, providers, db, request, limits(), None, Default::default())
             })
             .join()
             .unwrap()

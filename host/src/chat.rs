@@ -1,6 +1,7 @@
 //! One chat: a fresh guest instance in its own store, run to completion on a blocking thread.
 //! The runtime half of a chat; [`service`](crate::service) decides when and on which session.
 
+use crate::abort::AbortSignal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -73,6 +74,8 @@ pub enum ChatStop {
     MaxTurns,
     /// The repeat guard stopped a model making the same call over and over.
     RepeatGuard,
+    /// Someone aborted the chat.
+    Aborted,
 }
 
 impl ChatStop {
@@ -82,6 +85,7 @@ impl ChatStop {
             ChatStop::EndTurn => "end_turn",
             ChatStop::MaxTurns => "max_turns",
             ChatStop::RepeatGuard => "repeat_guard",
+            ChatStop::Aborted => "aborted",
         }
     }
 }
@@ -188,6 +192,7 @@ pub fn new_store(
     db: SessionDb,
     limits: ChatLimits,
     events: Option<broadcast::Sender<ChatEvent>>,
+    abort: Arc<AbortSignal>,
 ) -> Result<Store<ChatState>, ChatError> {
     let runtime = tokio::runtime::Handle::try_current().map_err(|e| ChatError::Internal(e.into()))?;
     let state = ChatState {
@@ -199,8 +204,8 @@ pub fn new_store(
             .trap_on_grow_failure(true)
             .build(),
         db,
-        llm: LlmCtx::new(providers, runtime),
-        session: SessionCtx { events },
+        llm: LlmCtx::new(providers, runtime).with_abort(abort.clone()),
+        session: SessionCtx { events, abort },
     };
     let mut store = Store::new(engine.engine(), state);
     store.limiter(|s| &mut s.limits);
@@ -227,8 +232,9 @@ pub fn run_chat(
     request: ChatRequest,
     limits: ChatLimits,
     events: Option<broadcast::Sender<ChatEvent>>,
+    abort: Arc<AbortSignal>,
 ) -> Result<ChatReply, ChatError> {
-    let mut store = new_store(engine, providers, db, limits, events)?;
+    let mut store = new_store(engine, providers, db, limits, events, abort)?;
     let outcome = engine.pre().instantiate(&mut store).and_then(|world| {
         let request = agent::ChatRequest {
             message: request.message,
@@ -259,6 +265,7 @@ pub fn run_chat(
                 agent::ChatOutcome::Done => ChatStop::EndTurn,
                 agent::ChatOutcome::TurnLimit => ChatStop::MaxTurns,
                 agent::ChatOutcome::RepeatGuard => ChatStop::RepeatGuard,
+                agent::ChatOutcome::Aborted => ChatStop::Aborted,
             },
         }),
         Ok(Err(agent::AgentError::Llm(e))) => Err(ChatError::Llm(e.into())),

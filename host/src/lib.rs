@@ -24,6 +24,7 @@
 //! }
 //! ```
 
+pub mod abort;
 pub mod bindings;
 pub mod chat;
 pub mod config;

@@ -7,6 +7,7 @@
     reason = "test code: an unexpected failure should panic"
 )]
 
+mod abort;
 mod access;
 mod bad_input;
 mod checkpoints;

@@ -452,3 +452,17 @@ pub async fn delete_session(
     state.service.delete_session(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// `POST /session/:id/abort`: stops the running chat at its next safe point (`202`), or `409`
+/// when no chat runs. The chat itself answers `stopReason: "aborted"`.
+pub async fn abort(State(state): State<Arc<AppState>>, Path(raw_id): Path<String>) -> Result<Response, ApiError> {
+    let id = session_id(&raw_id)?;
+    if state.service.abort(&id)? {
+        Ok((StatusCode::ACCEPTED, Json(json!({ "aborted": true }))).into_response())
+    } else {
+        Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("no chat is running on session '{id}'"),
+        ))
+    }
+}

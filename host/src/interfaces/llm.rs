@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
+use crate::abort::AbortSignal;
 use crate::bindings::pi::worker::llm::{self as wit, Host, HostResponseStream};
 use crate::llm::{EventStream, LlmError, LlmRequest, ProviderRegistry, StopReason, StreamEvent, ToolSpec};
 use crate::message::{ContentBlock, Message, Role, ToolCall, ToolResult, Usage};
@@ -25,6 +26,7 @@ pub struct LlmCtx {
     providers: Arc<ProviderRegistry>,
     runtime: tokio::runtime::Handle,
     waited: Duration,
+    abort: Arc<AbortSignal>,
 }
 
 impl LlmCtx {
@@ -34,7 +36,27 @@ impl LlmCtx {
             providers,
             runtime,
             waited: Duration::ZERO,
+            abort: Arc::default(),
         }
+    }
+
+    /// The same, its model calls ending with `llm-error.aborted` once `abort` is raised.
+    pub fn with_abort(self, abort: Arc<AbortSignal>) -> Self {
+        Self { abort, ..self }
+    }
+
+    /// Blocks on a provider future unless the chat is (or gets) aborted first: `None` then.
+    fn block_on_unless_aborted<F: Future>(&mut self, future: F) -> Option<F::Output> {
+        let abort = self.abort.clone();
+        if abort.is_aborted() {
+            return None;
+        }
+        self.block_on(async move {
+            tokio::select! {
+                out = future => Some(out),
+                () = abort.aborted() => None,
+            }
+        })
     }
 
     /// Total time spent waiting for providers so far.
@@ -84,6 +106,7 @@ impl From<LlmError> for wit::LlmError {
             LlmError::Provider { status, message } => Self::Provider(wit::ProviderError { status, message }),
             LlmError::Transport(m) => Self::Transport(m),
             LlmError::Protocol(m) => Self::Protocol(m),
+            LlmError::Aborted => Self::Aborted,
         }
     }
 }
@@ -98,6 +121,7 @@ impl From<wit::LlmError> for LlmError {
             },
             wit::LlmError::Transport(m) => Self::Transport(m),
             wit::LlmError::Protocol(m) => Self::Protocol(m),
+            wit::LlmError::Aborted => Self::Aborted,
         }
     }
 }
@@ -223,7 +247,10 @@ impl Host for LlmCtxView<'_> {
         };
         let span = tracing::info_span!("llm_call", model = %request.model, messages = request.messages.len());
         let _entered = span.enter();
-        match self.ctx.block_on(provider.stream(request)) {
+        let Some(started) = self.ctx.block_on_unless_aborted(provider.stream(request)) else {
+            return Ok(Err(wit::LlmError::Aborted));
+        };
+        match started {
             Ok(events) => Ok(Ok(self.table.push(ResponseStream {
                 events,
                 finished: false,
@@ -245,7 +272,10 @@ impl HostResponseStream for LlmCtxView<'_> {
         if stream.finished {
             return Ok(Ok(None));
         }
-        let next = self.ctx.block_on(stream.events.next());
+        let Some(next) = self.ctx.block_on_unless_aborted(stream.events.next()) else {
+            stream.finished = true;
+            return Ok(Err(wit::LlmError::Aborted));
+        };
         match next {
             Some(Ok(event)) => {
                 stream.finished = matches!(event, StreamEvent::Finish { .. });

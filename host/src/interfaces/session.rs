@@ -5,10 +5,13 @@
 //! watching, events are dropped; a watcher that falls more than the capacity behind skips the
 //! oldest events and is told how many it missed.
 
+use std::sync::Arc;
+
 use tokio::sync::broadcast;
 use wasmtime::component::{HasData, Linker};
 
 use super::llm::{message_from_wit, message_to_wit};
+use crate::abort::AbortSignal;
 use crate::bindings::pi::worker::llm as wit_llm;
 use crate::bindings::pi::worker::session::{self as wit, Host};
 use crate::git::Repo;
@@ -46,6 +49,8 @@ pub enum ChatEvent {
 pub struct SessionCtx {
     /// Where live events go; `None` when nobody can watch.
     pub events: Option<broadcast::Sender<ChatEvent>>,
+    /// Raised when someone asks the chat to stop.
+    pub abort: Arc<AbortSignal>,
 }
 
 /// Borrowed access to what `pi:worker/session` needs.
@@ -88,6 +93,10 @@ impl Host for SessionCtxView<'_> {
             Repo::new(s).record_checkpoint(seq)
         })?;
         Ok(())
+    }
+
+    fn aborted(&mut self) -> wasmtime::Result<bool> {
+        Ok(self.ctx.abort.is_aborted())
     }
 
     fn emit(&mut self, event: wit::AgentEvent) -> wasmtime::Result<()> {

@@ -103,6 +103,9 @@ pub enum LlmError {
     /// The provider broke its wire format.
     #[error("protocol error: {0}")]
     Protocol(String),
+    /// The chat was aborted while the model answered.
+    #[error("the chat was aborted during the model call")]
+    Aborted,
 }
 
 /// A streamed answer.

@@ -12,6 +12,7 @@ mod git_transport;
 mod import;
 mod lifecycle;
 mod locks;
+mod running;
 
 use std::sync::Arc;
 
@@ -130,6 +131,7 @@ pub struct ChatService {
     limits: ChatLimits,
     slots: Arc<Semaphore>,
     locks: SessionLocks,
+    running: running::RunningChats,
 }
 
 impl ChatService {
@@ -149,6 +151,7 @@ impl ChatService {
             limits,
             slots: Arc::new(Semaphore::new(max_concurrent_chats as usize)),
             locks: SessionLocks::default(),
+            running: running::RunningChats::default(),
         }
     }
 
@@ -289,6 +292,7 @@ impl ChatService {
             // The files as the chat finds them (edits made since the last turn included): the
             // checkpoint after the last message.
             db.write(|s| Repo::new(s).record_checkpoint(s.conversation().last_seq()?))?;
+            let running = service.running.start(&id);
             let reply = chat::run_chat(
                 &service.engine,
                 service.providers.clone(),
@@ -296,7 +300,9 @@ impl ChatService {
                 request,
                 service.limits,
                 events,
+                running.signal.clone(),
             );
+            drop(running);
             match service.open_blocking(&id) {
                 Ok(db) => service.changed(&id, &db),
                 Err(e) => tracing::error!("cannot reopen the session to list it: {e}"),
@@ -308,6 +314,19 @@ impl ChatService {
             Ok(reply?)
         })
         .await?
+    }
+
+    /// Asks the chat running on the session to stop at its next safe point (between steps, or
+    /// in the middle of the model's answer). Returns whether a chat was running; an unknown
+    /// session is not found.
+    pub fn abort(&self, id: &SessionId) -> Result<bool, ServiceError> {
+        if self.running.abort(id) {
+            return Ok(true);
+        }
+        match self.sessions.exists(id) {
+            true => Ok(false),
+            false => Err(ServiceError::NotFound(id.clone())),
+        }
     }
 
     /// Starts a chat in the background and watches it: its live events, then its outcome.
