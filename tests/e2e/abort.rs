@@ -107,3 +107,34 @@ async fn an_abort_in_a_tool_loop_keeps_the_finished_turns(p: Provider) {
     assert_eq!(api.chat(&s, "go on").await.0, 200);
     assert_eq!(abort(&api, &s).await.0, 409, "nothing runs any more");
 }
+
+#[tokio::test]
+async fn a_streaming_client_that_leaves_aborts_its_chat_only_when_it_asked() {
+    let (fake, server, api) = setup(Provider::Anthropic, vec![]).await;
+    let s = api.new_session().await;
+    for (query, aborted) in [("", false), ("?abortOnDisconnect=true", true)] {
+        let seen = fake.received().len();
+        fake.push([Reply::Slow(Duration::from_secs(3), Box::new(Reply::text("late")))]);
+        let client = reqwest::Client::new();
+        let response = client
+            .post(format!("{}/session/{s}/chat{query}", server.url))
+            .body(json!({ "message": "stream it", "stream": true }).to_string())
+            .send()
+            .await
+            .unwrap();
+        while fake.received().len() == seen {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        drop(response);
+        drop(client);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Aborted: nothing runs any more. Not aborted: the chat runs on (and is stopped here).
+        let (status, _) = abort(&api, &s).await;
+        assert_eq!(status, if aborted { 409 } else { 202 }, "{query}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while abort(&api, &s).await.0 != 409 {
+            assert!(Instant::now() < deadline, "the chat never ended");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}

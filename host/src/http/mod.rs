@@ -2,6 +2,7 @@
 //! session logic lives here: every handler is an adapter over [`ChatService`].
 
 mod auth;
+mod disconnect;
 mod drain;
 mod error;
 mod files;

@@ -12,7 +12,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{ApiError, AppState, import, notify, sse};
+use super::{ApiError, AppState, disconnect, import, notify, sse};
 use crate::chat::{ChatReply, ChatRequest};
 use crate::seed::{self, Template};
 use crate::sessions::SessionId;
@@ -141,6 +141,15 @@ pub async fn new_session(
     }
 }
 
+/// The query of `POST /session/:id/chat`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatQuery {
+    /// Abort the chat when a streaming client disconnects (by default it runs on).
+    #[serde(default)]
+    abort_on_disconnect: bool,
+}
+
 #[derive(Deserialize)]
 struct ChatBody {
     message: String,
@@ -158,6 +167,7 @@ pub async fn chat(
     State(state): State<Arc<AppState>>,
     Extension(tenant): Extension<Tenant>,
     Path(raw_id): Path<String>,
+    Query(query): Query<ChatQuery>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let id = session_id(&raw_id)?;
@@ -173,21 +183,18 @@ pub async fn chat(
         message: body.message,
         model: body.model,
     };
-    let Some(target) = notify else {
-        return if body.stream {
-            Ok(sse::response(state.service.watch_chat(&id, &tenant, request)))
-        } else {
-            let reply = state.service.chat(&id, &tenant, request, None).await?;
-            Ok(Json(reply_json(&reply)).into_response())
-        };
-    };
-    let live = notify::when_done(
-        state.notifier.clone(),
-        target,
-        id.clone(),
-        state.service.watch_chat(&id, &tenant, request),
-    );
+    if !body.stream && notify.is_none() {
+        let reply = state.service.chat(&id, &tenant, request, None).await?;
+        return Ok(Json(reply_json(&reply)).into_response());
+    }
+    let mut live = state.service.watch_chat(&id, &tenant, request);
+    if let Some(target) = notify {
+        live = notify::when_done(state.notifier.clone(), target, id.clone(), live);
+    }
     if body.stream {
+        if query.abort_on_disconnect {
+            live = disconnect::abort_when_dropped(state.service.clone(), id, live);
+        }
         return Ok(sse::response(live));
     }
     let reply = live

@@ -1,0 +1,35 @@
+//! `?abortOnDisconnect=true` on a streaming chat: when the client goes away before the chat
+//! ends, the chat is aborted. By default it runs on, and the stream can be rejoined.
+
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+
+use crate::service::{ChatService, LiveChat};
+use crate::sessions::SessionId;
+
+/// `chat`, aborted when whoever holds the returned chat's `done` drops it before the end.
+pub fn abort_when_dropped(service: Arc<ChatService>, session: SessionId, chat: LiveChat) -> LiveChat {
+    let LiveChat { events, done } = chat;
+    let (mut forward, forwarded) = oneshot::channel();
+    tokio::spawn(async move {
+        tokio::pin!(done);
+        let outcome = tokio::select! {
+            outcome = &mut done => outcome,
+            () = forward.closed() => {
+                // The client left: stop the chat, and let it finish on its own.
+                if let Err(e) = service.abort(&session) {
+                    tracing::warn!(%session, "cannot abort after a disconnect: {e}");
+                }
+                return;
+            }
+        };
+        if let Ok(outcome) = outcome {
+            let _ = forward.send(outcome);
+        }
+    });
+    LiveChat {
+        events,
+        done: forwarded,
+    }
+}
