@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::broadcast;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -14,7 +13,7 @@ use crate::engine::AgentEngine;
 use crate::git::GitError;
 use crate::interfaces::git::{GitCtxView, GitView};
 use crate::interfaces::llm::{LlmCtx, LlmCtxView, LlmView};
-use crate::interfaces::session::{ChatEvent, SessionCtx, SessionCtxView, SessionView};
+use crate::interfaces::session::{EventSink, SessionCtx, SessionCtxView, SessionView};
 use crate::interfaces::workspace::{WorkspaceCtxView, WorkspaceView};
 use crate::llm::{LlmError, ProviderRegistry};
 use crate::message::Usage;
@@ -187,7 +186,7 @@ pub fn new_store(
     providers: Arc<ProviderRegistry>,
     db: SessionDb,
     limits: ChatLimits,
-    events: Option<broadcast::Sender<ChatEvent>>,
+    events: Option<Arc<dyn EventSink>>,
 ) -> Result<Store<ChatState>, ChatError> {
     let runtime = tokio::runtime::Handle::try_current().map_err(|e| ChatError::Internal(e.into()))?;
     let state = ChatState {
@@ -226,7 +225,7 @@ pub fn run_chat(
     db: SessionDb,
     request: ChatRequest,
     limits: ChatLimits,
-    events: Option<broadcast::Sender<ChatEvent>>,
+    events: Option<Arc<dyn EventSink>>,
 ) -> Result<ChatReply, ChatError> {
     let mut store = new_store(engine, providers, db, limits, events)?;
     let outcome = engine.pre().instantiate(&mut store).and_then(|world| {

@@ -167,11 +167,39 @@ pub async fn chat(
         model: body.model,
     };
     if body.stream {
-        Ok(sse::response(state.service.watch_chat(&id, &tenant, request)))
+        Ok(sse::chat_response(state.service.watch_chat(&id, &tenant, request)))
     } else {
-        let reply = state.service.chat(&id, &tenant, request, None).await?;
+        let reply = state.service.chat(&id, &tenant, request).await?;
         Ok(Json(reply_json(&reply)).into_response())
     }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct EventsQuery {
+    /// For clients that cannot send `Last-Event-ID`.
+    last_event_id: Option<String>,
+}
+
+/// `GET /session/:id/events`: every chat's live events (see [`sse`]). `Last-Event-ID` (or
+/// `?lastEventId=`) resumes right after that event; an id that is not one of ours, or no longer
+/// buffered, starts the stream with `reset`.
+pub async fn events(
+    State(state): State<Arc<AppState>>,
+    Path(raw_id): Path<String>,
+    Query(query): Query<EventsQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = session_id(&raw_id)?;
+    let last = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or(query.last_event_id);
+    // An id we cannot read cannot be resumed after: 0 is older than every buffer.
+    let last = last.map(|raw| raw.trim().parse::<u64>().unwrap_or(0));
+    let rejoined = state.service.watch_session(&id, last).await?;
+    Ok(sse::session_response(rejoined))
 }
 
 /// The reply body: `{response, toolCalls: [{tool, args}], usage}` (+ `stopReason`).
