@@ -13,7 +13,8 @@ use crate::support::{Api, Block, Provider, Reply, setup};
 crate::support::on_each_provider!(
     two_viewers_one_slow_both_see_every_event_in_order_and_the_agent_is_not_slowed,
     a_viewer_that_rejoins_mid_chat_with_last_event_id_misses_nothing_and_repeats_nothing,
-    the_streaming_chat_and_the_session_stream_share_increasing_ids
+    the_streaming_chat_and_the_session_stream_share_increasing_ids,
+    a_streaming_chat_rejoined_with_last_event_id_continues_to_its_done_without_a_second_chat
 );
 
 /// One event as a viewer saw it: `(id, name, data)`.
@@ -297,4 +298,56 @@ async fn an_unknown_session_has_no_events() {
     let (_fake, _server, api) = setup(Provider::Anthropic, vec![]).await;
     let (status, body) = api.get("/session/nope/events").await;
     assert_eq!(status, 404, "{body}");
+}
+
+/// A streaming chat request, sent with `Last-Event-ID: last` when given.
+async fn post_chat_stream(api: &Api, s: &str, message: &str, last: Option<&str>) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/session/{s}/chat", api.base))
+        .body(json!({ "message": message, "stream": true }).to_string());
+    if let Some(last) = last {
+        request = request.header("Last-Event-ID", last);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    response
+}
+
+async fn a_streaming_chat_rejoined_with_last_event_id_continues_to_its_done_without_a_second_chat(p: Provider) {
+    let (fake, _server, api) = setup(p, a_long_chat()).await;
+    let s = api.new_session().await;
+    let mut whole = Viewer::open(&api, &s, None).await;
+
+    let response = post_chat_stream(&api, &s, "write three files", None).await;
+    let mut events = response.bytes_stream().eventsource();
+    let mut before: Vec<Seen> = Vec::new();
+    while before.last().is_none_or(|(_, name, _)| name != "tool_end") {
+        let e = events.next().await.unwrap().unwrap();
+        before.push((e.id, e.event, serde_json::from_str(&e.data).unwrap()));
+    }
+    drop(events);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let last = before.last().unwrap().0.clone();
+    let response = post_chat_stream(&api, &s, "write three files", Some(&last)).await;
+    let after = collect(response.bytes_stream().eventsource()).await;
+    assert!(names(&after).contains(&"tool_start"), "{after:?}");
+    let (end_id, _, done) = after.last().unwrap().clone();
+    assert_eq!(names(&after).last(), Some(&"done"), "{after:?}");
+    assert_eq!(done["toolCalls"].as_array().unwrap().len(), 2, "{done}");
+
+    let joined: Vec<Seen> = before.into_iter().chain(after).collect();
+    assert_ids_increase(&joined);
+    let watched = whole.until_chat_end(Duration::ZERO).await;
+    let (chat_end_id, _, _) = watched.last().unwrap();
+    assert_eq!(&end_id, chat_end_id);
+    assert_eq!(joined[..joined.len() - 1], watched[1..watched.len() - 1]);
+    // One chat: three model calls, not a second chat's.
+    assert_eq!(fake.received().len(), 3);
+
+    // An id no longer buffered gets `reset` alone.
+    let response = post_chat_stream(&api, &s, "write three files", Some("1")).await;
+    let reset = collect(response.bytes_stream().eventsource()).await;
+    assert_eq!(names(&reset), ["reset"]);
+    assert_eq!(fake.received().len(), 3);
 }

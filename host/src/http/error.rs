@@ -87,7 +87,13 @@ fn fs_error_status(e: &FsError) -> Option<StatusCode> {
 
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
-        match &e {
+        Self::from(&e)
+    }
+}
+
+impl From<&ServiceError> for ApiError {
+    fn from(e: &ServiceError) -> Self {
+        match e {
             ServiceError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, e.to_string()),
             ServiceError::Chat(chat) => {
                 let status = chat_status(chat);
@@ -98,22 +104,23 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::Git(git) => match git_error_status(git) {
                 Some(status) => Self::new(status, git.to_string()),
-                None => Self::internal(&e),
+                None => Self::internal(e),
             },
             ServiceError::Import(import) => match super::import::import_status(import) {
                 Some(status) => Self::new(status, import.to_string()),
-                None => Self::internal(&e),
+                None => Self::internal(e),
             },
             ServiceError::Fs(fs) => match fs_error_status(fs) {
                 Some(status) => Self::new(status, fs.to_string()),
-                None => Self::internal(&e),
+                None => Self::internal(e),
             },
             ServiceError::GitProtocol(_) => Self::bad_request(e.to_string()),
             ServiceError::NoSuchMessage(_) => Self::bad_request(e.to_string()),
             ServiceError::Busy(_) => Self::new(StatusCode::CONFLICT, e.to_string()),
             ServiceError::PreconditionFailed(_) => Self::new(StatusCode::PRECONDITION_FAILED, e.to_string()),
             ServiceError::ShuttingDown => Self::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
-            ServiceError::Storage(_) | ServiceError::Open(_) | ServiceError::Task(_) => Self::internal(&e),
+            ServiceError::Storage(_) | ServiceError::Open(_) | ServiceError::Task(_) => Self::internal(e),
+            ServiceError::Shared(inner) => Self::from(&**inner),
         }
     }
 }

@@ -150,15 +150,25 @@ struct ChatBody {
     model: Option<String>,
 }
 
-/// `POST /session/:id/chat`: one chat turn; creates the session on first use.
+/// `POST /session/:id/chat`: one chat turn; creates the session on first use. A streaming
+/// chat with `Last-Event-ID` (or `?lastEventId=`) starts nothing: it rejoins the chat of that
+/// event, from right after it.
 pub async fn chat(
     State(state): State<Arc<AppState>>,
     Extension(tenant): Extension<Tenant>,
     Path(raw_id): Path<String>,
+    Query(query): Query<EventsQuery>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let id = session_id(&raw_id)?;
     let body: ChatBody = json_body(body)?;
+    if body.stream
+        && let Some(last) = last_event_id(&headers, query)
+    {
+        let rejoined = state.service.rejoin_chat(&id, last).await?;
+        return Ok(sse::rejoined_chat_response(rejoined));
+    }
     if body.message.trim().is_empty() {
         return Err(ApiError::bad_request("`message` must not be empty"));
     }
@@ -181,6 +191,17 @@ pub(super) struct EventsQuery {
     last_event_id: Option<String>,
 }
 
+/// The event a client resumes after: `Last-Event-ID`, else `?lastEventId=`. An id we cannot
+/// read cannot be resumed after: it reads as 0, older than every buffer.
+fn last_event_id(headers: &HeaderMap, query: EventsQuery) -> Option<u64> {
+    headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or(query.last_event_id)
+        .map(|raw| raw.trim().parse::<u64>().unwrap_or(0))
+}
+
 /// `GET /session/:id/events`: every chat's live events (see [`sse`]). `Last-Event-ID` (or
 /// `?lastEventId=`) resumes right after that event; an id that is not one of ours, or no longer
 /// buffered, starts the stream with `reset`.
@@ -191,14 +212,7 @@ pub async fn events(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = session_id(&raw_id)?;
-    let last = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .or(query.last_event_id);
-    // An id we cannot read cannot be resumed after: 0 is older than every buffer.
-    let last = last.map(|raw| raw.trim().parse::<u64>().unwrap_or(0));
-    let rejoined = state.service.watch_session(&id, last).await?;
+    let rejoined = state.service.watch_session(&id, last_event_id(&headers, query)).await?;
     Ok(sse::session_response(rejoined))
 }
 

@@ -25,8 +25,9 @@ use tokio::sync::oneshot;
 
 use super::ApiError;
 use super::routes::reply_json;
+use crate::chat::ChatReply;
 use crate::interfaces::session::ChatEvent;
-use crate::service::{Finished, LiveChat, Next, Numbered, Rejoined, SessionEvent, Viewer};
+use crate::service::{Finished, LiveChat, Next, Numbered, Rejoined, ServiceError, SessionEvent, Viewer};
 
 /// How often an idle stream sends a comment, so proxies keep it open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -58,7 +59,7 @@ fn session_event(e: &Numbered) -> Event {
     let event = match &*e.event {
         SessionEvent::ChatStart { message } => event("chat_start", &json!({ "chatId": e.chat_id, "message": message })),
         SessionEvent::Chat(chat) => chat_event(chat),
-        SessionEvent::ChatEnd { stop_reason } => {
+        SessionEvent::ChatEnd { stop_reason, .. } => {
             event("chat_end", &json!({ "chatId": e.chat_id, "stopReason": stop_reason }))
         }
     };
@@ -70,12 +71,9 @@ fn lagged(missed: u64) -> Event {
 }
 
 /// The chat's last event: `done` with its reply, or `error`.
-fn outcome(finished: Result<Finished, oneshot::error::RecvError>) -> Event {
-    let Ok(Finished { end_id, result }) = finished else {
-        return event("error", &json!({ "error": "the chat ended unexpectedly" }));
-    };
+fn outcome(end_id: Option<u64>, result: Result<&ChatReply, &ServiceError>) -> Event {
     let event = match result {
-        Ok(reply) => event("done", &reply_json(&reply)),
+        Ok(reply) => event("done", &reply_json(reply)),
         Err(e) => {
             let e = ApiError::from(e);
             event("error", &json!({ "error": e.message, "status": e.status.as_u16() }))
@@ -87,12 +85,21 @@ fn outcome(finished: Result<Finished, oneshot::error::RecvError>) -> Event {
     }
 }
 
+fn finished(finished: Result<Finished, oneshot::error::RecvError>) -> Event {
+    match finished {
+        Ok(Finished { end_id, result }) => outcome(end_id, result.as_ref()),
+        Err(_) => event("error", &json!({ "error": "the chat ended unexpectedly" })),
+    }
+}
+
 /// Where a streaming chat's answer is.
 struct ChatStream {
     chat_id: u64,
     events: Viewer,
-    /// The chat's outcome, until it has arrived.
+    /// The chat's outcome, while it runs (`None` for a rejoined chat, whose outcome is its
+    /// `chat_end`).
     done: Option<oneshot::Receiver<Finished>>,
+    /// The outcome, once it came: the chat's remaining buffered events go first.
     finished: Option<Result<Finished, oneshot::error::RecvError>>,
     over: bool,
 }
@@ -112,53 +119,58 @@ impl ChatStream {
             if self.over {
                 return None;
             }
-            let step = match self.done.as_mut() {
-                Some(done) => tokio::select! {
+            let step = match (self.done.as_mut(), self.finished.is_some()) {
+                (Some(done), _) => tokio::select! {
                     biased;
                     next = self.events.next() => Step::Next(next),
                     finished = done => Step::Finished(finished),
                 },
-                None => self.events.try_next().map_or(Step::Drained, Step::Next),
+                (None, true) => self.events.try_next().map_or(Step::Drained, Step::Next),
+                (None, false) => Step::Next(self.events.next().await),
             };
             match step {
                 Step::Next(Next::Missed(missed)) => return Some(lagged(missed)),
                 Step::Next(Next::Event(e)) if e.chat_id == self.chat_id => match &*e.event {
                     SessionEvent::Chat(chat) => return Some(chat_event(chat).id(e.id.to_string())),
                     SessionEvent::ChatStart { .. } => {}
-                    SessionEvent::ChatEnd { .. } => {
-                        if let Some(done) = self.done.take() {
-                            self.finished = Some(done.await);
-                        }
-                        return self.finish();
+                    SessionEvent::ChatEnd { outcome: result, .. } => {
+                        self.over = true;
+                        return Some(outcome(Some(e.id), result.as_ref().map_err(|e| &**e)));
                     }
                 },
+                // Another chat started (chats run one at a time): this one's end is no longer
+                // buffered.
+                Step::Next(Next::Event(e))
+                    if matches!(*e.event, SessionEvent::ChatStart { .. }) && self.done.is_none() =>
+                {
+                    self.over = true;
+                    if self.finished.is_none() {
+                        return Some(reset("the chat's end is no longer buffered: reload /messages"));
+                    }
+                }
                 Step::Next(Next::Event(_)) => {}
                 Step::Finished(finished) => {
                     // Its events were all appended before: read what is left of them.
                     self.finished = Some(finished);
                     self.done = None;
                 }
-                Step::Drained => return self.finish(),
+                Step::Drained => {
+                    self.over = true;
+                    return self.finished.take().map(finished);
+                }
+            }
+            if self.over {
+                return self.finished.take().map(finished);
             }
         }
     }
-
-    fn finish(&mut self) -> Option<Event> {
-        self.over = true;
-        self.finished.take().map(outcome)
-    }
 }
 
-/// The streaming chat's answer: the chat's events as they happen, then its outcome.
-pub fn chat_response(chat: LiveChat) -> Response {
-    let LiveChat { chat_id, events, done } = chat;
-    let state = ChatStream {
-        chat_id,
-        events,
-        done: Some(done),
-        finished: None,
-        over: false,
-    };
+fn reset(reason: &str) -> Event {
+    event("reset", &json!({ "reason": reason }))
+}
+
+fn chat_stream(state: ChatStream) -> Response {
     let events = stream::unfold(state, |mut state| async move {
         let event = state.next_event().await?;
         Some((Ok::<_, Infallible>(event), state))
@@ -168,14 +180,46 @@ pub fn chat_response(chat: LiveChat) -> Response {
         .into_response()
 }
 
+/// The streaming chat's answer: the chat's events as they happen, then its outcome.
+pub fn chat_response(chat: LiveChat) -> Response {
+    let LiveChat { chat_id, events, done } = chat;
+    chat_stream(ChatStream {
+        chat_id,
+        events,
+        done: Some(done),
+        finished: None,
+        over: false,
+    })
+}
+
+/// A rejoined chat's answer: its events after the one the client last saw, then its outcome;
+/// or `reset` alone when they are no longer buffered.
+pub fn rejoined_chat_response(rejoined: Option<(u64, Viewer)>) -> Response {
+    match rejoined {
+        Some((chat_id, events)) => chat_stream(ChatStream {
+            chat_id,
+            events,
+            done: None,
+            finished: None,
+            over: false,
+        }),
+        None => {
+            let reset = reset("the events after Last-Event-ID are no longer buffered: reload /messages");
+            Sse::new(stream::iter([Ok::<_, Infallible>(reset)])).into_response()
+        }
+    }
+}
+
 /// A session's event stream, until the client goes or falls behind the buffer.
 pub fn session_response(rejoined: Rejoined) -> Response {
     let (reset, viewer) = match rejoined {
         Rejoined::Resumed(viewer) => (None, viewer),
-        Rejoined::Reset(viewer) => {
-            let reason = "the events after Last-Event-ID are no longer buffered: reload /messages";
-            (Some(event("reset", &json!({ "reason": reason }))), viewer)
-        }
+        Rejoined::Reset(viewer) => (
+            Some(reset(
+                "the events after Last-Event-ID are no longer buffered: reload /messages",
+            )),
+            viewer,
+        ),
     };
     let live = stream::unfold(viewer, |mut viewer| async move {
         match viewer.next().await {

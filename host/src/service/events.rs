@@ -20,6 +20,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::watch;
 
+use super::ServiceError;
+use crate::chat::ChatReply;
 use crate::interfaces::session::{ChatEvent, EventSink};
 use crate::sessions::SessionId;
 
@@ -34,7 +36,7 @@ pub const MAX_BUFFERED_BYTES: usize = 2 << 20;
 pub const LINGER: Duration = Duration::from_secs(60);
 
 /// Something that happened on a session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum SessionEvent {
     /// A chat started, with the user's message.
     ChatStart {
@@ -47,6 +49,8 @@ pub enum SessionEvent {
     ChatEnd {
         /// Why it stopped.
         stop_reason: String,
+        /// Its reply, or why it failed.
+        outcome: Result<ChatReply, Arc<ServiceError>>,
     },
 }
 
@@ -58,7 +62,13 @@ impl SessionEvent {
             SessionEvent::Chat(ChatEvent::TextDelta(text)) => text.len(),
             SessionEvent::Chat(ChatEvent::ToolStart { id, tool, args }) => id.len() + tool.len() + args.len(),
             SessionEvent::Chat(ChatEvent::ToolEnd { id, tool, result, .. }) => id.len() + tool.len() + result.len(),
-            SessionEvent::ChatEnd { stop_reason } => stop_reason.len(),
+            SessionEvent::ChatEnd { stop_reason, outcome } => {
+                let reply = outcome.as_ref().map_or(0, |reply| {
+                    let calls: usize = reply.tool_calls.iter().map(|c| c.tool.len() + c.args.len()).sum();
+                    reply.response.len() + calls
+                });
+                stop_reason.len() + reply
+            }
         }
     }
 }
@@ -204,6 +214,18 @@ impl EventHub {
             ring.first_index + ring.entries.partition_point(|e| e.id <= last_id) as u64
         };
         Some(self.viewer(next))
+    }
+
+    /// The chat of the event with id `last_id`, and a viewer of the events after it; `None` when
+    /// that event is no longer buffered.
+    pub fn rejoin_chat(self: &Arc<Self>, last_id: u64) -> Option<(u64, Viewer)> {
+        let (chat_id, next) = {
+            let ring = self.ring();
+            let position = ring.entries.binary_search_by_key(&last_id, |e| e.id).ok()?;
+            let chat_id = ring.entries.get(position)?.chat_id;
+            (chat_id, ring.first_index + position as u64 + 1)
+        };
+        Some((chat_id, self.viewer(next)))
     }
 
     fn viewer(self: &Arc<Self>, next: u64) -> Viewer {

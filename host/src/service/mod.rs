@@ -81,6 +81,9 @@ pub enum ServiceError {
     /// No more chats can start (the server is shutting down).
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// A failure also told to others (a chat's viewers).
+    #[error(transparent)]
+    Shared(Arc<ServiceError>),
 }
 
 impl From<OpenError> for ServiceError {
@@ -354,8 +357,15 @@ impl ChatService {
                 }
             };
             let stop_reason = stop_reason.to_string();
-            let end_id = hub.append(chat_id, SessionEvent::ChatEnd { stop_reason });
-            Ok::<_, ServiceError>((end_id, reply))
+            let outcome = reply.map_err(|e| Arc::new(ServiceError::from(e)));
+            let end_id = hub.append(
+                chat_id,
+                SessionEvent::ChatEnd {
+                    stop_reason,
+                    outcome: outcome.clone(),
+                },
+            );
+            Ok::<_, ServiceError>((end_id, outcome))
         })
         .await;
         // The chat's events stay rejoinable for a while after it, watched or not.
@@ -366,7 +376,7 @@ impl ChatService {
         match ran {
             Ok(Ok((end_id, reply))) => Finished {
                 end_id: Some(end_id),
-                result: reply.map_err(ServiceError::from),
+                result: reply.map_err(ServiceError::Shared),
             },
             Ok(Err(e)) => Finished {
                 end_id: None,
@@ -391,6 +401,20 @@ impl ChatService {
             let _ = done_tx.send(finished);
         });
         LiveChat { chat_id, events, done }
+    }
+
+    /// Rejoins the chat that the event `last_event_id` of the session belongs to: the chat's
+    /// id and a viewer of the session's events after that one, or `None` when that event is no
+    /// longer buffered.
+    pub async fn rejoin_chat(
+        self: &Arc<Self>,
+        id: &SessionId,
+        last_event_id: u64,
+    ) -> Result<Option<(u64, Viewer)>, ServiceError> {
+        if self.owner_of(id).await?.is_none() {
+            return Err(ServiceError::NotFound(id.clone()));
+        }
+        Ok(self.hubs.hub(id).rejoin_chat(last_event_id))
     }
 
     /// Watches an existing session's events: every chat's, whoever started it. With
