@@ -183,7 +183,9 @@ async fn viewers_of_the_session_stream_that_fall_behind_a_flood_are_disconnected
     // Three viewers that read nothing while the guest emits 400 MiB of events.
     let mut viewers = Vec::new();
     for _ in 0..3 {
-        let response = reqwest::get(format!("{}/session/{s}/events", server.url)).await.unwrap();
+        let response = reqwest::get(format!("{}/session/{s}/events", server.url))
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200);
         viewers.push(response);
     }
