@@ -135,7 +135,7 @@ impl ChatStream {
                     SessionEvent::ChatStart { .. } => {}
                     SessionEvent::ChatEnd { outcome: result, .. } => {
                         self.over = true;
-                        return Some(outcome(Some(e.id), result.as_ref().map_err(|e| &**e)));
+                        return Some(outcome(Some(e.id), result.as_ref().as_ref().map_err(|e| &**e)));
                     }
                 },
                 // Another chat started (chats run one at a time): this one's end is no longer

@@ -49,8 +49,8 @@ pub enum SessionEvent {
     ChatEnd {
         /// Why it stopped.
         stop_reason: String,
-        /// Its reply, or why it failed.
-        outcome: Result<ChatReply, Arc<ServiceError>>,
+        /// Its reply, or why it failed (boxed: every other event stays small).
+        outcome: Box<Result<ChatReply, Arc<ServiceError>>>,
     },
 }
 
@@ -63,10 +63,12 @@ impl SessionEvent {
             SessionEvent::Chat(ChatEvent::ToolStart { id, tool, args }) => id.len() + tool.len() + args.len(),
             SessionEvent::Chat(ChatEvent::ToolEnd { id, tool, result, .. }) => id.len() + tool.len() + result.len(),
             SessionEvent::ChatEnd { stop_reason, outcome } => {
-                let reply = outcome.as_ref().map_or(0, |reply| {
-                    let calls: usize = reply.tool_calls.iter().map(|c| c.tool.len() + c.args.len()).sum();
-                    reply.response.len() + calls
-                });
+                let reply = size_of::<Result<ChatReply, Arc<ServiceError>>>();
+                let reply = reply
+                    + outcome.as_ref().as_ref().map_or(0, |reply| {
+                        let calls: usize = reply.tool_calls.iter().map(|c| c.tool.len() + c.args.len()).sum();
+                        reply.response.len() + calls
+                    });
                 stop_reason.len() + reply
             }
         }

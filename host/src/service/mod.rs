@@ -362,7 +362,7 @@ impl ChatService {
                 chat_id,
                 SessionEvent::ChatEnd {
                     stop_reason,
-                    outcome: outcome.clone(),
+                    outcome: Box::new(outcome.clone()),
                 },
             );
             Ok::<_, ServiceError>((end_id, outcome))
