@@ -318,11 +318,9 @@ impl ChatService {
         };
         let (service, id, owner) = (self.clone(), id.clone(), owner.clone());
         let span = tracing::info_span!("chat", session = %id);
-        let chat_hub = hub.clone();
         let ran = tokio::task::spawn_blocking(move || {
             let _held = (session_guard, slot);
             let _entered = span.enter();
-            let hub = chat_hub;
             let mut db = service.open_or_create(&id, &owner)?;
             service.changing(&id)?;
             // The files as the chat finds them (edits made since the last turn included): the
@@ -365,14 +363,14 @@ impl ChatService {
                     outcome: Box::new(outcome.clone()),
                 },
             );
+            // The chat's events stay rejoinable for a while after it, watched or not.
+            tokio::spawn(async move {
+                tokio::time::sleep(LINGER).await;
+                drop(hub);
+            });
             Ok::<_, ServiceError>((end_id, outcome))
         })
         .await;
-        // The chat's events stay rejoinable for a while after it, watched or not.
-        tokio::spawn(async move {
-            tokio::time::sleep(LINGER).await;
-            drop(hub);
-        });
         match ran {
             Ok(Ok((end_id, reply))) => Finished {
                 end_id: Some(end_id),
