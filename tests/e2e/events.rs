@@ -351,3 +351,24 @@ async fn a_streaming_chat_rejoined_with_last_event_id_continues_to_its_done_with
     assert_eq!(names(&reset), ["reset"]);
     assert_eq!(fake.received().len(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_restart_an_old_id_is_reset_and_new_ids_are_larger() {
+    let (fake, mut server, api) = setup(Provider::Anthropic, vec![Reply::text("before")]).await;
+    let s = api.new_session().await;
+    let mut viewer = Viewer::open(&api, &s, None).await;
+    assert_eq!(api.chat(&s, "before the restart").await.0, 200);
+    let before = viewer.until_chat_end(Duration::ZERO).await;
+    drop(viewer);
+
+    server.restart();
+    let api = Api::new(&server.url);
+    let last = &before.last().unwrap().0;
+    let mut rejoined = Viewer::open(&api, &s, Some(last)).await;
+    assert_eq!(rejoined.next().await.1, "reset");
+    fake.push([Reply::text("after")]);
+    assert_eq!(api.chat(&s, "after the restart").await.0, 200);
+    let after = rejoined.until_chat_end(Duration::ZERO).await;
+    assert_eq!(after[0].2["message"], "after the restart");
+    assert_ids_increase(&[before, after].concat());
+}
