@@ -5,7 +5,8 @@
 //!
 //! - The chat answer: `text_delta`, `tool_start`, `tool_end`, then `done` or `error` (with the id
 //!   of the chat's `chat_end`). A client too slow for the buffer gets `lagged {missed}` in place
-//!   of the events it missed.
+//!   of the events it missed. Sent again with `Last-Event-ID`, the request starts no chat: it
+//!   rejoins the chat of that event, from right after it (or answers `reset` alone).
 //! - The session's stream (`/events`): every chat's events, between `chat_start {chatId,
 //!   message}` and `chat_end {chatId, stopReason}`. It starts with `reset {reason}` when the
 //!   event it was asked to resume after is gone, and ends when its client falls behind the
