@@ -5,7 +5,6 @@ use crate::abort::AbortSignal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::broadcast;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -15,7 +14,7 @@ use crate::engine::AgentEngine;
 use crate::git::GitError;
 use crate::interfaces::git::{GitCtxView, GitView};
 use crate::interfaces::llm::{LlmCtx, LlmCtxView, LlmView};
-use crate::interfaces::session::{ChatEvent, SessionCtx, SessionCtxView, SessionView};
+use crate::interfaces::session::{EventSink, SessionCtx, SessionCtxView, SessionView};
 use crate::interfaces::workspace::{WorkspaceCtxView, WorkspaceView};
 use crate::llm::{LlmError, ProviderRegistry};
 use crate::message::Usage;
@@ -191,7 +190,7 @@ pub fn new_store(
     providers: Arc<ProviderRegistry>,
     db: SessionDb,
     limits: ChatLimits,
-    events: Option<broadcast::Sender<ChatEvent>>,
+    events: Option<Arc<dyn EventSink>>,
     abort: Arc<AbortSignal>,
 ) -> Result<Store<ChatState>, ChatError> {
     let runtime = tokio::runtime::Handle::try_current().map_err(|e| ChatError::Internal(e.into()))?;
@@ -231,7 +230,7 @@ pub fn run_chat(
     db: SessionDb,
     request: ChatRequest,
     limits: ChatLimits,
-    events: Option<broadcast::Sender<ChatEvent>>,
+    events: Option<Arc<dyn EventSink>>,
     abort: Arc<AbortSignal>,
 ) -> Result<ChatReply, ChatError> {
     let mut store = new_store(engine, providers, db, limits, events, abort)?;

@@ -87,6 +87,7 @@ async fn tenants_see_and_touch_only_their_own_sessions_and_tokens_reload() {
         |method: reqwest::Method, path: String| http.request(method, format!("{}{path}", server.url)).bearer_auth(BOB);
     for path in [
         "info",
+        "events",
         "messages",
         "checkpoints",
         "files",

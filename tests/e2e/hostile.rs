@@ -157,3 +157,66 @@ async fn a_guest_flooding_events_at_a_slow_viewer_keeps_host_memory_flat() {
     assert!(missed > 90_000, "missed {missed}");
     assert_eq!(done.unwrap()["response"], "flooded 100000");
 }
+
+#[tokio::test]
+async fn viewers_of_the_session_stream_that_fall_behind_a_flood_are_disconnected_and_rejoin_with_reset() {
+    use eventsource_stream::Eventsource;
+    use futures_util::StreamExt;
+
+    let server = Server::start(ServerOptions {
+        llm_url: None,
+        args: [
+            "--guest",
+            env!("PI_WORKER_HOSTILE_GUEST_WASM"),
+            "--guest-cpu-secs",
+            "60",
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..ServerOptions::default()
+    });
+    let api = Api::new(&server.url);
+    let s = api.new_session().await;
+    assert_eq!(api.chat(&s, "warm up").await.0, 200);
+    let peak_before = rss_kib(server.pid(), "VmHWM:");
+
+    // Three viewers that read nothing while the guest emits 400 MiB of events.
+    let mut viewers = Vec::new();
+    for _ in 0..3 {
+        let response = reqwest::get(format!("{}/session/{s}/events", server.url))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        viewers.push(response);
+    }
+    let started = Instant::now();
+    let (status, body) = api.chat(&s, "flood").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["response"], "flooded 100000");
+    let grown_mib = rss_kib(server.pid(), "VmHWM:").saturating_sub(peak_before) / 1024;
+    println!(
+        "peak RSS grew by {grown_mib} MiB while the guest emitted 400 MiB of events at 3 idle viewers ({:?})",
+        started.elapsed()
+    );
+    assert!(grown_mib < 100, "peak RSS grew by {grown_mib} MiB");
+
+    for response in viewers {
+        // What the connection held, then the end: the viewer fell behind the buffer.
+        let mut events = response.bytes_stream().eventsource();
+        let mut last = None;
+        while let Some(event) = events.next().await {
+            let event = event.unwrap();
+            assert_ne!(event.event, "chat_end", "a viewer this slow cannot have kept up");
+            last = Some(event.id);
+        }
+        let last = last.expect("the viewer got the events its connection held");
+        let response = reqwest::Client::new()
+            .get(format!("{}/session/{s}/events", server.url))
+            .header("Last-Event-ID", last)
+            .send()
+            .await
+            .unwrap();
+        let mut events = response.bytes_stream().eventsource();
+        assert_eq!(events.next().await.unwrap().unwrap().event, "reset");
+    }
+}

@@ -13,6 +13,7 @@ mod bad_input;
 mod checkpoints;
 mod conversation;
 mod durability;
+mod events;
 mod files;
 mod git;
 mod hostile;

@@ -104,6 +104,7 @@ async fn chats_notify_signed_with_retries_even_after_the_client_left(p: Provider
     }
     let sent: Value = serde_json::from_slice(&got[1].1).unwrap();
     assert_eq!(sent["sessionId"], s.as_str());
+    assert!(sent["chatId"].is_u64(), "{sent}");
     assert_eq!(sent["response"], "all done");
     assert_eq!(sent["stopReason"], reply["stopReason"]);
 

@@ -10,12 +10,12 @@ use crate::sessions::SessionId;
 
 /// `chat`, aborted when whoever holds the returned chat's `done` drops it before the end.
 pub fn abort_when_dropped(service: Arc<ChatService>, session: SessionId, chat: LiveChat) -> LiveChat {
-    let LiveChat { events, done } = chat;
+    let LiveChat { chat_id, events, done } = chat;
     let (mut forward, forwarded) = oneshot::channel();
     tokio::spawn(async move {
         tokio::pin!(done);
-        let outcome = tokio::select! {
-            outcome = &mut done => outcome,
+        let finished = tokio::select! {
+            finished = &mut done => finished,
             () = forward.closed() => {
                 // The client left: stop the chat, and let it finish on its own.
                 if let Err(e) = service.abort(&session) {
@@ -24,11 +24,12 @@ pub fn abort_when_dropped(service: Arc<ChatService>, session: SessionId, chat: L
                 return;
             }
         };
-        if let Ok(outcome) = outcome {
-            let _ = forward.send(outcome);
+        if let Ok(finished) = finished {
+            let _ = forward.send(finished);
         }
     });
     LiveChat {
+        chat_id,
         events,
         done: forwarded,
     }

@@ -120,6 +120,7 @@ impl From<&ServiceError> for ApiError {
             ServiceError::PreconditionFailed(_) => Self::new(StatusCode::PRECONDITION_FAILED, e.to_string()),
             ServiceError::ShuttingDown => Self::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
             ServiceError::Storage(_) | ServiceError::Open(_) | ServiceError::Task(_) => Self::internal(e),
+            ServiceError::Shared(inner) => Self::from(&**inner),
         }
     }
 }

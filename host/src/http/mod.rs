@@ -55,6 +55,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/session/{id}", axum::routing::delete(routes::delete_session))
         .route("/session/{id}/chat", post(routes::chat))
         .route("/session/{id}/abort", post(routes::abort))
+        .route("/session/{id}/events", get(routes::events))
         .route("/session/{id}/info", get(routes::info))
         .route("/session/{id}/messages", get(routes::messages))
         .route("/session/{id}/checkpoints", get(routes::checkpoints))

@@ -13,14 +13,16 @@ use crate::notify::{Notifier, NotifyError};
 use crate::service::LiveChat;
 use crate::sessions::SessionId;
 
-/// The body a notification carries: the reply JSON, or `{error, status}`, with the session id.
-fn body(session: &SessionId, outcome: Result<&Value, &ApiError>) -> Value {
+/// The body a notification carries: the reply JSON, or `{error, status}`, with the session and
+/// chat ids.
+fn body(session: &SessionId, chat_id: u64, outcome: Result<&Value, &ApiError>) -> Value {
     let mut body = match outcome {
         Ok(reply) => reply.clone(),
         Err(e) => json!({ "error": e.message, "status": e.status.as_u16() }),
     };
     if let Some(object) = body.as_object_mut() {
         object.insert("sessionId".into(), json!(session.as_str()));
+        object.insert("chatId".into(), json!(chat_id));
     }
     body
 }
@@ -28,15 +30,16 @@ fn body(session: &SessionId, outcome: Result<&Value, &ApiError>) -> Value {
 /// `chat` whose outcome is also sent to `target` when it ends. The outcome still reaches the
 /// caller through the returned chat's `done`; the notification does not wait for the caller.
 pub fn when_done(notifier: Arc<Notifier>, target: Target, session: SessionId, chat: LiveChat) -> LiveChat {
-    let LiveChat { events, done } = chat;
+    let LiveChat { chat_id, events, done } = chat;
     let (forward, forwarded) = oneshot::channel();
     tokio::spawn(async move {
-        let outcome = done.await;
-        let sent = match &outcome {
-            Ok(Ok(reply)) => body(&session, Ok(&reply_json(reply))),
-            Ok(Err(e)) => body(&session, Err(&ApiError::from(e))),
+        let finished = done.await;
+        let sent = match finished.as_ref().map(|f| &f.result) {
+            Ok(Ok(reply)) => body(&session, chat_id, Ok(&reply_json(reply))),
+            Ok(Err(e)) => body(&session, chat_id, Err(&ApiError::from(e))),
             Err(_) => body(
                 &session,
+                chat_id,
                 Err(&ApiError::new(
                     axum::http::StatusCode::INTERNAL_SERVER_ERROR,
                     "the chat ended unexpectedly",
@@ -44,11 +47,12 @@ pub fn when_done(notifier: Arc<Notifier>, target: Target, session: SessionId, ch
             ),
         };
         notifier.send(target, &sent);
-        if let Ok(outcome) = outcome {
-            let _ = forward.send(outcome);
+        if let Ok(finished) = finished {
+            let _ = forward.send(finished);
         }
     });
     LiveChat {
+        chat_id,
         events,
         done: forwarded,
     }

@@ -148,6 +148,8 @@ pub struct ChatQuery {
     /// Abort the chat when a streaming client disconnects (by default it runs on).
     #[serde(default)]
     abort_on_disconnect: bool,
+    /// For clients that cannot send `Last-Event-ID` (rejoining a streaming chat).
+    last_event_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -162,16 +164,28 @@ struct ChatBody {
     model: Option<String>,
 }
 
-/// `POST /session/:id/chat`: one chat turn; creates the session on first use.
+/// `POST /session/:id/chat`: one chat turn; creates the session on first use. A streaming
+/// chat with `Last-Event-ID` (or `?lastEventId=`) starts nothing: it rejoins the chat of that
+/// event, from right after it.
 pub async fn chat(
     State(state): State<Arc<AppState>>,
     Extension(tenant): Extension<Tenant>,
     Path(raw_id): Path<String>,
     Query(query): Query<ChatQuery>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let id = session_id(&raw_id)?;
     let body: ChatBody = json_body(body)?;
+    let resume = EventsQuery {
+        last_event_id: query.last_event_id.clone(),
+    };
+    if body.stream
+        && let Some(last) = last_event_id(&headers, resume)
+    {
+        let rejoined = state.service.rejoin_chat(&id, last).await?;
+        return Ok(sse::rejoined_chat_response(rejoined));
+    }
     if body.message.trim().is_empty() {
         return Err(ApiError::bad_request("`message` must not be empty"));
     }
@@ -184,7 +198,7 @@ pub async fn chat(
         model: body.model,
     };
     if !body.stream && notify.is_none() {
-        let reply = state.service.chat(&id, &tenant, request, None).await?;
+        let reply = state.service.chat(&id, &tenant, request).await?;
         return Ok(Json(reply_json(&reply)).into_response());
     }
     let mut live = state.service.watch_chat(&id, &tenant, request);
@@ -195,13 +209,45 @@ pub async fn chat(
         if query.abort_on_disconnect {
             live = disconnect::abort_when_dropped(state.service.clone(), id, live);
         }
-        return Ok(sse::response(live));
+        return Ok(sse::chat_response(live));
     }
-    let reply = live
+    let finished = live
         .done
         .await
-        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the chat ended unexpectedly"))??;
-    Ok(Json(reply_json(&reply)).into_response())
+        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the chat ended unexpectedly"))?;
+    Ok(Json(reply_json(&finished.result?)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct EventsQuery {
+    /// For clients that cannot send `Last-Event-ID`.
+    last_event_id: Option<String>,
+}
+
+/// The event a client resumes after: `Last-Event-ID`, else `?lastEventId=`. An id we cannot
+/// read cannot be resumed after: it reads as 0, older than every buffer.
+fn last_event_id(headers: &HeaderMap, query: EventsQuery) -> Option<u64> {
+    headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or(query.last_event_id)
+        .map(|raw| raw.trim().parse::<u64>().unwrap_or(0))
+}
+
+/// `GET /session/:id/events`: every chat's live events (see [`sse`]). `Last-Event-ID` (or
+/// `?lastEventId=`) resumes right after that event; an id that is not one of ours, or no longer
+/// buffered, starts the stream with `reset`.
+pub async fn events(
+    State(state): State<Arc<AppState>>,
+    Path(raw_id): Path<String>,
+    Query(query): Query<EventsQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = session_id(&raw_id)?;
+    let rejoined = state.service.watch_session(&id, last_event_id(&headers, query)).await?;
+    Ok(sse::session_response(rejoined))
 }
 
 /// The reply body: `{response, toolCalls: [{tool, args}], usage}` (+ `stopReason`).

@@ -1,13 +1,10 @@
 //! `pi:worker/session`: the persisted conversation and the live event stream of a chat.
 //!
-//! Live events go into a bounded broadcast channel ([`tokio::sync::broadcast`]): `emit` never
-//! blocks the guest and never grows host memory past the channel's capacity. With nobody
-//! watching, events are dropped; a watcher that falls more than the capacity behind skips the
-//! oldest events and is told how many it missed.
+//! Live events go to an [`EventSink`] (the chat service's bounded per-session buffer): `emit`
+//! never blocks the guest and never grows host memory past the sink's bound.
 
 use std::sync::Arc;
 
-use tokio::sync::broadcast;
 use wasmtime::component::{HasData, Linker};
 
 use super::llm::{message_from_wit, message_to_wit};
@@ -44,11 +41,18 @@ pub enum ChatEvent {
     },
 }
 
+/// Where a chat's live events go.
+pub trait EventSink: Send + Sync + std::fmt::Debug {
+    /// Takes one event. Must not wait (for a viewer, a lock held across I/O, …) and must keep
+    /// its memory bounded whatever the guest emits.
+    fn emit(&self, event: ChatEvent);
+}
+
 /// State behind `pi:worker/session` that is not the database.
 #[derive(Debug, Default)]
 pub struct SessionCtx {
     /// Where live events go; `None` when nobody can watch.
-    pub events: Option<broadcast::Sender<ChatEvent>>,
+    pub events: Option<Arc<dyn EventSink>>,
     /// Raised when someone asks the chat to stop.
     pub abort: Arc<AbortSignal>,
 }
@@ -117,8 +121,7 @@ impl Host for SessionCtxView<'_> {
                 result: e.result,
             },
         };
-        // Nobody watching is no error: the chat carries on and its work is kept.
-        let _ = events.send(event);
+        events.emit(event);
         Ok(())
     }
 }

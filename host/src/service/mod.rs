@@ -7,6 +7,7 @@
 //! sessions through this type alone.
 
 mod checkpoints;
+mod events;
 mod files;
 mod git_transport;
 mod import;
@@ -17,9 +18,12 @@ mod running;
 use std::sync::Arc;
 
 use gix_hash::ObjectId;
-use tokio::sync::{Semaphore, broadcast, oneshot};
+use tokio::sync::{Semaphore, oneshot};
 
 pub use self::checkpoints::Reverted;
+pub use self::events::{
+    EventHub, LINGER, MAX_BUFFERED_BYTES, MAX_BUFFERED_EVENTS, Next, Numbered, SessionEvent, Viewer,
+};
 pub use self::files::{PathView, WriteCondition, Written};
 pub use self::git_transport::UploadPack;
 pub use self::lifecycle::{Page, SessionBusy};
@@ -29,17 +33,12 @@ use crate::engine::AgentEngine;
 use crate::git::transport::ProtocolError;
 use crate::git::{GitError, Repo};
 use crate::import::ImportError;
-use crate::interfaces::session::ChatEvent;
 use crate::llm::ProviderRegistry;
 use crate::seed::{self, GitAuthor, Template};
 use crate::sessions::{SessionId, SessionStore};
 use crate::storage::conversation::Recorded;
 use crate::storage::{FsError, OpenError, SessionDb, Stats, StorageError, Stores, meta};
 use crate::tenants::Tenant;
-
-/// How many live events a chat buffers for its slowest watcher. A watcher further behind skips
-/// the oldest (and is told how many); the guest never waits for a watcher.
-pub const EVENT_BUFFER: usize = 1024;
 
 /// Why a service call failed.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +82,9 @@ pub enum ServiceError {
     /// No more chats can start (the server is shutting down).
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// A failure also told to others (a chat's viewers).
+    #[error(transparent)]
+    Shared(Arc<ServiceError>),
 }
 
 impl From<OpenError> for ServiceError {
@@ -117,10 +119,28 @@ pub struct SessionInfo {
 
 /// A chat running in the background, as a watcher sees it.
 pub struct LiveChat {
-    /// Live events, until the chat ends.
-    pub events: broadcast::Receiver<ChatEvent>,
-    /// The chat's outcome.
-    pub done: oneshot::Receiver<Result<ChatReply, ServiceError>>,
+    /// The chat's id (its events carry it).
+    pub chat_id: u64,
+    /// The session's events from just before the chat was queued: the chat's are among them.
+    pub events: Viewer,
+    /// The chat's outcome, once its events are all appended.
+    pub done: oneshot::Receiver<Finished>,
+}
+
+/// How a chat ended.
+pub struct Finished {
+    /// The id of its `chat_end` event (`None`: it failed before it started).
+    pub end_id: Option<u64>,
+    /// Its reply, or why it failed.
+    pub result: Result<ChatReply, ServiceError>,
+}
+
+/// Where a viewer of a session's events starts.
+pub enum Rejoined {
+    /// Right after the event it named (or, named none, from now on).
+    Resumed(Viewer),
+    /// The event it named is gone: it should reload the record, and gets live events from now.
+    Reset(Viewer),
 }
 
 /// Every session of a server, and the chats running on them.
@@ -132,6 +152,7 @@ pub struct ChatService {
     slots: Arc<Semaphore>,
     locks: SessionLocks,
     running: running::RunningChats,
+    hubs: events::EventHubs,
 }
 
 impl ChatService {
@@ -152,6 +173,7 @@ impl ChatService {
             slots: Arc::new(Semaphore::new(max_concurrent_chats as usize)),
             locks: SessionLocks::default(),
             running: running::RunningChats::default(),
+            hubs: events::EventHubs::default(),
         }
     }
 
@@ -264,27 +286,42 @@ impl ChatService {
     }
 
     /// Runs a chat on the session once every chat before it has finished, creating the session
-    /// (from the sample template) when it does not exist yet. Events go to `events`, if given.
-    ///
-    /// The session lock and the chat slot move into the blocking task: a caller that goes away
-    /// mid-chat neither frees the session for a second, interleaved chat nor leaks the slot.
+    /// (from the sample template) when it does not exist yet. Its events go to the session's
+    /// viewers ([`ChatService::watch_session`]).
     pub async fn chat(
         self: &Arc<Self>,
         id: &SessionId,
         owner: &Tenant,
         request: ChatRequest,
-        events: Option<broadcast::Sender<ChatEvent>>,
     ) -> Result<ChatReply, ServiceError> {
+        let hub = self.hubs.hub(id);
+        let chat_id = hub.next_id();
+        self.run(id, owner, request, hub, chat_id).await.result
+    }
+
+    /// Runs a chat whose events go to `hub` as chat `chat_id`, between `chat_start` and
+    /// `chat_end`.
+    ///
+    /// The session lock and the chat slot move into the blocking task: a caller that goes away
+    /// mid-chat neither frees the session for a second, interleaved chat nor leaks the slot.
+    async fn run(
+        self: &Arc<Self>,
+        id: &SessionId,
+        owner: &Tenant,
+        request: ChatRequest,
+        hub: Arc<EventHub>,
+        chat_id: u64,
+    ) -> Finished {
         let session_guard = self.locks.lock(id).await;
-        let slot = self
-            .slots
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| ServiceError::ShuttingDown)?;
+        let Ok(slot) = self.slots.clone().acquire_owned().await else {
+            return Finished {
+                end_id: None,
+                result: Err(ServiceError::ShuttingDown),
+            };
+        };
         let (service, id, owner) = (self.clone(), id.clone(), owner.clone());
         let span = tracing::info_span!("chat", session = %id);
-        tokio::task::spawn_blocking(move || {
+        let ran = tokio::task::spawn_blocking(move || {
             let _held = (session_guard, slot);
             let _entered = span.enter();
             let mut db = service.open_or_create(&id, &owner)?;
@@ -293,13 +330,19 @@ impl ChatService {
             // checkpoint after the last message.
             db.write(|s| Repo::new(s).record_checkpoint(s.conversation().last_seq()?))?;
             let running = service.running.start(&id);
+            let message = request.message.clone();
+            hub.append(chat_id, SessionEvent::ChatStart { message });
+            let sink = Arc::new(events::ChatSink {
+                hub: hub.clone(),
+                chat_id,
+            });
             let reply = chat::run_chat(
                 &service.engine,
                 service.providers.clone(),
                 db,
                 request,
                 service.limits,
-                events,
+                Some(sink),
                 running.signal.clone(),
             );
             drop(running);
@@ -307,13 +350,47 @@ impl ChatService {
                 Ok(db) => service.changed(&id, &db),
                 Err(e) => tracing::error!("cannot reopen the session to list it: {e}"),
             }
-            match &reply {
-                Ok(r) => tracing::info!(tools = r.tool_calls.len(), "chat done"),
-                Err(e) => tracing::warn!(error = %e, "chat failed"),
-            }
-            Ok(reply?)
+            let stop_reason = match &reply {
+                Ok(r) => {
+                    tracing::info!(tools = r.tool_calls.len(), "chat done");
+                    r.stop.as_str()
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "chat failed");
+                    "error"
+                }
+            };
+            let stop_reason = stop_reason.to_string();
+            let outcome = reply.map_err(|e| Arc::new(ServiceError::from(e)));
+            let end_id = hub.append(
+                chat_id,
+                SessionEvent::ChatEnd {
+                    stop_reason,
+                    outcome: Box::new(outcome.clone()),
+                },
+            );
+            // The chat's events stay rejoinable for a while after it, watched or not.
+            tokio::spawn(async move {
+                tokio::time::sleep(LINGER).await;
+                drop(hub);
+            });
+            Ok::<_, ServiceError>((end_id, outcome))
         })
-        .await?
+        .await;
+        match ran {
+            Ok(Ok((end_id, reply))) => Finished {
+                end_id: Some(end_id),
+                result: reply.map_err(ServiceError::Shared),
+            },
+            Ok(Err(e)) => Finished {
+                end_id: None,
+                result: Err(e),
+            },
+            Err(e) => Finished {
+                end_id: None,
+                result: Err(e.into()),
+            },
+        }
     }
 
     /// Asks the chat running on the session to stop at its next safe point (between steps, or
@@ -331,14 +408,51 @@ impl ChatService {
 
     /// Starts a chat in the background and watches it: its live events, then its outcome.
     pub fn watch_chat(self: &Arc<Self>, id: &SessionId, owner: &Tenant, request: ChatRequest) -> LiveChat {
-        let (events_tx, events) = broadcast::channel(EVENT_BUFFER);
+        let hub = self.hubs.hub(id);
+        let events = hub.view_from_now();
+        let chat_id = hub.next_id();
         let (done_tx, done) = oneshot::channel();
         let (service, id, owner) = (self.clone(), id.clone(), owner.clone());
         tokio::spawn(async move {
-            let result = service.chat(&id, &owner, request, Some(events_tx)).await;
-            let _ = done_tx.send(result);
+            let finished = service.run(&id, &owner, request, hub, chat_id).await;
+            let _ = done_tx.send(finished);
         });
-        LiveChat { events, done }
+        LiveChat { chat_id, events, done }
+    }
+
+    /// Rejoins the chat that the event `last_event_id` of the session belongs to: the chat's
+    /// id and a viewer of the session's events after that one, or `None` when that event is no
+    /// longer buffered.
+    pub async fn rejoin_chat(
+        self: &Arc<Self>,
+        id: &SessionId,
+        last_event_id: u64,
+    ) -> Result<Option<(u64, Viewer)>, ServiceError> {
+        if self.owner_of(id).await?.is_none() {
+            return Err(ServiceError::NotFound(id.clone()));
+        }
+        Ok(self.hubs.hub(id).rejoin_chat(last_event_id))
+    }
+
+    /// Watches an existing session's events: every chat's, whoever started it. With
+    /// `last_event_id`, resumes right after that event when the buffer still holds what
+    /// followed it, and otherwise says so ([`Rejoined::Reset`]).
+    pub async fn watch_session(
+        self: &Arc<Self>,
+        id: &SessionId,
+        last_event_id: Option<u64>,
+    ) -> Result<Rejoined, ServiceError> {
+        if self.owner_of(id).await?.is_none() {
+            return Err(ServiceError::NotFound(id.clone()));
+        }
+        let hub = self.hubs.hub(id);
+        Ok(match last_event_id {
+            None => Rejoined::Resumed(hub.view_from_now()),
+            Some(last) => match hub.view_after(last) {
+                Some(viewer) => Rejoined::Resumed(viewer),
+                None => Rejoined::Reset(hub.view_from_now()),
+            },
+        })
     }
 
     /// Opens the session, or creates it for `owner` when it does not exist. A session of another
