@@ -21,8 +21,9 @@ struct Answer {
 /// What an aborted chat says, and stores when the model had said nothing yet.
 const ABORTED: &str = "[Aborted: the chat was stopped on request.]";
 
-/// Ends an aborted chat: persists what is not yet (ending the conversation with an assistant
-/// message, so the next chat continues a valid one) and answers with what was produced.
+/// Ends an aborted chat: persists what is not yet, and answers with what was produced. Turns
+/// already persisted are whole (every tool call has its result); when the unpersisted part ends
+/// with the user's message, a short assistant note follows it, so it is answered.
 fn aborted(
     mut unsaved: Vec<Message>,
     mut texts: Vec<String>,

@@ -9,8 +9,9 @@ use crate::import::remote::RemoteOptions;
 use crate::llm::LlmConfig;
 use crate::storage::StorageOptions;
 
-/// Everything `pi-worker serve` needs.
-#[derive(Debug, Clone)]
+/// Everything `pi-worker serve` needs. Not `Debug`: it holds secrets (the bearer token, the
+/// notification key) that must never reach a log.
+#[derive(Clone)]
 pub struct ServerConfig {
     /// Address to listen on.
     pub addr: SocketAddr,

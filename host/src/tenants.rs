@@ -98,18 +98,25 @@ fn parse(path: &Path, text: &str) -> Result<Vec<(Tenant, String)>, TokensError> 
 }
 
 /// What the tokens file held when it was last read.
-#[derive(Debug)]
 struct Loaded {
     stamp: Option<(SystemTime, u64)>,
     entries: Vec<(Tenant, String)>,
 }
 
-/// The tokens of a server.
-#[derive(Debug)]
+/// The tokens of a server. Its `Debug` shows no token.
 pub struct Tokens {
     single: Option<String>,
     file: Option<PathBuf>,
     loaded: Mutex<Loaded>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("single_user", &self.single.is_some())
+            .field("file", &self.file)
+            .finish()
+    }
 }
 
 /// The file's modification time and size: re-read when either changes.

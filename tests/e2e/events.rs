@@ -372,3 +372,18 @@ async fn after_a_restart_an_old_id_is_reset_and_new_ids_are_larger() {
     assert_eq!(after[0].2["message"], "after the restart");
     assert_ids_increase(&[before, after].concat());
 }
+
+#[tokio::test]
+async fn a_streaming_chat_rejoined_after_its_done_repeats_the_outcome_and_ends() {
+    let (fake, _server, api) = setup(Provider::Anthropic, vec![Reply::text("finished")]).await;
+    let s = api.new_session().await;
+    let first = chat_stream_with_ids(&api, &s, "one").await;
+    let (done_id, name, done) = first.last().unwrap().clone();
+    assert_eq!(name, "done");
+    let response = post_chat_stream(&api, &s, "one", Some(&done_id)).await;
+    let again = tokio::time::timeout(Duration::from_secs(10), collect(response.bytes_stream().eventsource()))
+        .await
+        .expect("the rejoined stream ended at its done");
+    assert_eq!(again, [(done_id, "done".to_string(), done)]);
+    assert_eq!(fake.received().len(), 1, "no second chat");
+}

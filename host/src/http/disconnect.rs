@@ -17,10 +17,8 @@ pub fn abort_when_dropped(service: Arc<ChatService>, session: SessionId, chat: L
         let finished = tokio::select! {
             finished = &mut done => finished,
             () = forward.closed() => {
-                // The client left: stop the chat, and let it finish on its own.
-                if let Err(e) = service.abort(&session) {
-                    tracing::warn!(%session, "cannot abort after a disconnect: {e}");
-                }
+                // The client left: stop its chat (not another), and let it finish on its own.
+                service.abort_chat(&session, chat_id);
                 return;
             }
         };

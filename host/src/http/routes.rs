@@ -183,7 +183,7 @@ pub async fn chat(
     if body.stream
         && let Some(last) = last_event_id(&headers, resume)
     {
-        let rejoined = state.service.rejoin_chat(&id, last).await?;
+        let rejoined = state.service.rejoin_chat(&id, &tenant, last).await?;
         return Ok(sse::rejoined_chat_response(rejoined));
     }
     if body.message.trim().is_empty() {
@@ -241,12 +241,16 @@ fn last_event_id(headers: &HeaderMap, query: EventsQuery) -> Option<u64> {
 /// buffered, starts the stream with `reset`.
 pub async fn events(
     State(state): State<Arc<AppState>>,
+    Extension(tenant): Extension<Tenant>,
     Path(raw_id): Path<String>,
     Query(query): Query<EventsQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = session_id(&raw_id)?;
-    let rejoined = state.service.watch_session(&id, last_event_id(&headers, query)).await?;
+    let rejoined = state
+        .service
+        .watch_session(&id, &tenant, last_event_id(&headers, query))
+        .await?;
     Ok(sse::session_response(rejoined))
 }
 

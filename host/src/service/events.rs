@@ -219,13 +219,17 @@ impl EventHub {
     }
 
     /// The chat of the event with id `last_id`, and a viewer of the events after it; `None` when
-    /// that event is no longer buffered.
+    /// that event is no longer buffered. When `last_id` is the chat's end (its `done`), the
+    /// viewer starts at that end again, so the rejoined stream repeats the outcome and ends
+    /// instead of waiting for a chat that is over.
     pub fn rejoin_chat(self: &Arc<Self>, last_id: u64) -> Option<(u64, Viewer)> {
         let (chat_id, next) = {
             let ring = self.ring();
             let position = ring.entries.binary_search_by_key(&last_id, |e| e.id).ok()?;
-            let chat_id = ring.entries.get(position)?.chat_id;
-            (chat_id, ring.first_index + position as u64 + 1)
+            let entry = ring.entries.get(position)?;
+            let ended = matches!(*entry.event, SessionEvent::ChatEnd { .. });
+            let next = ring.first_index + position as u64 + u64::from(!ended);
+            (entry.chat_id, next)
         };
         Some((chat_id, self.viewer(next)))
     }
@@ -321,6 +325,14 @@ impl Default for EventHubs {
 
 impl EventHubs {
     /// The session's hub, created when it has none.
+    /// Forgets the session's hub: the next [`hub`](Self::hub) for that id starts a new, empty
+    /// one. Called when a session is deleted or created, so a session made later under the same
+    /// id (perhaps by another tenant) never sees an earlier one's events. Viewers of the old hub
+    /// keep it until they go.
+    pub fn forget(&self, id: &SessionId) {
+        self.hubs.lock().unwrap_or_else(PoisonError::into_inner).remove(id);
+    }
+
     pub fn hub(&self, id: &SessionId) -> Arc<EventHub> {
         let mut hubs = self.hubs.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(hub) = hubs.get(id).and_then(Weak::upgrade) {

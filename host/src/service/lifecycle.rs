@@ -108,6 +108,7 @@ impl ChatService {
     ) -> Result<T, ServiceError> {
         let catalogue = self.sessions.catalogue();
         catalogue.mark_stale(id.as_str(), owner.name(), now_ms())?;
+        self.hubs.forget(id);
         let created = start(&self.sessions, id)
             .map_err(ServiceError::from)
             .and_then(|mut db| {
@@ -202,6 +203,7 @@ impl ChatService {
             }
             service.changing(&id)?;
             service.sessions.remove(&id).map_err(StorageError::from)?;
+            service.hubs.forget(&id);
             service.sessions.catalogue().remove(id.as_str())?;
             tracing::info!(session = %id, "deleted session");
             Ok(())

@@ -329,7 +329,7 @@ impl ChatService {
             // The files as the chat finds them (edits made since the last turn included): the
             // checkpoint after the last message.
             db.write(|s| Repo::new(s).record_checkpoint(s.conversation().last_seq()?))?;
-            let running = service.running.start(&id);
+            let running = service.running.start(&id, chat_id);
             let message = request.message.clone();
             hub.append(chat_id, SessionEvent::ChatStart { message });
             let sink = Arc::new(events::ChatSink {
@@ -406,6 +406,12 @@ impl ChatService {
         }
     }
 
+    /// Asks chat `chat_id` of the session to stop: at once if it runs, as soon as it starts if
+    /// it is still waiting for the session. Another chat of the session is left alone.
+    pub fn abort_chat(&self, id: &SessionId, chat_id: u64) {
+        self.running.abort_chat(id, chat_id);
+    }
+
     /// Starts a chat in the background and watches it: its live events, then its outcome.
     pub fn watch_chat(self: &Arc<Self>, id: &SessionId, owner: &Tenant, request: ChatRequest) -> LiveChat {
         let hub = self.hubs.hub(id);
@@ -426,11 +432,10 @@ impl ChatService {
     pub async fn rejoin_chat(
         self: &Arc<Self>,
         id: &SessionId,
+        owner: &Tenant,
         last_event_id: u64,
     ) -> Result<Option<(u64, Viewer)>, ServiceError> {
-        if self.owner_of(id).await?.is_none() {
-            return Err(ServiceError::NotFound(id.clone()));
-        }
+        self.require_owner(id, owner).await?;
         Ok(self.hubs.hub(id).rejoin_chat(last_event_id))
     }
 
@@ -440,11 +445,10 @@ impl ChatService {
     pub async fn watch_session(
         self: &Arc<Self>,
         id: &SessionId,
+        owner: &Tenant,
         last_event_id: Option<u64>,
     ) -> Result<Rejoined, ServiceError> {
-        if self.owner_of(id).await?.is_none() {
-            return Err(ServiceError::NotFound(id.clone()));
-        }
+        self.require_owner(id, owner).await?;
         let hub = self.hubs.hub(id);
         Ok(match last_event_id {
             None => Rejoined::Resumed(hub.view_from_now()),
@@ -453,6 +457,16 @@ impl ChatService {
                 None => Rejoined::Reset(hub.view_from_now()),
             },
         })
+    }
+
+    /// Refuses (as not found) a session that does not exist or that another tenant owns. The
+    /// HTTP layer checks ownership before every session route; long-lived watches check again,
+    /// since the session may have been created between that check and this call.
+    async fn require_owner(self: &Arc<Self>, id: &SessionId, owner: &Tenant) -> Result<(), ServiceError> {
+        match self.owner_of(id).await? {
+            Some(found) if found == *owner => Ok(()),
+            _ => Err(ServiceError::NotFound(id.clone())),
+        }
     }
 
     /// Opens the session, or creates it for `owner` when it does not exist. A session of another

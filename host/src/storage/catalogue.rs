@@ -14,7 +14,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{StorageError, schema};
 
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE sessions (
     id            TEXT PRIMARY KEY,
     tenant        TEXT NOT NULL,              -- the owner's name ('' for the single-user server)
@@ -28,7 +29,13 @@ CREATE TABLE sessions (
     stale         INTEGER NOT NULL            -- 1 while the session may differ from this row
 ) WITHOUT ROWID;
 CREATE INDEX sessions_newest_first ON sessions(tenant, created_ms DESC, id DESC);
-"];
+",
+    "
+-- 1 once a summary was stored: the session is finished (a creation in progress is not listed).
+ALTER TABLE sessions ADD COLUMN recorded INTEGER NOT NULL DEFAULT 0;
+UPDATE sessions SET recorded = 1 WHERE stale = 0;
+",
+];
 
 /// One session as the catalogue lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,12 +124,12 @@ impl Catalogue {
     pub fn record(&self, summary: &SessionSummary) -> Result<(), StorageError> {
         self.conn()
             .prepare_cached(
-                "INSERT INTO sessions(id, tenant, created_ms, updated_ms, head, branch, file_count, message_count, title, stale)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0)
+                "INSERT INTO sessions(id, tenant, created_ms, updated_ms, head, branch, file_count, message_count, title, stale, recorded)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, 1)
                  ON CONFLICT(id) DO UPDATE SET tenant = excluded.tenant, created_ms = excluded.created_ms,
                     updated_ms = excluded.updated_ms, head = excluded.head, branch = excluded.branch,
                     file_count = excluded.file_count, message_count = excluded.message_count,
-                    title = excluded.title, stale = 0",
+                    title = excluded.title, stale = 0, recorded = 1",
             )?
             .execute(params![
                 summary.id,
@@ -163,7 +170,8 @@ impl Catalogue {
             .optional()?)
     }
 
-    /// Up to `limit` of `tenant`'s sessions, newest first, starting after `after`.
+    /// Up to `limit` of `tenant`'s sessions, newest first, starting after `after`. A session
+    /// still being created (marked, never recorded) is not listed.
     pub fn page(
         &self,
         tenant: &str,
@@ -175,14 +183,15 @@ impl Catalogue {
         let rows = match after {
             None => conn
                 .prepare_cached(&format!(
-                    "SELECT {SUMMARY_COLUMNS} FROM sessions WHERE tenant = ?1
+                    "SELECT {SUMMARY_COLUMNS} FROM sessions WHERE tenant = ?1 AND recorded = 1
                      ORDER BY created_ms DESC, id DESC LIMIT ?2"
                 ))?
                 .query_map(params![tenant, limit], summary_from_row)?
                 .collect::<Result<Vec<_>, _>>()?,
             Some(cursor) => conn
                 .prepare_cached(&format!(
-                    "SELECT {SUMMARY_COLUMNS} FROM sessions WHERE tenant = ?1 AND (created_ms, id) < (?2, ?3)
+                    "SELECT {SUMMARY_COLUMNS} FROM sessions WHERE tenant = ?1 AND recorded = 1
+                     AND (created_ms, id) < (?2, ?3)
                      ORDER BY created_ms DESC, id DESC LIMIT ?4"
                 ))?
                 .query_map(
@@ -222,8 +231,13 @@ mod tests {
             catalogue.record(&summary(id, t)).unwrap();
         }
         catalogue.mark_stale("other", "bob", 9).unwrap();
+        catalogue.mark_stale("creating", "", 99).unwrap();
         let first = catalogue.page("", 2, None).unwrap();
-        assert_eq!(first.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["d", "c"]);
+        assert_eq!(
+            first.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+            ["d", "c"],
+            "a session being created is not listed"
+        );
         let last = first.last().unwrap();
         let cursor = Cursor {
             created_ms: last.created_ms,
@@ -236,8 +250,15 @@ mod tests {
         rows.sort();
         assert_eq!(
             rows,
-            [("a", false), ("b", true), ("c", false), ("d", false), ("other", true)]
-                .map(|(id, stale)| (id.to_string(), stale))
+            [
+                ("a", false),
+                ("b", true),
+                ("c", false),
+                ("creating", true),
+                ("d", false),
+                ("other", true)
+            ]
+            .map(|(id, stale)| (id.to_string(), stale))
         );
         assert_eq!(catalogue.tenant_of("other").unwrap().as_deref(), Some("bob"));
         catalogue.remove("other").unwrap();

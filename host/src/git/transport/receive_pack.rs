@@ -68,6 +68,14 @@ impl PushRequest {
                 name: String::from_utf8(name.to_vec()).map_err(|_| unexpected())?,
             });
         }
+        // As git's receive-pack: one push updates a ref at most once.
+        let mut names = std::collections::HashSet::new();
+        if let Some(twice) = request.updates.iter().find(|u| !names.insert(&u.name)) {
+            return Err(ProtocolError::Unexpected(format!(
+                "multiple updates for ref '{}'",
+                twice.name
+            )));
+        }
         Ok((request, lines.rest()))
     }
 
@@ -206,5 +214,32 @@ pub fn apply(stores: Stores<'_>, request: &PushRequest, pack: Option<&ReceivedPa
 fn refuse_the_rest(results: &mut [Result<(), Rejection>]) {
     for result in results.iter_mut().filter(|r| r.is_ok()) {
         *result = Err(Rejection::Atomic);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pkt(line: &str) -> String {
+        format!("{:04x}{line}", line.len() + 4)
+    }
+
+    #[test]
+    fn one_push_updates_a_ref_at_most_once() {
+        let (zero, a, b) = ("0".repeat(40), "a".repeat(40), "b".repeat(40));
+        let body = format!(
+            "{}{}0000",
+            pkt(&format!("{zero} {a} refs/heads/main\0report-status\n")),
+            pkt(&format!("{zero} {b} refs/heads/main\n")),
+        );
+        let err = PushRequest::parse(body.as_bytes()).unwrap_err();
+        assert!(
+            err.to_string().contains("multiple updates for ref 'refs/heads/main'"),
+            "{err}"
+        );
+        let body = format!("{}0000", pkt(&format!("{zero} {a} refs/heads/main\0report-status\n")));
+        let (request, rest) = PushRequest::parse(body.as_bytes()).unwrap();
+        assert_eq!((request.updates.len(), rest.len()), (1, 0));
     }
 }
