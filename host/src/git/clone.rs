@@ -5,10 +5,8 @@
 use std::collections::{BTreeSet, HashSet};
 
 use gix_hash::ObjectId;
-use gix_object::{Kind, ObjectRef};
 
 use super::checkout::CheckoutResult;
-use super::pack::{PackError, StoredPack};
 use super::refs::{BRANCH_PREFIX, valid_branch_name};
 use super::status::obstruction;
 use super::{GitError, Repo, tree};
@@ -81,49 +79,4 @@ impl Repo<'_> {
         }
         Ok(boundary)
     }
-}
-
-/// Like [`StoredPack::check_connected`] for a shallow fetch: every object reachable from `tip`
-/// is stored, except the history beyond the `shallow` commits (their parents are not followed).
-pub fn check_connected_shallow(
-    pack: &StoredPack,
-    odb: &crate::storage::ObjectDb<'_>,
-    tip: ObjectId,
-    shallow: &BTreeSet<ObjectId>,
-) -> Result<(), PackError> {
-    let mut seen = HashSet::new();
-    let mut stack = vec![tip];
-    while let Some(id) = stack.pop() {
-        if !seen.insert(id) {
-            continue;
-        }
-        let kind = match pack.kind(&id) {
-            Some(kind) => kind,
-            None if odb.contains(&id)? => continue,
-            None => return Err(PackError::Missing(id)),
-        };
-        if kind == Kind::Blob {
-            continue;
-        }
-        let (_, data) = odb.get(&id)?.ok_or(PackError::Missing(id))?;
-        let decoded = ObjectRef::from_bytes(&data, kind, gix_hash::Kind::Sha1)
-            .map_err(|source| PackError::BadObject { id, kind, source })?;
-        match decoded {
-            ObjectRef::Commit(commit) => {
-                stack.push(commit.tree());
-                if !shallow.contains(&id) {
-                    stack.extend(commit.parents());
-                }
-            }
-            ObjectRef::Tree(tree) => stack.extend(
-                tree.entries
-                    .iter()
-                    .filter(|e| !e.mode.is_commit())
-                    .map(|e| e.oid.to_owned()),
-            ),
-            ObjectRef::Tag(tag) => stack.push(tag.target()),
-            ObjectRef::Blob(_) => {}
-        }
-    }
-    Ok(())
 }

@@ -101,7 +101,7 @@ impl Repo<'_> {
             Some(Kind::Commit) => {}
             Some(_) => return Ok(Err(Rejection::NotACommit)),
         }
-        match pack.check_connected(&self.stores.objects(), update.new) {
+        match pack.check_connected(&self.stores.objects(), update.new, &Default::default()) {
             Ok(()) => {}
             Err(super::pack::PackError::Missing(_)) => return Ok(Err(Rejection::MissingObjects)),
             Err(super::pack::PackError::Storage(e)) => return Err(e.into()),

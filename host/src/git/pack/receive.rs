@@ -19,14 +19,14 @@
 //! // …then store and verify in one write transaction: any error rolls it all back.
 //! db.write(|s| {
 //!     let stored = received.store(&s.objects())?;
-//!     stored.check_connected(&s.objects(), tip)?;
+//!     stored.check_connected(&s.objects(), tip, &Default::default())?;
 //!     // update refs here, in the same transaction
 //!     Ok::<_, pi_worker::git::pack::PackError>(())
 //! })
 //! # }
 //! ```
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::io::BufRead;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -235,40 +235,44 @@ impl StoredPack {
     /// Checks that every object reachable from `tip` is stored: objects of this pack are
     /// walked into (commits to their tree and parents, trees to their entries, tags to their
     /// target); any other object must already be in `odb`, whose objects are complete.
-    /// Submodule entries (commits of another repository) are not followed.
-    pub fn check_connected(&self, odb: &ObjectDb<'_>, tip: ObjectId) -> Result<(), PackError> {
+    /// Submodule entries (commits of another repository) are not followed, nor the parents of
+    /// the `shallow` commits (a shallow fetch's boundary; empty for a whole history).
+    pub fn check_connected(
+        &self,
+        odb: &ObjectDb<'_>,
+        tip: ObjectId,
+        shallow: &BTreeSet<ObjectId>,
+    ) -> Result<(), PackError> {
         let mut seen = HashSet::new();
         let mut stack = vec![tip];
         while let Some(id) = stack.pop() {
             if !seen.insert(id) {
                 continue;
             }
-            match self.kind(&id) {
-                None => {
-                    if !odb.contains(&id)? {
-                        return Err(PackError::Missing(id));
+            let kind = match self.kind(&id) {
+                Some(Kind::Blob) => continue,
+                Some(kind) => kind,
+                None if odb.contains(&id)? => continue,
+                None => return Err(PackError::Missing(id)),
+            };
+            let (_, data) = odb.get(&id)?.ok_or(PackError::Missing(id))?;
+            let decoded = ObjectRef::from_bytes(&data, kind, gix_hash::Kind::Sha1)
+                .map_err(|source| PackError::BadObject { id, kind, source })?;
+            match decoded {
+                ObjectRef::Commit(commit) => {
+                    stack.push(commit.tree());
+                    if !shallow.contains(&id) {
+                        stack.extend(commit.parents());
                     }
                 }
-                Some(Kind::Blob) => {}
-                Some(kind) => {
-                    let (_, data) = odb.get(&id)?.ok_or(PackError::Missing(id))?;
-                    let decoded = ObjectRef::from_bytes(&data, kind, gix_hash::Kind::Sha1)
-                        .map_err(|source| PackError::BadObject { id, kind, source })?;
-                    match decoded {
-                        ObjectRef::Commit(commit) => {
-                            stack.push(commit.tree());
-                            stack.extend(commit.parents());
-                        }
-                        ObjectRef::Tree(tree) => stack.extend(
-                            tree.entries
-                                .iter()
-                                .filter(|e| !e.mode.is_commit())
-                                .map(|e| e.oid.to_owned()),
-                        ),
-                        ObjectRef::Tag(tag) => stack.push(tag.target()),
-                        ObjectRef::Blob(_) => {}
-                    }
-                }
+                ObjectRef::Tree(tree) => stack.extend(
+                    tree.entries
+                        .iter()
+                        .filter(|e| !e.mode.is_commit())
+                        .map(|e| e.oid.to_owned()),
+                ),
+                ObjectRef::Tag(tag) => stack.push(tag.target()),
+                ObjectRef::Blob(_) => {}
             }
         }
         Ok(())

@@ -50,7 +50,7 @@ fn a_full_pack_round_trips_and_a_fetch_sends_only_what_is_new() {
     assert_eq!(received.object_count(), 8);
     to.write(|s| {
         let stored = received.store(&s.objects())?;
-        stored.check_connected(&s.objects(), second)?;
+        stored.check_connected(&s.objects(), second, &Default::default())?;
         Ok::<_, PackError>(())
     })
     .unwrap();
@@ -99,7 +99,7 @@ fn truncated_packs_and_missing_objects_are_refused() {
     let err = to
         .write(|s| {
             let stored = received.store(&s.objects())?;
-            stored.check_connected(&s.objects(), second)
+            stored.check_connected(&s.objects(), second, &Default::default())
         })
         .unwrap_err();
     assert!(matches!(err, PackError::Missing(id) if id == first), "{err}");

@@ -9,7 +9,6 @@ use gix_object::{Kind, TagRefIter};
 
 use super::fetch::{self, AnswerError};
 use super::{Fetch, RemoteError};
-use crate::git::clone::check_connected_shallow;
 use crate::git::{Repo, tree};
 use crate::import::{ImportError, Imported, init};
 use crate::seed::GitAuthor;
@@ -44,11 +43,7 @@ impl Fetch {
             init(s, author, "repository")?;
             let odb = s.objects();
             let stored = fetched.pack.store(&odb)?;
-            if fetched.shallow.is_empty() {
-                stored.check_connected(&odb, wanted.id)?;
-            } else {
-                check_connected_shallow(&stored, &odb, wanted.id, &fetched.shallow)?;
-            }
+            stored.check_connected(&odb, wanted.id, &fetched.shallow)?;
             let commit = peel(&odb, wanted.id)?.ok_or_else(|| RemoteError::NotACommit(wanted.name.clone()))?;
             let mut budget = limits.budget();
             for (path, file) in tree::flatten(&odb, &tree::commit_tree(&odb, &commit)?)? {
