@@ -80,8 +80,7 @@ impl Notifier {
         let body = body.to_string();
         let signature = sign(key, body.as_bytes());
         tokio::spawn(async move {
-            let url = target.url("");
-            let url = url.trim_end_matches('/').to_string();
+            let url = target.base.to_string();
             let client = match target.client(ATTEMPT_TIMEOUT) {
                 Ok(client) => client,
                 Err(e) => return tracing::warn!(%url, "cannot notify: {e}"),
