@@ -2,50 +2,68 @@
 
 use crate::bindings::exports::pi::worker::agent::{AgentError, ChatOutcome, ChatRequest, ChatResponse, ToolCallRecord};
 use crate::bindings::pi::worker::llm::{
-    self, ContentBlock, Message, Request, Role, StreamEvent, ToolCall, ToolResult, ToolSpec, Usage,
+    self, ContentBlock, LlmError, Message, Request, Role, StreamEvent, ToolCall, ToolResult, ToolSpec, Usage,
 };
 use crate::bindings::pi::worker::session::{self, AgentEvent, ToolEnd, ToolStart};
+use crate::compaction::{Compacted, Window, compact};
+use crate::conversation::{Conversation, tokens_of_text};
 use crate::host::{Host, Imports};
-use crate::prompt::{MAX_TOKENS, SYSTEM_PROMPT};
+use crate::prompt::SYSTEM_PROMPT;
 use crate::tools::{self, Tool};
 
 /// One model answer, collected from its stream.
-struct Answer {
-    text: String,
-    calls: Vec<ToolCall>,
-    usage: Usage,
+pub struct Answer {
+    pub text: String,
+    pub calls: Vec<ToolCall>,
+    pub usage: Usage,
     /// The chat was aborted while the answer streamed: `text` is what arrived before.
-    aborted: bool,
+    pub aborted: bool,
+}
+
+impl Answer {
+    /// The size of the prompt as the provider counted it.
+    fn prompt_tokens(&self) -> u64 {
+        self.usage.input_tokens + self.usage.cache_read_tokens + self.usage.cache_write_tokens
+    }
 }
 
 /// What an aborted chat says, and stores when the model had said nothing yet.
 const ABORTED: &str = "[Aborted: the chat was stopped on request.]";
 
-/// Ends an aborted chat: persists what is not yet, and answers with what was produced. Turns
-/// already persisted are whole (every tool call has its result); when the unpersisted part ends
-/// with the user's message, a short assistant note follows it, so it is answered.
-fn aborted(
-    mut unsaved: Vec<Message>,
-    mut texts: Vec<String>,
+/// The chat's answer so far.
+struct Progress {
+    texts: Vec<String>,
     records: Vec<ToolCallRecord>,
     usage: Usage,
-) -> ChatResponse {
-    if unsaved.last().is_some_and(|m| matches!(m.role, Role::User)) {
-        unsaved.push(Message {
-            role: Role::Assistant,
-            content: vec![ContentBlock::Text(ABORTED.into())],
-        });
+}
+
+impl Progress {
+    fn end(self, outcome: ChatOutcome) -> ChatResponse {
+        ChatResponse {
+            response: self.texts.join("\n\n"),
+            tool_calls: self.records,
+            usage: self.usage,
+            outcome,
+        }
     }
-    if !unsaved.is_empty() {
-        session::append(&unsaved);
+}
+
+/// Ends an aborted chat: stores what is not stored yet, and answers with what was produced.
+/// Stored turns are whole (every tool call has its result); when the unstored part ends with the
+/// user's message, a short assistant note follows it, so it is answered.
+fn aborted(conversation: &mut Conversation, mut progress: Progress) -> ChatResponse {
+    if conversation.ends_with_unanswered_user() {
+        conversation.push(
+            Message {
+                role: Role::Assistant,
+                content: vec![ContentBlock::Text(ABORTED.into())],
+            },
+            0,
+        );
     }
-    texts.push(ABORTED.into());
-    ChatResponse {
-        response: texts.join("\n\n"),
-        tool_calls: records,
-        usage,
-        outcome: ChatOutcome::Aborted,
-    }
+    conversation.save();
+    progress.texts.push(ABORTED.into());
+    progress.end(ChatOutcome::Aborted)
 }
 
 /// Runs one chat.
@@ -62,105 +80,129 @@ pub fn chat(req: ChatRequest) -> Result<ChatResponse, AgentError> {
             input_schema: t.schema.to_string(),
         })
         .collect();
-    let mut messages = session::history();
-    let user = Message {
-        role: Role::User,
-        content: vec![ContentBlock::Text(req.message.clone())],
+    let fixed = tokens_of_text(SYSTEM_PROMPT)
+        + specs
+            .iter()
+            .map(|s| tokens_of_text(&s.name) + tokens_of_text(&s.description) + tokens_of_text(&s.input_schema))
+            .sum::<u64>();
+    let window = Window {
+        tokens: req.context_tokens,
+        compact_at_percent: req.compact_at_percent,
     };
-    messages.push(user.clone());
-    // Messages not yet persisted: a turn is stored whole (call and results together) or not at all.
-    let mut unsaved = vec![user];
-    let mut texts: Vec<String> = Vec::new();
-    let mut records = Vec::new();
-    let mut usage = zero_usage();
+    // A turn is stored whole (call and results together) or not at all.
+    let mut conversation = Conversation::load();
+    conversation.push(
+        Message {
+            role: Role::User,
+            content: vec![ContentBlock::Text(req.message.clone())],
+        },
+        0,
+    );
+    let mut progress = Progress {
+        texts: Vec::new(),
+        records: Vec::new(),
+        usage: zero_usage(),
+    };
     let mut host = Imports::default();
     let mut guard = RepeatGuard::default();
 
     for _turn in 0..req.max_turns {
         if session::aborted() {
-            return Ok(aborted(unsaved, texts, records, usage));
+            return Ok(aborted(&mut conversation, progress));
         }
-        let request = Request {
+        if conversation.estimate(fixed) > window.threshold() {
+            let compacted = compact(
+                &mut conversation,
+                &window,
+                &req.model,
+                false,
+                fixed,
+                &mut progress.usage,
+            )?;
+            if matches!(compacted, Compacted::Aborted) {
+                return Ok(aborted(&mut conversation, progress));
+            }
+        }
+        let request = |conversation: &Conversation| Request {
             model: req.model.clone(),
             system: SYSTEM_PROMPT.into(),
-            messages: messages.clone(),
+            messages: conversation.messages(),
             tools: specs.clone(),
-            max_tokens: MAX_TOKENS,
+            max_tokens: window.answer_tokens(),
         };
-        let answer = ask(&request)?;
-        add_usage(&mut usage, &answer.usage);
+        let answer = match ask(&request(&conversation), true) {
+            // Too long after all (the estimate was short): compact harder and retry once.
+            Err(AgentError::Llm(LlmError::ContextOverflow(message))) => {
+                match compact(&mut conversation, &window, &req.model, true, fixed, &mut progress.usage)? {
+                    Compacted::Done => ask(&request(&conversation), true)?,
+                    Compacted::Nothing => return Err(AgentError::Llm(LlmError::ContextOverflow(message))),
+                    Compacted::Aborted => return Ok(aborted(&mut conversation, progress)),
+                }
+            }
+            answer => answer?,
+        };
+        add_usage(&mut progress.usage, &answer.usage);
+        let prompt_tokens = answer.prompt_tokens();
         if answer.aborted {
             // What the model said before the abort stands; the calls it began are not run.
             if !answer.text.is_empty() {
-                texts.push(answer.text.clone());
-                unsaved.push(Message {
-                    role: Role::Assistant,
-                    content: vec![ContentBlock::Text(answer.text)],
-                });
+                progress.texts.push(answer.text.clone());
+                conversation.push(
+                    Message {
+                        role: Role::Assistant,
+                        content: vec![ContentBlock::Text(answer.text)],
+                    },
+                    prompt_tokens,
+                );
             }
-            return Ok(aborted(unsaved, texts, records, usage));
-        }
-        if !answer.text.is_empty() {
-            texts.push(answer.text.clone());
+            return Ok(aborted(&mut conversation, progress));
         }
         let mut content = Vec::new();
         if !answer.text.is_empty() {
+            progress.texts.push(answer.text.clone());
             content.push(ContentBlock::Text(answer.text));
         }
         content.extend(answer.calls.iter().cloned().map(ContentBlock::ToolCall));
-        let assistant = Message {
-            role: Role::Assistant,
-            content,
-        };
-        messages.push(assistant.clone());
-        unsaved.push(assistant);
+        conversation.push(
+            Message {
+                role: Role::Assistant,
+                content,
+            },
+            prompt_tokens,
+        );
 
         if answer.calls.is_empty() {
-            session::append(&unsaved);
-            return Ok(ChatResponse {
-                response: texts.join("\n\n"),
-                tool_calls: records,
-                usage,
-                outcome: ChatOutcome::Done,
-            });
+            conversation.save();
+            return Ok(progress.end(ChatOutcome::Done));
         }
         let repeated = guard.observe(&answer.calls);
         let limit = req.max_tool_output_bytes as usize;
-        let results = run_tools(&tools, &mut host, &answer.calls, &mut records, limit);
-        let results = Message {
-            role: Role::User,
-            content: results,
-        };
-        messages.push(results.clone());
-        unsaved.push(results);
-        session::append(&unsaved);
-        unsaved.clear();
+        let results = run_tools(&tools, &mut host, &answer.calls, &mut progress.records, limit);
+        conversation.push(
+            Message {
+                role: Role::User,
+                content: results,
+            },
+            0,
+        );
+        conversation.save();
         if repeated {
-            texts.push(format!(
+            progress.texts.push(format!(
                 "[Stopped: the model made the same tool call with the same arguments {REPEAT_LIMIT} times in a row.]"
             ));
-            return Ok(ChatResponse {
-                response: texts.join("\n\n"),
-                tool_calls: records,
-                usage,
-                outcome: ChatOutcome::RepeatGuard,
-            });
+            return Ok(progress.end(ChatOutcome::RepeatGuard));
         }
     }
-    texts.push(format!(
+    progress.texts.push(format!(
         "[Stopped: this chat reached its limit of {} model turns. Send another message to continue.]",
         req.max_turns
     ));
-    Ok(ChatResponse {
-        response: texts.join("\n\n"),
-        tool_calls: records,
-        usage,
-        outcome: ChatOutcome::TurnLimit,
-    })
+    Ok(progress.end(ChatOutcome::TurnLimit))
 }
 
-/// Calls the model and collects its streamed answer, forwarding text to the client as it comes.
-fn ask(request: &Request) -> Result<Answer, AgentError> {
+/// Calls the model and collects its streamed answer, forwarding its text to the client as it
+/// comes when `live`.
+pub fn ask(request: &Request, live: bool) -> Result<Answer, AgentError> {
     let mut answer = Answer {
         text: String::new(),
         calls: Vec::new(),
@@ -169,7 +211,7 @@ fn ask(request: &Request) -> Result<Answer, AgentError> {
     };
     let stream = match llm::complete(request) {
         Ok(stream) => stream,
-        Err(llm::LlmError::Aborted) => {
+        Err(LlmError::Aborted) => {
             answer.aborted = true;
             return Ok(answer);
         }
@@ -178,7 +220,7 @@ fn ask(request: &Request) -> Result<Answer, AgentError> {
     loop {
         let event = match stream.next() {
             Ok(event) => event,
-            Err(llm::LlmError::Aborted) => {
+            Err(LlmError::Aborted) => {
                 answer.aborted = true;
                 return Ok(answer);
             }
@@ -186,7 +228,9 @@ fn ask(request: &Request) -> Result<Answer, AgentError> {
         };
         match event {
             Some(StreamEvent::TextDelta(delta)) => {
-                session::emit(&AgentEvent::TextDelta(delta.clone()));
+                if live {
+                    session::emit(&AgentEvent::TextDelta(delta.clone()));
+                }
                 answer.text.push_str(&delta);
             }
             Some(StreamEvent::ToolCall(call)) => answer.calls.push(call),
@@ -195,7 +239,7 @@ fn ask(request: &Request) -> Result<Answer, AgentError> {
                 return Ok(answer);
             }
             None => {
-                return Err(AgentError::Llm(llm::LlmError::Transport(
+                return Err(AgentError::Llm(LlmError::Transport(
                     "the answer ended without finishing".into(),
                 )));
             }
@@ -232,10 +276,7 @@ fn cap_output(mut text: String, limit: usize) -> String {
     if text.len() <= limit {
         return text;
     }
-    let mut cut = limit;
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
+    let cut = text.floor_char_boundary(limit);
     let total = text.len();
     text.truncate(cut);
     text.push_str(&format!(
@@ -301,7 +342,8 @@ fn zero_usage() -> Usage {
     }
 }
 
-fn add_usage(total: &mut Usage, more: &Usage) {
+/// Adds `more` to `total`.
+pub fn add_usage(total: &mut Usage, more: &Usage) {
     total.input_tokens += more.input_tokens;
     total.output_tokens += more.output_tokens;
     total.cache_read_tokens += more.cache_read_tokens;

@@ -14,6 +14,8 @@ mod bindings {
 }
 
 mod agent;
+mod compaction;
+mod conversation;
 mod fs;
 mod git;
 mod host;

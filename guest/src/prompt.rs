@@ -15,3 +15,35 @@ Guidelines:
 
 /// Most tokens one model answer may use.
 pub const MAX_TOKENS: u32 = 8192;
+
+/// What the model is told when it summarises older turns of a conversation (compaction).
+pub const SUMMARY_SYSTEM_PROMPT: &str = "You write the working memory of a coding agent. \
+The agent's conversation has grown too long for its context window, so its older turns will be replaced \
+by your summary: whatever you leave out is lost to it. Summarise faithfully and concretely; never invent.";
+
+/// The instructions after the turns to summarise.
+pub const SUMMARY_INSTRUCTIONS: &str = "Write the summary that replaces the turns above, merging in the \
+previous summary if there is one. Use these sections, each as short bullet points:
+
+## Goal
+What the user wants, in their words where it matters.
+## Facts and preferences
+Everything the user told the agent that must not be forgotten: names, constraints, conventions, choices.
+## Decisions
+What was decided, and why.
+## Files
+Every file read, created, changed, moved or deleted, with what happened to it.
+## Done
+What is finished.
+## Open tasks
+What is in progress or still to do, and the next step.
+
+Keep exact identifiers (paths, function names, commands, error messages). Do not call tools.";
+
+/// How the model is shown the summary at the start of its view.
+pub fn summary_for_model(summary: &str) -> String {
+    format!(
+        "[Earlier turns of this conversation were compacted to fit the context window. Their summary:]\n\n\
+         <summary>\n{summary}\n</summary>"
+    )
+}

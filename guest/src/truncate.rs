@@ -112,6 +112,15 @@ pub fn listing(lines: &[String], count_limit: Option<String>, last: Option<Strin
     with_notices(head.content, &notices)
 }
 
+/// `text` cut to at most `max_bytes` (at a character boundary), ending with how much was cut.
+pub fn cut_chars(text: &str, max_bytes: usize) -> String {
+    if text.len() <= max_bytes {
+        return text.to_string();
+    }
+    let cut = text.floor_char_boundary(max_bytes);
+    format!("{}[… {} more bytes cut]", &text[..cut], text.len() - cut)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,6 +146,12 @@ mod tests {
         let h = truncate_head("aaaaaaaaaa\nb", 100, 5);
         assert!(h.first_line_too_long);
         assert_eq!(h.content, "");
+    }
+
+    #[test]
+    fn cut_chars_keeps_whole_characters_and_says_how_much_went() {
+        assert_eq!(cut_chars("short", 10), "short");
+        assert_eq!(cut_chars("ééé", 3), "é[… 4 more bytes cut]");
     }
 
     #[test]

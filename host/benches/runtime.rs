@@ -54,6 +54,7 @@ fn limits() -> ChatLimits {
         max_tool_output_bytes: 100_000,
         max_guest_cpu: Duration::from_secs(60),
         max_memory_bytes: 256 << 20,
+        compact_at_percent: 80,
     }
 }
 

@@ -46,7 +46,7 @@ async fn turn(service: &Arc<ChatService>, id: &SessionId, text: &str) {
     };
     service
         .write(id, move |s| {
-            let seq = s.conversation().append(&[message])?;
+            let seq = s.conversation().append(&[message.into()])?;
             Repo::new(s).record_checkpoint(seq)?;
             Ok::<_, ServiceError>(())
         })
@@ -88,6 +88,7 @@ fn main() {
             max_tool_output_bytes: 100_000,
             max_guest_cpu: Duration::from_secs(60),
             max_memory_bytes: 256 << 20,
+            compact_at_percent: 80,
         },
         max_body_bytes: 1 << 20,
         max_upload_bytes: 256 << 20,

@@ -31,6 +31,8 @@ pub struct ChatLimits {
     pub max_guest_cpu: Duration,
     /// Largest linear memory the guest may grow to.
     pub max_memory_bytes: usize,
+    /// How full a model's context window may get, in percent, before the agent compacts.
+    pub compact_at_percent: u8,
 }
 
 /// What a client asked.
@@ -233,6 +235,7 @@ pub fn run_chat(
     events: Option<Arc<dyn EventSink>>,
     abort: Arc<AbortSignal>,
 ) -> Result<ChatReply, ChatError> {
+    let context_tokens = providers.context_tokens(request.model.as_deref());
     let mut store = new_store(engine, providers, db, limits, events, abort)?;
     let outcome = engine.pre().instantiate(&mut store).and_then(|world| {
         let request = agent::ChatRequest {
@@ -240,6 +243,8 @@ pub fn run_chat(
             model: request.model,
             max_turns: limits.max_turns,
             max_tool_output_bytes: limits.max_tool_output_bytes,
+            context_tokens,
+            compact_at_percent: limits.compact_at_percent,
         };
         world.pi_worker_agent().call_chat(&mut store, &request)
     });

@@ -9,7 +9,7 @@ use pi_worker::chat::ChatLimits;
 use pi_worker::config::{ServerConfig, load_vars};
 use pi_worker::import::remote::RemoteOptions;
 use pi_worker::import::remote::policy::AllowList;
-use pi_worker::llm::LlmConfig;
+use pi_worker::llm::{ContextWindows, LlmConfig};
 use pi_worker::storage::StorageOptions;
 
 #[derive(Parser)]
@@ -87,6 +87,18 @@ struct ServeArgs {
     /// Most chats running at once, across all sessions.
     #[arg(long, env = "PI_WORKER_MAX_CHATS", default_value_t = 64)]
     max_chats: u32,
+    /// Every model's context window, in tokens, over the built-in table.
+    #[arg(long, env = "PI_WORKER_CONTEXT_TOKENS", value_parser = clap::value_parser!(u64).range(1_000..))]
+    context_tokens: Option<u64>,
+    /// One model's context window, as MODEL=TOKENS (`openai/gpt-4o=128000`), over
+    /// `--context-tokens`. Repeatable; the environment variable takes a comma-separated list.
+    #[arg(long = "model-context", env = "PI_WORKER_MODEL_CONTEXT", value_delimiter = ',')]
+    model_context: Vec<String>,
+    /// How full a model's context window may get, in percent, before the agent summarises
+    /// older turns.
+    #[arg(long, env = "PI_WORKER_COMPACT_AT_PERCENT", default_value_t = 80,
+          value_parser = clap::value_parser!(u8).range(10..=95))]
+    compact_at_percent: u8,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -120,6 +132,7 @@ fn main() -> anyhow::Result<()> {
             max_tool_output_bytes: args.max_tool_output_bytes.max(1024),
             max_guest_cpu: Duration::from_secs_f64(args.guest_cpu_secs),
             max_memory_bytes: args.memory_mib.saturating_mul(1024 * 1024),
+            compact_at_percent: args.compact_at_percent,
         },
         max_body_bytes: args.max_body_bytes,
         max_upload_bytes: args.max_upload_bytes,
@@ -128,7 +141,14 @@ fn main() -> anyhow::Result<()> {
             allow: AllowList::parse(&args.import_allow).map_err(anyhow::Error::msg)?,
             timeout: Duration::from_secs(args.import_timeout),
         },
-        llm: LlmConfig::from_vars(&vars)?,
+        llm: LlmConfig {
+            context_windows: ContextWindows {
+                all_models: args.context_tokens,
+                per_model: ContextWindows::per_model(&args.model_context)
+                    .map_err(|e| anyhow::anyhow!("--model-context: {e}"))?,
+            },
+            ..LlmConfig::from_vars(&vars)?
+        },
         tokens_file: args.tokens_file,
         notify_secret: args
             .notify_secret

@@ -11,6 +11,7 @@ mod abort;
 mod access;
 mod bad_input;
 mod checkpoints;
+mod compaction;
 mod conversation;
 mod durability;
 mod events;

@@ -284,6 +284,8 @@ pub async fn info(State(state): State<Arc<AppState>>, Path(raw_id): Path<String>
         "totalBytes": info.stats.total_bytes,
         "spilledFiles": info.stats.spilled_files,
         "messageCount": info.message_count,
+        "contextTokens": info.context_tokens,
+        "compactions": info.compactions,
         "createdAt": info.created_ms,
         "template": info.template,
         "branch": info.branch,
@@ -291,8 +293,10 @@ pub async fn info(State(state): State<Arc<AppState>>, Path(raw_id): Path<String>
         "gitAuthor": { "name": info.git_author.name, "email": info.git_author.email },
         "owner": info.owner,
         "defaultModel": state.service.providers().default_model(),
+        "contextWindow": state.service.providers().context_tokens(None),
         "limits": {
             "maxTurns": config.chat.max_turns,
+            "compactAtPercent": config.chat.compact_at_percent,
             "maxToolOutputBytes": config.chat.max_tool_output_bytes,
             "maxWorkspaceBytes": config.storage.max_workspace_bytes,
             "maxWorkspaceFiles": config.storage.max_workspace_files,
@@ -313,16 +317,25 @@ pub struct MessagesQuery {
     view: Option<String>,
 }
 
-/// One row of the record as JSON: a message (`role`, `content`) or a revert marker
-/// (`role: "revert"`, `atMessage`), each with its `seq` and `createdAt`.
+/// One row of the record as JSON, with its `seq` and `createdAt`: a message (`role`, `content`,
+/// and for a model's answer `promptTokens`), a revert marker (`role: "revert"`, `atMessage`) or a
+/// compaction marker (`role: "compaction"`, `summary`, `keepFrom`, `tokensBefore`).
 fn recorded_json(row: &Recorded) -> Value {
     let mut value = match &row.entry {
         RecordEntry::Message(message) => serde_json::to_value(message).unwrap_or_default(),
         RecordEntry::Revert { at_message } => json!({ "role": "revert", "atMessage": at_message }),
+        RecordEntry::Compaction(compaction) => {
+            let mut value = serde_json::to_value(compaction).unwrap_or_default();
+            value["role"] = json!("compaction");
+            value
+        }
     };
     if let Some(object) = value.as_object_mut() {
         object.insert("seq".into(), json!(row.seq));
         object.insert("createdAt".into(), json!(row.created_ms));
+        if row.prompt_tokens > 0 {
+            object.insert("promptTokens".into(), json!(row.prompt_tokens));
+        }
     }
     value
 }

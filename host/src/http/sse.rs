@@ -53,6 +53,13 @@ fn chat_event(e: &ChatEvent) -> Event {
             "tool_end",
             &json!({ "id": id, "tool": tool, "isError": is_error, "result": result }),
         ),
+        ChatEvent::Compaction {
+            tokens_before,
+            tokens_after,
+        } => event(
+            "compaction",
+            &json!({ "tokensBefore": tokens_before, "tokensAfter": tokens_after }),
+        ),
     }
 }
 

@@ -107,6 +107,7 @@ impl From<LlmError> for wit::LlmError {
             LlmError::Transport(m) => Self::Transport(m),
             LlmError::Protocol(m) => Self::Protocol(m),
             LlmError::Aborted => Self::Aborted,
+            LlmError::ContextOverflow(m) => Self::ContextOverflow(m),
         }
     }
 }
@@ -122,6 +123,7 @@ impl From<wit::LlmError> for LlmError {
             wit::LlmError::Transport(m) => Self::Transport(m),
             wit::LlmError::Protocol(m) => Self::Protocol(m),
             wit::LlmError::Aborted => Self::Aborted,
+            wit::LlmError::ContextOverflow(m) => Self::ContextOverflow(m),
         }
     }
 }

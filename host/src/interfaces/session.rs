@@ -9,10 +9,10 @@ use wasmtime::component::{HasData, Linker};
 
 use super::llm::{message_from_wit, message_to_wit};
 use crate::abort::AbortSignal;
-use crate::bindings::pi::worker::llm as wit_llm;
 use crate::bindings::pi::worker::session::{self as wit, Host};
 use crate::git::Repo;
 use crate::storage::SessionDb;
+use crate::storage::conversation::{Compaction, NewMessage, RecordEntry};
 
 /// Progress of a chat, as the client sees it live.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +38,13 @@ pub enum ChatEvent {
         is_error: bool,
         /// What it returned.
         result: String,
+    },
+    /// Older turns were summarised.
+    Compaction {
+        /// The estimated prompt size before, in tokens.
+        tokens_before: u64,
+        /// The estimated prompt size after, in tokens.
+        tokens_after: u64,
     },
 }
 
@@ -84,19 +91,56 @@ pub fn add_to_linker<T: SessionView + 'static>(linker: &mut Linker<T>) -> wasmti
 }
 
 impl Host for SessionCtxView<'_> {
-    fn history(&mut self) -> wasmtime::Result<Vec<wit_llm::Message>> {
-        let history = self.db.read(|s| s.conversation().history())?;
-        Ok(history.into_iter().map(message_to_wit).collect())
+    fn history(&mut self) -> wasmtime::Result<wit::Context> {
+        let view = self.db.read(|s| s.conversation().view())?;
+        let mut context = wit::Context {
+            summary: None,
+            entries: Vec::with_capacity(view.len()),
+        };
+        for row in view {
+            match row.entry {
+                RecordEntry::Compaction(compaction) => {
+                    context.summary = Some(wit::Summary {
+                        seq: row.seq,
+                        text: compaction.summary,
+                    })
+                }
+                RecordEntry::Message(message) => context.entries.push(wit::Entry {
+                    seq: row.seq,
+                    message: message_to_wit(message),
+                    prompt_tokens: row.prompt_tokens,
+                }),
+                RecordEntry::Revert { .. } => {}
+            }
+        }
+        Ok(context)
     }
 
-    fn append(&mut self, messages: Vec<wit_llm::Message>) -> wasmtime::Result<()> {
-        let messages: Vec<_> = messages.into_iter().map(message_from_wit).collect();
+    fn append(&mut self, entries: Vec<wit::NewEntry>) -> wasmtime::Result<u64> {
+        let messages: Vec<_> = entries
+            .into_iter()
+            .map(|entry| NewMessage {
+                message: message_from_wit(entry.message),
+                prompt_tokens: entry.prompt_tokens,
+            })
+            .collect();
         // The turn and the checkpoint of the files it left, together.
-        self.db.write(|s| {
+        let seq = self.db.write(|s| {
             let seq = s.conversation().append(&messages)?;
-            Repo::new(s).record_checkpoint(seq)
+            Repo::new(s).record_checkpoint(seq)?;
+            Ok::<_, crate::git::GitError>(seq)
         })?;
-        Ok(())
+        Ok(seq)
+    }
+
+    fn compact(&mut self, summary: String, keep_from: u64, tokens_before: u64) -> wasmtime::Result<Result<(), String>> {
+        let compaction = Compaction {
+            summary,
+            keep_from,
+            tokens_before,
+        };
+        let outcome = self.db.write(|s| s.conversation().append_compaction(&compaction))?;
+        Ok(outcome.map(drop).map_err(|refused| refused.to_string()))
     }
 
     fn aborted(&mut self) -> wasmtime::Result<bool> {
@@ -119,6 +163,10 @@ impl Host for SessionCtxView<'_> {
                 tool: e.tool,
                 is_error: e.is_error,
                 result: e.result,
+            },
+            wit::AgentEvent::Compaction(c) => ChatEvent::Compaction {
+                tokens_before: c.tokens_before,
+                tokens_after: c.tokens_after,
             },
         };
         events.emit(event);

@@ -8,7 +8,7 @@ use std::fmt;
 use reqwest::RequestBuilder;
 use serde_json::{Value, json};
 
-use super::{HttpProvider, LlmRequest, WireFormat};
+use super::{HttpProvider, LlmError, LlmRequest, WireFormat};
 use crate::message::{ContentBlock, Message, Role};
 
 /// The API version this client speaks (`anthropic-version` header).
@@ -56,8 +56,18 @@ impl WireFormat for AnthropicMessages {
         request_body(request)
     }
 
-    fn error_message(body: &str) -> String {
-        error_message(body)
+    fn error(status: u16, body: &str) -> LlmError {
+        let message = error_message(body);
+        // "prompt is too long: 208000 tokens > 200000 maximum", or "input length and `max_tokens`
+        // exceed context limit: …", both `invalid_request_error`s.
+        let overflow = status == 400
+            && message.starts_with("invalid_request_error: ")
+            && (message.contains("prompt is too long") || message.contains("exceed context limit"));
+        if overflow {
+            LlmError::ContextOverflow(message)
+        } else {
+            LlmError::Provider { status, message }
+        }
     }
 }
 
@@ -208,5 +218,22 @@ mod tests {
             error_message(r#"{"type":"error","error":{"type":"rate_limit_error","message":"slow"}}"#),
             "rate_limit_error: slow"
         );
+    }
+
+    #[test]
+    fn a_prompt_too_long_is_a_context_overflow() {
+        let too_long = r#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 208432 tokens > 200000 maximum"}}"#;
+        assert_eq!(
+            AnthropicMessages::error(400, too_long),
+            LlmError::ContextOverflow(
+                "invalid_request_error: prompt is too long: 208432 tokens > 200000 maximum".into()
+            )
+        );
+        let other =
+            r#"{"type":"error","error":{"type":"invalid_request_error","message":"messages: roles must alternate"}}"#;
+        assert!(matches!(
+            AnthropicMessages::error(400, other),
+            LlmError::Provider { status: 400, .. }
+        ));
     }
 }

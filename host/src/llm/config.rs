@@ -13,8 +13,8 @@ use std::time::Duration;
 use super::openai::{OPENAI_BASE_URL, UnknownMaxTokensField};
 use super::retry::RetryPolicy;
 use super::{
-    AnthropicMessages, AnthropicProvider, ChatCompletions, LlmError, LlmProvider, MaxTokensField, OpenAiProvider,
-    ProviderRegistry,
+    AnthropicMessages, AnthropicProvider, ChatCompletions, ContextWindows, LlmError, LlmProvider, MaxTokensField,
+    OpenAiProvider, ProviderRegistry,
 };
 
 /// The model used when a request names none.
@@ -82,6 +82,8 @@ pub struct LlmConfig {
     pub default_model: String,
     /// `PI_WORKER_LLM_RETRIES`, `PI_WORKER_LLM_RETRY_BASE_MS`, `PI_WORKER_LLM_MAX_RETRY_WAIT_SECS`.
     pub retry: RetryPolicy,
+    /// Models' context windows (`--context-tokens`, `--model-context`; default: the built-in table).
+    pub context_windows: ContextWindows,
 }
 
 impl LlmConfig {
@@ -127,6 +129,7 @@ impl LlmConfig {
                 max_total_wait: number("PI_WORKER_LLM_MAX_RETRY_WAIT_SECS")
                     .map_or(defaults.max_total_wait, Duration::from_secs),
             },
+            context_windows: ContextWindows::default(),
         })
     }
 }
@@ -141,7 +144,9 @@ impl ProviderRegistry {
     /// prefix, the OpenAI-compatible provider under each of its prefixes. A provider without
     /// settings stays known, so its models fail with an error saying what to set.
     pub fn from_config(config: &LlmConfig) -> Result<Self, LlmError> {
-        let mut builder = Self::builder(&config.default_model).serve_unprefixed(ANTHROPIC_PREFIX);
+        let mut builder = Self::builder(&config.default_model)
+            .serve_unprefixed(ANTHROPIC_PREFIX)
+            .context_windows(config.context_windows.clone());
         builder = match &config.anthropic {
             Some(anthropic) => {
                 let wire = AnthropicMessages::new(&anthropic.api_key);

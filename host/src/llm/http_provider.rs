@@ -29,8 +29,10 @@ pub trait WireFormat: Send + Sync + 'static {
     /// The JSON body of a streaming request.
     fn request_body(&self, request: &LlmRequest) -> Value;
 
-    /// The readable part of an error answer's body.
-    fn error_message(body: &str) -> String;
+    /// The error an error answer (not success) stands for: [`LlmError::ContextOverflow`] when
+    /// the provider says the prompt is too long, else [`LlmError::Provider`] with the readable
+    /// part of the body.
+    fn error(status: u16, body: &str) -> LlmError;
 }
 
 /// A provider reached over HTTP that streams its answers as server-sent events.
@@ -78,7 +80,7 @@ impl<W: WireFormat> HttpProvider<W> {
                 .header("accept", "text/event-stream")
                 .body(body.clone())
         };
-        let response = retry::send(&self.retry, W::NAME, build, W::error_message).await?;
+        let response = retry::send(&self.retry, W::NAME, build, W::error).await?;
         Ok(sse::decode(response, W::Decoder::default()))
     }
 }

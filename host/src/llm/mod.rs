@@ -6,6 +6,7 @@
 
 pub mod anthropic;
 pub mod config;
+pub mod context;
 pub mod http_provider;
 pub mod openai;
 pub mod registry;
@@ -19,6 +20,7 @@ use futures_util::Stream;
 
 pub use self::anthropic::{AnthropicMessages, AnthropicProvider};
 pub use self::config::LlmConfig;
+pub use self::context::ContextWindows;
 pub use self::http_provider::{HttpProvider, WireFormat};
 pub use self::openai::{ChatCompletions, MaxTokensField, OpenAiProvider};
 pub use self::registry::{ProviderRegistry, ProviderRegistryBuilder};
@@ -106,6 +108,9 @@ pub enum LlmError {
     /// The chat was aborted while the model answered.
     #[error("the chat was aborted during the model call")]
     Aborted,
+    /// The provider refused the prompt as longer than the model's context window.
+    #[error("the conversation does not fit the model's context window, even after compacting it: {0}")]
+    ContextOverflow(String),
 }
 
 /// A streamed answer.

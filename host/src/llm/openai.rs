@@ -10,7 +10,7 @@ use std::str::FromStr;
 use reqwest::RequestBuilder;
 use serde_json::{Value, json};
 
-use super::{HttpProvider, LlmRequest, WireFormat};
+use super::{HttpProvider, LlmError, LlmRequest, WireFormat};
 use crate::message::{ContentBlock, Message, Role};
 
 /// OpenAI's own API, where [`MaxTokensField::MaxCompletionTokens`] is the default.
@@ -140,8 +140,18 @@ impl WireFormat for ChatCompletions {
         body
     }
 
-    fn error_message(body: &str) -> String {
-        error_message(body)
+    fn error(status: u16, body: &str) -> LlmError {
+        let code = serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|v| v["error"]["code"].as_str().map(String::from));
+        let message = error_message(body);
+        // OpenAI says `context_length_exceeded`; compatible servers (vLLM, llama.cpp) often only
+        // "This model's maximum context length is … tokens".
+        if code.as_deref() == Some("context_length_exceeded") || message.contains("maximum context length") {
+            LlmError::ContextOverflow(message)
+        } else {
+            LlmError::Provider { status, message }
+        }
     }
 }
 
@@ -273,6 +283,19 @@ mod tests {
             error_message(r#"{"error":{"message":"no","type":"invalid_request_error"}}"#),
             "invalid_request_error: no"
         );
+    }
+
+    #[test]
+    fn context_length_exceeded_is_a_context_overflow() {
+        let too_long = r#"{"error":{"message":"This model's maximum context length is 128000 tokens. However, your messages resulted in 130536 tokens. Please reduce the length of the messages.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#;
+        assert!(
+            matches!(ChatCompletions::error(400, too_long), LlmError::ContextOverflow(m) if m.contains("130536 tokens"))
+        );
+        let other = r#"{"error":{"message":"no","type":"invalid_request_error","param":null,"code":null}}"#;
+        assert!(matches!(
+            ChatCompletions::error(400, other),
+            LlmError::Provider { status: 400, .. }
+        ));
     }
 
     #[test]

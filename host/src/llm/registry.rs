@@ -8,7 +8,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::{LlmError, LlmProvider};
+use super::{ContextWindows, LlmError, LlmProvider};
 
 /// What a prefix leads to.
 #[derive(Clone)]
@@ -31,6 +31,7 @@ pub struct ProviderRegistry {
     entries: Vec<(String, Entry)>,
     unprefixed: Option<String>,
     default_model: String,
+    windows: ContextWindows,
 }
 
 impl fmt::Debug for ProviderRegistry {
@@ -44,6 +45,7 @@ impl fmt::Debug for ProviderRegistry {
             .field("configured", &entries)
             .field("unprefixed", &self.unprefixed)
             .field("default_model", &self.default_model)
+            .field("windows", &self.windows)
             .finish()
     }
 }
@@ -98,6 +100,12 @@ impl ProviderRegistryBuilder {
         self
     }
 
+    /// Sizes models' context windows with `windows` (default: the built-in table).
+    pub fn context_windows(mut self, windows: ContextWindows) -> Self {
+        self.registry.windows = windows;
+        self
+    }
+
     /// The registry.
     pub fn build(self) -> ProviderRegistry {
         self.registry
@@ -121,6 +129,7 @@ impl ProviderRegistry {
                 entries: Vec::new(),
                 unprefixed: None,
                 default_model: default_model.to_string(),
+                windows: ContextWindows::default(),
             },
         }
     }
@@ -128,6 +137,12 @@ impl ProviderRegistry {
     /// The model used when a request names none.
     pub fn default_model(&self) -> &str {
         &self.default_model
+    }
+
+    /// The context window of `model` (or the default model), in tokens.
+    pub fn context_tokens(&self, model: Option<&str>) -> u64 {
+        let model = model.map(str::trim).filter(|m| !m.is_empty());
+        self.windows.tokens(model.unwrap_or(&self.default_model))
     }
 
     /// Whether any provider is configured.

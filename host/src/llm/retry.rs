@@ -61,13 +61,13 @@ fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
 }
 
 /// Sends the request `build()` makes, retrying as the policy allows. A non-success answer that is
-/// not retried (or whose retries ran out) becomes [`LlmError::Provider`], its body read by
-/// `error_message`.
+/// not retried (or whose retries ran out) becomes the error `error` reads from its status and
+/// body.
 pub async fn send(
     policy: &RetryPolicy,
     provider: &str,
     build: impl Fn() -> RequestBuilder,
-    error_message: fn(&str) -> String,
+    error: fn(u16, &str) -> LlmError,
 ) -> Result<Response, LlmError> {
     let mut waited = Duration::ZERO;
     let mut attempt = 0;
@@ -83,10 +83,7 @@ pub async fn send(
                 };
                 let delay = retry_after(&response);
                 let text = response.text().await.unwrap_or_default();
-                let error = LlmError::Provider {
-                    status: status.as_u16(),
-                    message: error_message(&text),
-                };
+                let error = error(status.as_u16(), &text);
                 if !should_retry {
                     return Err(error);
                 }

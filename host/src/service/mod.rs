@@ -103,6 +103,10 @@ pub struct SessionInfo {
     pub stats: Stats,
     /// Messages in the conversation.
     pub message_count: u64,
+    /// The size of the last prompt a model answered, in tokens (0: none yet).
+    pub context_tokens: u64,
+    /// Compactions of the conversation so far.
+    pub compactions: u64,
     /// When the session was created, milliseconds since the Unix epoch.
     pub created_ms: Option<u64>,
     /// The template it started from.
@@ -260,6 +264,8 @@ impl ChatService {
             Ok::<_, ServiceError>(SessionInfo {
                 stats: s.worktree().stats()?,
                 message_count: s.conversation().count()?,
+                context_tokens: s.conversation().last_prompt_tokens()?,
+                compactions: s.conversation().compactions()?,
                 created_ms,
                 template: meta.get(meta::TEMPLATE)?,
                 branch,

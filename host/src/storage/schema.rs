@@ -102,6 +102,10 @@ BEGIN
         WHERE NOT EXISTS (SELECT 1 FROM checkpoint_dirty WHERE path = NEW.path);
 END;
 ",
+    // 3: the prompt size behind each model answer (what compaction estimates from).
+    "
+ALTER TABLE messages ADD COLUMN prompt_tokens INTEGER NOT NULL DEFAULT 0;
+",
 ];
 
 /// The schema version this build creates and understands.

@@ -9,6 +9,10 @@
 //! One dispatch ([`serve`]) takes the script's next reply for either endpoint; a [`Wire`] per
 //! format checks the request as the real API would and encodes the reply. Streams are split
 //! across network writes at arbitrary byte positions.
+//!
+//! A prompt's size is its request body's characters ÷ 4, reported as the answer's input tokens.
+//! With a context window set ([`FakeLlm::set_context_window`]), a larger prompt gets the
+//! provider's real "too long" error instead of an answer.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -90,6 +94,10 @@ impl Reply {
 pub struct Received {
     pub headers: HeaderMap,
     pub body: Value,
+    /// The prompt's size: the body's characters ÷ 4.
+    pub prompt_tokens: u64,
+    /// Refused as longer than the context window.
+    pub too_long: bool,
 }
 
 #[derive(Default)]
@@ -101,6 +109,8 @@ pub(super) struct Script {
     responder: Option<fn(&Value) -> Reply>,
     /// Which length-cap field the Chat Completions endpoint accepts.
     pub(super) token_field: TokenField,
+    /// Longest prompt accepted, in tokens.
+    context_window: Option<u64>,
 }
 
 /// The running fake.
@@ -149,6 +159,11 @@ impl FakeLlm {
         self.script.lock().unwrap().replies.len()
     }
 
+    /// Refuses prompts longer than `tokens` with each provider's real "too long" error.
+    pub fn set_context_window(&self, tokens: u64) {
+        self.script.lock().unwrap().context_window = Some(tokens);
+    }
+
     /// Sets which length-cap field the Chat Completions endpoint accepts.
     pub fn set_token_field(&self, token_field: TokenField) {
         self.script.lock().unwrap().token_field = token_field;
@@ -169,16 +184,18 @@ pub(super) trait Wire {
     fn refuse(headers: &HeaderMap, body: &Value, script: &Script) -> Option<Response>;
     /// An error answer, with the API's error body.
     fn error_response(status: u16, kind: &str, message: &str) -> Response;
-    /// The SSE frames of a complete answer.
-    fn answer(n: usize, model: &str, blocks: &[Block]) -> Vec<String>;
+    /// The SSE frames of a complete answer to a prompt of `prompt_tokens`.
+    fn answer(n: usize, model: &str, prompt_tokens: u64, blocks: &[Block]) -> Vec<String>;
+    /// The API's answer to a prompt of `tokens` longer than its context `window`.
+    fn too_long(tokens: u64, window: u64) -> Response;
     /// The SSE frame of an error sent inside a stream.
     fn stream_error(kind: &str, message: &str) -> String;
 }
 
 /// Both endpoints: checks the request as the real API would, takes the script's reply for it
 /// and writes it in `W`'s wire format.
-async fn serve<W: Wire>(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap, body: Bytes) -> Response {
-    let body: Value = match serde_json::from_slice(&body) {
+async fn serve<W: Wire>(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap, raw: Bytes) -> Response {
+    let body: Value = match serde_json::from_slice(&raw) {
         Ok(v) => v,
         Err(e) => return W::error_response(400, "invalid_request_error", &format!("invalid JSON: {e}")),
     };
@@ -186,11 +203,22 @@ async fn serve<W: Wire>(State(script): State<Arc<Mutex<Script>>>, headers: Heade
     if let Some(refused) = refused {
         return refused;
     }
-    let (reply, n) = take_reply(&script, headers, &body);
+    let prompt_tokens = String::from_utf8_lossy(&raw).chars().count() as u64 / 4;
+    let window = script.lock().unwrap().context_window;
+    if let Some(window) = window.filter(|&window| prompt_tokens > window) {
+        script.lock().unwrap().received.push(Received {
+            headers,
+            body,
+            prompt_tokens,
+            too_long: true,
+        });
+        return W::too_long(prompt_tokens, window);
+    }
+    let (reply, n) = take_reply(&script, headers, &body, prompt_tokens);
     let reply = slowly(reply).await;
     let model = body["model"].as_str().unwrap_or("unknown").to_string();
     let opening = |text: &str| {
-        let mut frames = W::answer(n, &model, &[Block::Text(text.into())]);
+        let mut frames = W::answer(n, &model, prompt_tokens, &[Block::Text(text.into())]);
         frames.truncate(W::OPENING);
         frames
     };
@@ -206,7 +234,7 @@ async fn serve<W: Wire>(State(script): State<Arc<Mutex<Script>>>, headers: Heade
             message,
             retry_after,
         }) => with_retry_after(W::error_response(status, &kind, &message), retry_after),
-        Some(Reply::Answer(blocks)) => sse_body(W::answer(n, &model, &blocks), false),
+        Some(Reply::Answer(blocks)) => sse_body(W::answer(n, &model, prompt_tokens, &blocks), false),
         Some(Reply::StreamError { kind, message }) => {
             let mut frames = opening("partial answer");
             frames.push(W::stream_error(&kind, &message));
@@ -228,11 +256,13 @@ async fn serve<W: Wire>(State(script): State<Arc<Mutex<Script>>>, headers: Heade
 }
 
 /// Records the request and takes the reply for it: the next scripted one, else the responder's.
-fn take_reply(script: &Mutex<Script>, headers: HeaderMap, body: &Value) -> (Option<Reply>, usize) {
+fn take_reply(script: &Mutex<Script>, headers: HeaderMap, body: &Value, prompt_tokens: u64) -> (Option<Reply>, usize) {
     let mut script = script.lock().unwrap();
     script.received.push(Received {
         headers,
         body: body.clone(),
+        prompt_tokens,
+        too_long: false,
     });
     script.served += 1;
     let reply = script
@@ -298,11 +328,19 @@ impl Wire for AnthropicWire {
         error_response(status, kind, message)
     }
 
-    fn answer(n: usize, model: &str, blocks: &[Block]) -> Vec<String> {
-        answer_events(n, model, blocks)
+    fn answer(n: usize, model: &str, prompt_tokens: u64, blocks: &[Block]) -> Vec<String> {
+        answer_events(n, model, prompt_tokens, blocks)
             .into_iter()
             .map(|(name, data)| format!("event: {name}\ndata: {data}\n\n"))
             .collect()
+    }
+
+    fn too_long(tokens: u64, window: u64) -> Response {
+        error_response(
+            400,
+            "invalid_request_error",
+            &format!("prompt is too long: {tokens} tokens > {window} maximum"),
+        )
     }
 
     fn stream_error(kind: &str, message: &str) -> String {
@@ -323,14 +361,14 @@ fn error_response(status: u16, kind: &str, message: &str) -> Response {
 }
 
 /// The events of a complete answer, in the order the real API sends them.
-fn answer_events(n: usize, model: &str, blocks: &[Block]) -> Vec<(String, Value)> {
+fn answer_events(n: usize, model: &str, prompt_tokens: u64, blocks: &[Block]) -> Vec<(String, Value)> {
     let mut events = vec![
         (
             "message_start".to_string(),
             json!({ "type": "message_start", "message": {
                 "id": format!("msg_fake_{n}"), "type": "message", "role": "assistant", "model": model,
                 "content": [], "stop_reason": null, "stop_sequence": null,
-                "usage": { "input_tokens": 100 + n, "output_tokens": 1, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0 },
+                "usage": { "input_tokens": prompt_tokens, "output_tokens": 1, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0 },
             }}),
         ),
         ("ping".to_string(), json!({ "type": "ping" })),

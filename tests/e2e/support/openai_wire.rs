@@ -101,7 +101,22 @@ impl Wire for ChatCompletionsWire {
         json_response(status, &error_body(message, kind, None, None))
     }
 
-    fn answer(n: usize, model: &str, blocks: &[Block]) -> Vec<String> {
+    fn too_long(tokens: u64, window: u64) -> Response {
+        let message = format!(
+            "This model's maximum context length is {window} tokens. However, your messages resulted in {tokens} tokens. Please reduce the length of the messages."
+        );
+        json_response(
+            400,
+            &error_body(
+                &message,
+                "invalid_request_error",
+                Some("messages"),
+                Some("context_length_exceeded"),
+            ),
+        )
+    }
+
+    fn answer(n: usize, model: &str, prompt_tokens: u64, blocks: &[Block]) -> Vec<String> {
         let mut frames = vec![chunk(n, model, json!({ "role": "assistant", "content": "" }), None)];
         let mut tool_index = 0;
         for block in blocks {
@@ -136,7 +151,7 @@ impl Wire for ChatCompletionsWire {
         frames.push(chunk(n, model, json!({}), Some(finish)));
         let usage = json!({
             "id": format!("chatcmpl-fake-{n}"), "object": "chat.completion.chunk", "created": 0, "model": model, "choices": [],
-            "usage": { "prompt_tokens": 100 + n, "completion_tokens": 20, "total_tokens": 120 + n },
+            "usage": { "prompt_tokens": prompt_tokens, "completion_tokens": 20, "total_tokens": prompt_tokens + 20 },
         });
         frames.push(format!("data: {usage}\n\n"));
         frames.push("data: [DONE]\n\n".into());
