@@ -206,6 +206,15 @@ async fn a_message_larger_than_the_window_fails_clearly(p: Provider) {
     let (fake, _server, api, s) = start(p, WINDOW, WINDOW).await;
     chat_ok(&api, &s, "chat 1: read page.txt").await;
     let huge = "word ".repeat(WINDOW as usize);
+    // Streamed: the compaction it tried (chat 1 summarised) shows, then the error.
+    let (status, events) = api.chat_stream(&s, &huge).await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = events.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["compaction", "error"], "{events:?}");
+    let compaction = &events[0].1;
+    assert!(compaction["tokensBefore"].as_u64().unwrap() > compaction["tokensAfter"].as_u64().unwrap());
+    assert_eq!(events[1].1["status"], 502);
+    // Again, with nothing left to summarise.
     let (status, body) = api.chat(&s, &huge).await;
     assert_eq!(status, 502, "{body}");
     let error = body["error"].as_str().unwrap();
