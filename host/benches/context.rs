@@ -141,15 +141,17 @@ fn main() {
                 model: None,
             };
             let started = Instant::now();
-            let (engine, providers) = (&engine, providers.clone());
-            std::thread::scope(|s| {
-                s.spawn(|| {
-                    let _guard = runtime.enter();
-                    run_chat(engine, providers, db, request, limits, None, Default::default()).unwrap()
-                })
-                .join()
-                .unwrap()
-            });
+            runtime
+                .block_on(run_chat(
+                    &engine,
+                    providers.clone(),
+                    db,
+                    request,
+                    limits,
+                    None,
+                    Default::default(),
+                ))
+                .unwrap();
             Measured {
                 history_bytes,
                 request_bytes: model.requests.lock().unwrap()[before..].to_vec(),

@@ -100,7 +100,7 @@ fn main() {
         let t0 = Instant::now();
         let mut store = new_store(&engine, providers.clone(), db, limits(), None, Default::default()).unwrap();
         let t1 = Instant::now();
-        let instance = engine.pre().instantiate(&mut store).unwrap();
+        let instance = runtime.block_on(engine.pre().instantiate_async(&mut store)).unwrap();
         let t2 = Instant::now();
         std::hint::black_box(instance);
         drop(store);
@@ -132,14 +132,15 @@ fn main() {
             model: None,
         };
         let t0 = Instant::now();
-        let reply = std::thread::scope(|s| {
-            s.spawn(|| {
-                let _guard = runtime.enter();
-                run_chat(engine, providers, db, request, limits(), None, Default::default())
-            })
-            .join()
-            .unwrap()
-        });
+        let reply = runtime.block_on(run_chat(
+            engine,
+            providers,
+            db,
+            request,
+            limits(),
+            None,
+            Default::default(),
+        ));
         let elapsed = t0.elapsed();
         assert_eq!(reply.unwrap().tool_calls.len(), turns - 1);
         elapsed

@@ -8,12 +8,21 @@
 //! failure into a trap. Functions without a WIT error (`stats`, `history`, `append`) are
 //! `trappable` for the same faults. `llm` failures are all domain failures (a provider's answer);
 //! only a bad resource handle traps there.
+//!
+//! The model calls (`llm.complete`, `response-stream.next`) are `async` on the host, and so is
+//! the `agent` export: a chat runs on a fiber, and while it waits for the model it holds no
+//! thread. Every other import is a short synchronous call.
 #![allow(missing_docs, reason = "generated code; the WIT files carry the documentation")]
 
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "agent-world",
-    imports: { default: trappable },
+    imports: {
+        "pi:worker/llm.complete": async | trappable,
+        "pi:worker/llm.[method]response-stream.next": async | trappable,
+        default: trappable,
+    },
+    exports: { default: async },
     trappable_error_type: {
         "pi:worker/workspace.fs-error" => crate::storage::FsError,
         "pi:worker/git.git-error" => crate::git::GitError,

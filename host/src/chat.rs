@@ -1,8 +1,14 @@
-//! One chat: a fresh guest instance in its own store, run to completion on a blocking thread.
+//! One chat: a fresh guest instance in its own store, run to completion on a fiber.
 //! The runtime half of a chat; [`service`](crate::service) decides when and on which session.
+//!
+//! The guest runs with Wasmtime's async support: while it waits for the model it is a suspended
+//! fiber (no thread; its session database suspended too), and every epoch tick it yields to the
+//! executor, so a spinning guest cannot starve the other chats. Its CPU budget counts the time it
+//! runs: wall time less model waits and less time spent yielded.
 
 use crate::abort::AbortSignal;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::ResourceTable;
@@ -172,6 +178,7 @@ impl LlmView for ChatState {
         LlmCtxView {
             ctx: &mut self.llm,
             table: &mut self.table,
+            idle_db: Some(&mut self.db),
         }
     }
 }
@@ -186,7 +193,7 @@ impl SessionView for ChatState {
 }
 
 /// A fresh store for one chat: the session's database, the providers, the limits and the live
-/// event sink. Must be created inside a Tokio runtime (model calls are driven on it).
+/// event sink. Its guest must be run with `call_async` (see [`run_chat`]) on a Tokio runtime.
 pub fn new_store(
     engine: &AgentEngine,
     providers: Arc<ProviderRegistry>,
@@ -195,7 +202,6 @@ pub fn new_store(
     events: Option<Arc<dyn EventSink>>,
     abort: Arc<AbortSignal>,
 ) -> Result<Store<ChatState>, ChatError> {
-    let runtime = tokio::runtime::Handle::try_current().map_err(|e| ChatError::Internal(e.into()))?;
     let state = ChatState {
         // No preopened directories, no environment, no arguments, no network: the WASI defaults.
         wasi: WasiCtx::builder().build(),
@@ -205,28 +211,38 @@ pub fn new_store(
             .trap_on_grow_failure(true)
             .build(),
         db,
-        llm: LlmCtx::new(providers, runtime).with_abort(abort.clone()),
+        llm: LlmCtx::new(providers).with_abort(abort.clone()),
         session: SessionCtx { events, abort },
     };
     let mut store = Store::new(engine.engine(), state);
     store.limiter(|s| &mut s.limits);
     let started = Instant::now();
     let budget = limits.max_guest_cpu;
-    // Checked every epoch tick: guest CPU time is wall time minus time spent waiting for the model.
+    // Nanoseconds spent yielded to other chats, waiting to be scheduled again.
+    let yielded = Arc::new(AtomicU64::new(0));
+    // Checked every epoch tick while the guest runs: its CPU time is wall time less model waits
+    // and less time yielded. Within budget, it yields to the executor (fairness) and goes on.
     store.epoch_deadline_callback(move |ctx| {
-        let guest_time = started.elapsed().saturating_sub(ctx.data().llm.waited());
-        if guest_time > budget {
-            Err(CpuLimitExceeded.into())
-        } else {
-            Ok(UpdateDeadline::Continue(1))
+        let off_cpu = ctx.data().llm.waited() + Duration::from_nanos(yielded.load(Ordering::Relaxed));
+        if started.elapsed().saturating_sub(off_cpu) > budget {
+            return Err(CpuLimitExceeded.into());
         }
+        let yielded = yielded.clone();
+        Ok(UpdateDeadline::YieldCustom(
+            1,
+            Box::pin(async move {
+                let since = Instant::now();
+                tokio::task::yield_now().await;
+                yielded.fetch_add(since.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            }),
+        ))
     });
     store.set_epoch_deadline(1);
     Ok(store)
 }
 
-/// Runs one chat to completion. Blocks: call it from a blocking thread inside a Tokio runtime.
-pub fn run_chat(
+/// Runs one chat to completion, on the current Tokio runtime.
+pub async fn run_chat(
     engine: &AgentEngine,
     providers: Arc<ProviderRegistry>,
     db: SessionDb,
@@ -237,17 +253,18 @@ pub fn run_chat(
 ) -> Result<ChatReply, ChatError> {
     let context_tokens = providers.context_tokens(request.model.as_deref());
     let mut store = new_store(engine, providers, db, limits, events, abort)?;
-    let outcome = engine.pre().instantiate(&mut store).and_then(|world| {
-        let request = agent::ChatRequest {
-            message: request.message,
-            model: request.model,
-            max_turns: limits.max_turns,
-            max_tool_output_bytes: limits.max_tool_output_bytes,
-            context_tokens,
-            compact_at_percent: limits.compact_at_percent,
-        };
-        world.pi_worker_agent().call_chat(&mut store, &request)
-    });
+    let request = agent::ChatRequest {
+        message: request.message,
+        model: request.model,
+        max_turns: limits.max_turns,
+        max_tool_output_bytes: limits.max_tool_output_bytes,
+        context_tokens,
+        compact_at_percent: limits.compact_at_percent,
+    };
+    let outcome = match engine.pre().instantiate_async(&mut store).await {
+        Ok(world) => world.pi_worker_agent().call_chat(&mut store, &request).await,
+        Err(e) => Err(e),
+    };
     match outcome {
         Ok(Ok(reply)) => Ok(ChatReply {
             response: reply.response,

@@ -65,7 +65,7 @@ impl AgentEngine {
 
         let component = load_or_compile(&engine, wasm, cache_dir)?;
         let mut linker: Linker<ChatState> = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         interfaces::workspace::add_to_linker(&mut linker)?;
         interfaces::git::add_to_linker(&mut linker)?;
         interfaces::llm::add_to_linker(&mut linker)?;

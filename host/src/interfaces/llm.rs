@@ -1,19 +1,23 @@
 //! `pi:worker/llm`: model calls for the guest, through the configured [`ProviderRegistry`].
 //!
-//! The guest runs on a blocking thread; each call here blocks that thread on the async provider
-//! and records how long it waited, so the guest's CPU budget does not count model latency.
+//! Both functions are `async` on the host: the chat's fiber is suspended while the provider
+//! answers, so a chat waiting for the model holds no thread (and, with a session database to
+//! suspend, no open files). The time spent waiting is recorded, so the guest's CPU budget does
+//! not count model latency.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use tracing::Instrument;
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
 use crate::abort::AbortSignal;
 use crate::bindings::pi::worker::llm::{self as wit, Host, HostResponseStream};
 use crate::llm::{EventStream, LlmError, LlmRequest, ProviderRegistry, StopReason, StreamEvent, ToolSpec};
 use crate::message::{ContentBlock, Message, Role, ToolCall, ToolResult, Usage};
+use crate::storage::SessionDb;
 
 /// A streamed answer held for the guest.
 pub struct ResponseStream {
@@ -24,17 +28,15 @@ pub struct ResponseStream {
 /// State behind `pi:worker/llm`.
 pub struct LlmCtx {
     providers: Arc<ProviderRegistry>,
-    runtime: tokio::runtime::Handle,
     waited: Duration,
     abort: Arc<AbortSignal>,
 }
 
 impl LlmCtx {
-    /// A context calling `providers`, driving their futures on `runtime`.
-    pub fn new(providers: Arc<ProviderRegistry>, runtime: tokio::runtime::Handle) -> Self {
+    /// A context calling `providers`.
+    pub fn new(providers: Arc<ProviderRegistry>) -> Self {
         Self {
             providers,
-            runtime,
             waited: Duration::ZERO,
             abort: Arc::default(),
         }
@@ -45,29 +47,23 @@ impl LlmCtx {
         Self { abort, ..self }
     }
 
-    /// Blocks on a provider future unless the chat is (or gets) aborted first: `None` then.
-    fn block_on_unless_aborted<F: Future>(&mut self, future: F) -> Option<F::Output> {
-        let abort = self.abort.clone();
-        if abort.is_aborted() {
-            return None;
-        }
-        self.block_on(async move {
-            tokio::select! {
-                out = future => Some(out),
-                () = abort.aborted() => None,
-            }
-        })
-    }
-
     /// Total time spent waiting for providers so far.
     pub fn waited(&self) -> Duration {
         self.waited
     }
 
-    /// Blocks on a provider future, counting the time as waiting.
-    fn block_on<F: Future>(&mut self, future: F) -> F::Output {
+    /// Waits for a provider future unless the chat is (or gets) aborted first (`None` then),
+    /// counting the time as waiting.
+    async fn wait_unless_aborted<F: Future>(&mut self, future: F) -> Option<F::Output> {
+        let abort = self.abort.clone();
+        if abort.is_aborted() {
+            return None;
+        }
         let start = Instant::now();
-        let out = self.runtime.block_on(future);
+        let out = tokio::select! {
+            out = future => Some(out),
+            () = abort.aborted() => None,
+        };
         self.waited += start.elapsed();
         out
     }
@@ -79,6 +75,17 @@ pub struct LlmCtxView<'a> {
     pub ctx: &'a mut LlmCtx,
     /// Where response streams live.
     pub table: &'a mut ResourceTable,
+    /// A session database to [suspend](SessionDb::suspend) while the model answers, if any.
+    pub idle_db: Option<&'a mut SessionDb>,
+}
+
+impl LlmCtxView<'_> {
+    /// Closes what the chat does not need while it waits.
+    fn idle(&mut self) {
+        if let Some(db) = self.idle_db.as_deref_mut() {
+            db.suspend();
+        }
+    }
 }
 
 /// A store type that can hand out an [`LlmCtxView`].
@@ -238,7 +245,10 @@ fn request_from_wit(req: wit::Request, model: String) -> Result<LlmRequest, LlmE
 }
 
 impl Host for LlmCtxView<'_> {
-    fn complete(&mut self, req: wit::Request) -> wasmtime::Result<Result<Resource<ResponseStream>, wit::LlmError>> {
+    async fn complete(
+        &mut self,
+        req: wit::Request,
+    ) -> wasmtime::Result<Result<Resource<ResponseStream>, wit::LlmError>> {
         let (provider, model) = match self.ctx.providers.resolve(req.model.as_deref()) {
             Ok(found) => found,
             Err(e) => return Ok(Err(e.into())),
@@ -248,8 +258,13 @@ impl Host for LlmCtxView<'_> {
             Err(e) => return Ok(Err(e.into())),
         };
         let span = tracing::info_span!("llm_call", model = %request.model, messages = request.messages.len());
-        let _entered = span.enter();
-        let Some(started) = self.ctx.block_on_unless_aborted(provider.stream(request)) else {
+        self.idle();
+        let started = self
+            .ctx
+            .wait_unless_aborted(provider.stream(request))
+            .instrument(span)
+            .await;
+        let Some(started) = started else {
             return Ok(Err(wit::LlmError::Aborted));
         };
         match started {
@@ -266,15 +281,16 @@ impl Host for LlmCtxView<'_> {
 }
 
 impl HostResponseStream for LlmCtxView<'_> {
-    fn next(
+    async fn next(
         &mut self,
         stream: Resource<ResponseStream>,
     ) -> wasmtime::Result<Result<Option<wit::StreamEvent>, wit::LlmError>> {
-        let stream = self.table.get_mut(&stream)?;
-        if stream.finished {
+        if self.table.get(&stream)?.finished {
             return Ok(Ok(None));
         }
-        let Some(next) = self.ctx.block_on_unless_aborted(stream.events.next()) else {
+        self.idle();
+        let stream = self.table.get_mut(&stream)?;
+        let Some(next) = self.ctx.wait_unless_aborted(stream.events.next()).await else {
             stream.finished = true;
             return Ok(Err(wit::LlmError::Aborted));
         };

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use gix_hash::ObjectId;
 use tokio::sync::{Semaphore, oneshot};
+use tracing::Instrument;
 
 pub use self::checkpoints::Reverted;
 pub use self::events::{
@@ -308,8 +309,10 @@ impl ChatService {
     /// Runs a chat whose events go to `hub` as chat `chat_id`, between `chat_start` and
     /// `chat_end`.
     ///
-    /// The session lock and the chat slot move into the blocking task: a caller that goes away
-    /// mid-chat neither frees the session for a second, interleaved chat nor leaks the slot.
+    /// The chat runs as its own task, holding the session lock and the chat slot: a caller that
+    /// goes away mid-chat neither frees the session for a second, interleaved chat nor leaks the
+    /// slot. Opening the session and listing it afterwards are blocking work, done on the
+    /// blocking pool; the chat itself is a fiber on the runtime.
     async fn run(
         self: &Arc<Self>,
         id: &SessionId,
@@ -327,14 +330,20 @@ impl ChatService {
         };
         let (service, id, owner) = (self.clone(), id.clone(), owner.clone());
         let span = tracing::info_span!("chat", session = %id);
-        let ran = tokio::task::spawn_blocking(move || {
+        let task = async move {
             let _held = (session_guard, slot);
-            let _entered = span.enter();
-            let mut db = service.open_or_create(&id, &owner)?;
-            service.changing(&id)?;
-            // The files as the chat finds them (edits made since the last turn included): the
-            // checkpoint after the last message.
-            db.write(|s| Repo::new(s).record_checkpoint(s.conversation().last_seq()?))?;
+            let opened = {
+                let (service, id) = (service.clone(), id.clone());
+                tokio::task::spawn_blocking(move || {
+                    let mut db = service.open_or_create(&id, &owner)?;
+                    service.changing(&id)?;
+                    // The files as the chat finds them (edits made since the last turn
+                    // included): the checkpoint after the last message.
+                    db.write(|s| Repo::new(s).record_checkpoint(s.conversation().last_seq()?))?;
+                    Ok::<_, ServiceError>(db)
+                })
+                .await??
+            };
             let running = service.running.start(&id, chat_id);
             let message = request.message.clone();
             hub.append(chat_id, SessionEvent::ChatStart { message });
@@ -345,16 +354,23 @@ impl ChatService {
             let reply = chat::run_chat(
                 &service.engine,
                 service.providers.clone(),
-                db,
+                opened,
                 request,
                 service.limits,
                 Some(sink),
                 running.signal.clone(),
-            );
+            )
+            .await;
             drop(running);
-            match service.open_blocking(&id) {
-                Ok(db) => service.changed(&id, &db),
-                Err(e) => tracing::error!("cannot reopen the session to list it: {e}"),
+            let listed = {
+                let (service, id) = (service.clone(), id.clone());
+                tokio::task::spawn_blocking(move || match service.open_blocking(&id) {
+                    Ok(db) => service.changed(&id, &db),
+                    Err(e) => tracing::error!("cannot reopen the session to list it: {e}"),
+                })
+            };
+            if let Err(e) = listed.await {
+                tracing::error!("listing the session failed: {e}");
             }
             let stop_reason = match &reply {
                 Ok(r) => {
@@ -381,8 +397,8 @@ impl ChatService {
                 drop(hub);
             });
             Ok::<_, ServiceError>((end_id, outcome))
-        })
-        .await;
+        };
+        let ran = tokio::spawn(task.instrument(span)).await;
         match ran {
             Ok(Ok((end_id, reply))) => Finished {
                 end_id: Some(end_id),

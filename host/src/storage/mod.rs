@@ -29,9 +29,11 @@ pub mod refs;
 pub mod schema;
 pub mod worktree;
 
-use std::path::Path;
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub use self::blobs::BlobDir;
@@ -97,11 +99,22 @@ impl From<std::io::Error> for OpenError {
 }
 
 /// One session's database, open for the duration of a request or a chat.
+///
+/// [`SessionDb::suspend`] closes its files while it is not needed (a chat waiting for the model
+/// holds none); the next transaction reopens them.
 #[derive(Debug)]
 pub struct SessionDb {
+    open: RefCell<Option<OpenFiles>>,
+    db_path: PathBuf,
+    blob_path: PathBuf,
+    options: StorageOptions,
+}
+
+/// The open connection and blob directory of a [`SessionDb`].
+#[derive(Debug)]
+struct OpenFiles {
     conn: Connection,
     blobs: BlobDir,
-    options: StorageOptions,
 }
 
 impl SessionDb {
@@ -111,7 +124,12 @@ impl SessionDb {
             return Err(OpenError::AlreadyExists);
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let mut db = Self::configure(Connection::open_with_flags(db_path, flags)?, blob_path, options)?;
+        let mut db = Self::configure(
+            Connection::open_with_flags(db_path, flags)?,
+            db_path,
+            blob_path,
+            options,
+        )?;
         db.write(|s| s.meta().set(meta::CREATED_MS, &now_ms().to_string()))?;
         Ok(db)
     }
@@ -124,22 +142,71 @@ impl SessionDb {
             Err(_) if !db_path.exists() => return Err(OpenError::NotFound),
             Err(e) => return Err(e.into()),
         };
-        Self::configure(conn, blob_path, options)
+        Self::configure(conn, db_path, blob_path, options)
     }
 
-    fn configure(conn: Connection, blob_path: &Path, options: StorageOptions) -> Result<Self, OpenError> {
-        // WAL: readers never block the writer. synchronous=NORMAL in WAL mode survives a process
-        // crash (SIGKILL) without losing a committed transaction; only power loss can drop the
-        // last commits.
+    fn configure(
+        conn: Connection,
+        db_path: &Path,
+        blob_path: &Path,
+        options: StorageOptions,
+    ) -> Result<Self, OpenError> {
+        // WAL: readers never block the writer.
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Self::configure_connection(&conn)?;
         schema::migrate(&conn)?;
         Ok(Self {
-            conn,
-            blobs: BlobDir::open(blob_path)?,
+            open: RefCell::new(Some(OpenFiles {
+                conn,
+                blobs: BlobDir::open(blob_path)?,
+            })),
+            db_path: db_path.to_path_buf(),
+            blob_path: blob_path.to_path_buf(),
             options,
         })
+    }
+
+    /// The per-connection settings.
+    fn configure_connection(conn: &Connection) -> Result<(), StorageError> {
+        // synchronous=NORMAL in WAL mode survives a process crash (SIGKILL) without losing a
+        // committed transaction; only power loss can drop the last commits.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(())
+    }
+
+    /// Closes the database's files until the next transaction reopens them, so an idle holder
+    /// (a chat waiting for the model) costs no file descriptors and no page cache. Closing does
+    /// not checkpoint the WAL: committed transactions stay in it, as durable as before, and the
+    /// next commits checkpoint as usual.
+    pub fn suspend(&mut self) {
+        let Some(open) = self.open.get_mut().take() else {
+            return;
+        };
+        if let Err(e) = open
+            .conn
+            .set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+        {
+            tracing::debug!("closing with a checkpoint: {e}");
+        }
+        if let Err((_, e)) = open.conn.close() {
+            tracing::warn!(path = %self.db_path.display(), "closing a suspended session database: {e}");
+        }
+    }
+
+    /// Runs `f` over the open files, reopening them after [`SessionDb::suspend`].
+    fn with_open<T>(&self, f: impl FnOnce(&OpenFiles) -> Result<T, StorageError>) -> Result<T, StorageError> {
+        let mut open = self.open.borrow_mut();
+        if open.is_none() {
+            let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let conn = Connection::open_with_flags(&self.db_path, flags)?;
+            Self::configure_connection(&conn)?;
+            *open = Some(OpenFiles {
+                conn,
+                blobs: BlobDir::open(&self.blob_path)?,
+            });
+        }
+        f(open.as_ref().expect("opened above"))
     }
 
     /// Runs `f` in a read transaction: every store it reads sees one consistent state.
@@ -161,21 +228,35 @@ impl SessionDb {
         behavior: TransactionBehavior,
         f: impl FnOnce(Stores<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let tx = Transaction::new_unchecked(&self.conn, behavior).map_err(StorageError::from)?;
-        let out = f(Stores {
-            conn: &tx,
-            blobs: &self.blobs,
-            options: &self.options,
+        let mut f = Some(f);
+        let mut out = None;
+        self.with_open(|open| {
+            let tx = Transaction::new_unchecked(&open.conn, behavior)?;
+            let f = f.take().expect("called once");
+            out = Some(f(Stores {
+                conn: &tx,
+                blobs: &open.blobs,
+                options: &self.options,
+            }));
+            if matches!(out, Some(Ok(_))) {
+                tx.commit()?;
+            }
+            Ok(())
         })?;
-        tx.commit().map_err(StorageError::from)?;
-        Ok(out)
+        out.expect("set above")
     }
 
     /// Closes the database leaving it one self-contained file (rollback journal, no WAL beside
     /// it), so it can be renamed into place atomically. It reopens in WAL mode as usual.
     pub fn close_to_single_file(self) -> Result<(), StorageError> {
-        self.conn.pragma_update(None, "journal_mode", "DELETE")?;
-        self.conn.close().map_err(|(_, e)| e)?;
+        let Some(open) = self.open.into_inner() else {
+            // Suspended: reopen just to switch the journal mode.
+            let conn = Connection::open_with_flags(&self.db_path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+            conn.pragma_update(None, "journal_mode", "DELETE")?;
+            return conn.close().map_err(|(_, e)| e.into());
+        };
+        open.conn.pragma_update(None, "journal_mode", "DELETE")?;
+        open.conn.close().map_err(|(_, e)| e)?;
         Ok(())
     }
 
@@ -186,7 +267,7 @@ impl SessionDb {
         let path = path
             .to_str()
             .ok_or_else(|| StorageError::Io(std::io::Error::other("the data directory's path is not UTF-8")))?;
-        self.conn.execute("VACUUM INTO ?1", [path])?;
+        self.with_open(|open| Ok(open.conn.execute("VACUUM INTO ?1", [path])?))?;
         Ok(())
     }
 

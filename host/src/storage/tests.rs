@@ -117,8 +117,11 @@ fn unversioned_databases_open_migrate_and_keep_their_data() {
         // The running totals are there and right, whether or not the old schema had them.
         db.write_file("/b.txt", b"12").unwrap();
         let totals: (i64, i64) = db
-            .conn
-            .query_row("SELECT files, bytes FROM totals", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .read(|s| {
+                s.conn
+                    .query_row("SELECT files, bytes FROM totals", [], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(StorageError::from)
+            })
             .unwrap();
         assert_eq!(totals, (2, 8), "with_totals: {with_totals}");
         drop(db);

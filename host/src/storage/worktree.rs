@@ -642,8 +642,11 @@ mod tests {
         db.remove("/e", true).unwrap();
         db.write_file("/c", b"abc").unwrap();
         let totals: (i64, i64) = db
-            .conn
-            .query_row("SELECT files, bytes FROM totals", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .read(|s| {
+                s.conn
+                    .query_row("SELECT files, bytes FROM totals", [], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(StorageError::from)
+            })
             .unwrap();
         let stats = db.stats().unwrap();
         assert_eq!(totals, (stats.file_count as i64, stats.total_bytes as i64));
