@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pi_worker::chat::{ChatLimits, ChatRequest, run_chat};
-use pi_worker::engine::{AgentEngine, PoolOptions};
+use pi_worker::engine::AgentEngine;
 use pi_worker::llm::{
     ContextWindows, LlmProvider, LlmRequest, ProviderRegistry, StopReason, StreamEvent, StreamFuture,
 };
@@ -92,11 +92,7 @@ fn main() {
         .build()
         .unwrap();
     let _guard = runtime.enter();
-    let pool = PoolOptions {
-        max_instances: 4,
-        max_memory_bytes: 256 << 20,
-    };
-    let engine = AgentEngine::new(pi_worker::DEFAULT_GUEST, &tmp.path().join("cache"), pool).unwrap();
+    let engine = AgentEngine::new(pi_worker::DEFAULT_GUEST, &tmp.path().join("cache"), 256 << 20).unwrap();
     let limits = ChatLimits {
         max_turns: 10,
         max_tool_output_bytes: 100_000,
@@ -151,6 +147,7 @@ fn main() {
                     None,
                     Default::default(),
                 ))
+                .reply
                 .unwrap();
             Measured {
                 history_bytes,

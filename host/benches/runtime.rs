@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use pi_worker::chat::{ChatLimits, ChatRequest, new_store, run_chat};
-use pi_worker::engine::{AgentEngine, PoolOptions};
+use pi_worker::engine::AgentEngine;
 use pi_worker::llm::{LlmProvider, LlmRequest, ProviderRegistry, StopReason, StreamEvent, StreamFuture};
 use pi_worker::message::{ToolCall, Usage};
 use pi_worker::storage::{SessionDb, StorageOptions};
@@ -65,16 +65,12 @@ fn main() {
         .build()
         .unwrap();
     let _guard = runtime.enter();
-    let pool = PoolOptions {
-        max_instances: 16,
-        max_memory_bytes: 256 << 20,
-    };
 
     let started = Instant::now();
-    let engine = AgentEngine::new(pi_worker::DEFAULT_GUEST, &tmp.path().join("cache"), pool).unwrap();
+    let engine = AgentEngine::new(pi_worker::DEFAULT_GUEST, &tmp.path().join("cache"), 256 << 20).unwrap();
     let cold = started.elapsed();
     let started = Instant::now();
-    let engine_again = AgentEngine::new(pi_worker::DEFAULT_GUEST, &tmp.path().join("cache"), pool).unwrap();
+    let engine_again = AgentEngine::new(pi_worker::DEFAULT_GUEST, &tmp.path().join("cache"), 256 << 20).unwrap();
     let warm = started.elapsed();
     drop(engine_again);
     println!("guest start-up: compile {cold:.2?}, load from cache {warm:.2?}");
@@ -98,7 +94,7 @@ fn main() {
     for _ in 0..iterations {
         let db = open(db_path_session);
         let t0 = Instant::now();
-        let mut store = new_store(&engine, providers.clone(), db, limits(), None, Default::default()).unwrap();
+        let mut store = new_store(&engine, providers.clone(), db, limits(), None, Default::default());
         let t1 = Instant::now();
         let instance = runtime.block_on(engine.pre().instantiate_async(&mut store)).unwrap();
         let t2 = Instant::now();
@@ -142,7 +138,7 @@ fn main() {
             Default::default(),
         ));
         let elapsed = t0.elapsed();
-        assert_eq!(reply.unwrap().tool_calls.len(), turns - 1);
+        assert_eq!(reply.reply.unwrap().tool_calls.len(), turns - 1);
         elapsed
     };
     let rounds = 50;

@@ -201,7 +201,7 @@ pub fn new_store(
     limits: ChatLimits,
     events: Option<Arc<dyn EventSink>>,
     abort: Arc<AbortSignal>,
-) -> Result<Store<ChatState>, ChatError> {
+) -> Store<ChatState> {
     let state = ChatState {
         // No preopened directories, no environment, no arguments, no network: the WASI defaults.
         wasi: WasiCtx::builder().build(),
@@ -238,7 +238,16 @@ pub fn new_store(
         ))
     });
     store.set_epoch_deadline(1);
-    Ok(store)
+    store
+}
+
+/// A finished chat: how it ended, and the session's database back, for the caller to read what
+/// the chat changed without opening it again.
+pub struct ChatRun {
+    /// The chat's reply, or why it failed.
+    pub reply: Result<ChatReply, ChatError>,
+    /// The session's database.
+    pub db: SessionDb,
 }
 
 /// Runs one chat to completion, on the current Tokio runtime.
@@ -250,9 +259,9 @@ pub async fn run_chat(
     limits: ChatLimits,
     events: Option<Arc<dyn EventSink>>,
     abort: Arc<AbortSignal>,
-) -> Result<ChatReply, ChatError> {
+) -> ChatRun {
     let context_tokens = providers.context_tokens(request.model.as_deref());
-    let mut store = new_store(engine, providers, db, limits, events, abort)?;
+    let mut store = new_store(engine, providers, db, limits, events, abort);
     let request = agent::ChatRequest {
         message: request.message,
         model: request.model,
@@ -265,7 +274,7 @@ pub async fn run_chat(
         Ok(world) => world.pi_worker_agent().call_chat(&mut store, &request).await,
         Err(e) => Err(e),
     };
-    match outcome {
+    let reply = match outcome {
         Ok(Ok(reply)) => Ok(ChatReply {
             response: reply.response,
             tool_calls: reply
@@ -292,5 +301,9 @@ pub async fn run_chat(
         Ok(Err(agent::AgentError::Llm(e))) => Err(ChatError::Llm(e.into())),
         Ok(Err(agent::AgentError::InvalidRequest(m))) => Err(ChatError::InvalidRequest(m)),
         Err(e) => Err(ChatError::from_trap(e, limits.max_guest_cpu)),
+    };
+    ChatRun {
+        reply,
+        db: store.into_data().db,
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use wasmtime::component::{Component, Linker};
 use wasmtime::error::Context as _;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy};
 
 use self::cache::PrivateDir;
 use crate::bindings::AgentWorldPre;
@@ -17,15 +17,6 @@ use crate::interfaces;
 
 /// How often the epoch ticker advances the engine's epoch; the granularity of CPU limits.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
-
-/// Sizing of the engine's instance pool.
-#[derive(Debug, Clone, Copy)]
-pub struct PoolOptions {
-    /// Most guest instances alive at once (= most chats running at once).
-    pub max_instances: u32,
-    /// Largest linear memory one guest may have, in bytes.
-    pub max_memory_bytes: usize,
-}
 
 /// A compiled guest, ready to instantiate for each chat.
 pub struct AgentEngine {
@@ -38,25 +29,20 @@ impl AgentEngine {
     /// interfaces and pre-instantiates it. Starts the engine's epoch ticker. `cache_dir` is
     /// created with mode 0700 if missing, and used only while it and its files belong to this
     /// user and nobody else can write them.
-    pub fn new(wasm: &[u8], cache_dir: &Path, pool: PoolOptions) -> wasmtime::Result<Self> {
-        let mut pooling = PoolingAllocationConfig::default();
-        // One component instance per running chat; the pool is the hard cap on parallel chats.
-        pooling.total_component_instances(pool.max_instances);
-        // A Rust wasip2 guest is a handful of core instances (its module plus adapter shims).
-        pooling.max_core_instances_per_component(16);
-        pooling.total_core_instances(pool.max_instances * 16);
-        // One linear memory per guest; a couple of spare slots for shim modules.
-        pooling.max_memories_per_component(4);
-        pooling.total_memories(pool.max_instances * 2);
-        pooling.max_tables_per_component(16);
-        pooling.total_tables(pool.max_instances * 16);
-        // The per-memory cap; `StoreLimits` enforces the same bound with a clear error.
-        pooling.max_memory_size(pool.max_memory_bytes);
-        // Keep a few warm slots' memory mapped so a new chat's instantiation is a memset away.
-        pooling.max_unused_warm_slots(8);
-
+    ///
+    /// Instances are allocated on demand, not from a pool: thousands of chats may be in flight,
+    /// and a pool sized for them would reserve (and map) every slot up front; the kernel's limit
+    /// on memory mappings would run out first. A guest's linear memory may grow to
+    /// `max_memory_bytes`, which is also all the address space it reserves.
+    pub fn new(wasm: &[u8], cache_dir: &Path, max_memory_bytes: usize) -> wasmtime::Result<Self> {
         let mut config = Config::new();
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+        config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+        // Reserve each memory's cap, not the default 4 GiB of address space (bounds are then
+        // checked explicitly rather than by guard pages), so thousands of guests fit.
+        config.memory_reservation(max_memory_bytes as u64);
+        config.memory_reservation_for_growth(0);
+        // A fiber stack per chat: the guest's stack (512 KiB, the default) plus the host calls'.
+        config.async_stack_size(1 << 20);
         // Runaway guests are stopped by epoch deadlines, checked at loop headers and calls.
         config.epoch_interruption(true);
         config.wasm_component_model(true);

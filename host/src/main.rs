@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use pi_worker::chat::ChatLimits;
-use pi_worker::config::{ServerConfig, load_vars};
+use pi_worker::config::{ServerConfig, default_max_chats, load_vars};
 use pi_worker::import::remote::RemoteOptions;
 use pi_worker::import::remote::policy::AllowList;
 use pi_worker::llm::{ContextWindows, LlmConfig};
@@ -84,9 +84,10 @@ struct ServeArgs {
     /// Time limit of a repository import (discovery and download), in seconds.
     #[arg(long, env = "PI_WORKER_IMPORT_TIMEOUT", default_value_t = 300)]
     import_timeout: u64,
-    /// Most chats running at once, across all sessions.
-    #[arg(long, env = "PI_WORKER_MAX_CHATS", default_value_t = 64)]
-    max_chats: u32,
+    /// Most chats in flight at once (running or waiting for the model), across all sessions
+    /// [default: one per MiB of half the machine's memory, 64 to 16384].
+    #[arg(long, env = "PI_WORKER_MAX_CHATS")]
+    max_chats: Option<u32>,
     /// Every model's context window, in tokens, over the built-in table.
     #[arg(long, env = "PI_WORKER_CONTEXT_TOKENS", value_parser = clap::value_parser!(u64).range(1_000..))]
     context_tokens: Option<u64>,
@@ -101,6 +102,19 @@ struct ServeArgs {
     compact_at_percent: u8,
 }
 
+/// Raises the soft limit on open files to the hard limit: each chat in flight holds a socket or
+/// two, and thousands of them need more than the usual soft limit of 1024.
+fn raise_open_files_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        if let Err(e) = setrlimit(Resource::Nofile, limit) {
+            tracing::warn!("cannot raise the open-files limit: {e}");
+        }
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -112,9 +126,10 @@ fn main() -> anyhow::Result<()> {
     if !(args.guest_cpu_secs.is_finite() && args.guest_cpu_secs > 0.0) {
         anyhow::bail!("--guest-cpu-secs must be a positive number of seconds");
     }
-    if args.max_chats == 0 || args.max_turns == 0 {
+    if args.max_chats == Some(0) || args.max_turns == 0 {
         anyhow::bail!("--max-chats and --max-turns must be at least 1");
     }
+    raise_open_files_limit();
     let vars = load_vars(&std::env::current_dir()?);
     let config = ServerConfig {
         addr: args.addr,
@@ -136,7 +151,7 @@ fn main() -> anyhow::Result<()> {
         },
         max_body_bytes: args.max_body_bytes,
         max_upload_bytes: args.max_upload_bytes,
-        max_concurrent_chats: args.max_chats,
+        max_concurrent_chats: args.max_chats.unwrap_or_else(default_max_chats),
         import: RemoteOptions {
             allow: AllowList::parse(&args.import_allow).map_err(anyhow::Error::msg)?,
             timeout: Duration::from_secs(args.import_timeout),

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 
 use crate::config::ServerConfig;
-use crate::engine::{AgentEngine, PoolOptions};
+use crate::engine::AgentEngine;
 use crate::http::{self, AppState};
 use crate::llm::ProviderRegistry;
 use crate::notify::Notifier;
@@ -20,11 +20,7 @@ pub fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
         Some(path) => std::fs::read(path).with_context(|| format!("cannot read guest {}", path.display()))?,
         None => crate::DEFAULT_GUEST.to_vec(),
     };
-    let pool = PoolOptions {
-        max_instances: config.max_concurrent_chats,
-        max_memory_bytes: config.chat.max_memory_bytes,
-    };
-    let engine = AgentEngine::new(&wasm, &config.cache_dir, pool)?;
+    let engine = AgentEngine::new(&wasm, &config.cache_dir, config.chat.max_memory_bytes)?;
     let sessions = SessionStore::new(config.data_dir.clone(), config.storage)
         .with_context(|| format!("cannot use data directory {}", config.data_dir.display()))?;
     let providers = Arc::new(ProviderRegistry::from_config(&config.llm)?);

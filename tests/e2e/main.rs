@@ -22,6 +22,7 @@ mod import;
 mod limits;
 mod notify;
 mod providers;
+mod scale;
 mod sessions;
 mod smart_http;
 mod streaming;

@@ -204,7 +204,15 @@ async fn sigkill_in_the_middle_of_a_sessions_creation_leaves_no_trace() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     on_disk.sort();
-    assert_eq!(on_disk, [format!("{kept}.sqlite")]);
+    // The finished session's database, with its WAL and shared memory (kept between opens).
+    assert_eq!(
+        on_disk,
+        [
+            format!("{kept}.sqlite"),
+            format!("{kept}.sqlite-shm"),
+            format!("{kept}.sqlite-wal")
+        ]
+    );
     let blobs: Vec<_> = std::fs::read_dir(server.data_dir().join("blobs"))
         .unwrap()
         .flatten()

@@ -277,6 +277,7 @@ pub async fn info(State(state): State<Arc<AppState>>, Path(raw_id): Path<String>
     let id = session_id(&raw_id)?;
     let info = state.service.info(&id).await?;
     let config = &state.config;
+    let load = state.service.load();
     Ok(Json(json!({
         "sessionId": id.as_str(),
         "fileCount": info.stats.file_count,
@@ -292,6 +293,11 @@ pub async fn info(State(state): State<Arc<AppState>>, Path(raw_id): Path<String>
         "head": info.head.map(|h| h.to_hex().to_string()),
         "gitAuthor": { "name": info.git_author.name, "email": info.git_author.email },
         "owner": info.owner,
+        "server": {
+            "chatsInFlight": load.in_flight,
+            "chatsQueued": load.queued,
+            "maxChats": load.max,
+        },
         "defaultModel": state.service.providers().default_model(),
         "contextWindow": state.service.providers().context_tokens(None),
         "limits": {

@@ -6,7 +6,8 @@
 //! not count model latency.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -69,22 +70,80 @@ impl LlmCtx {
     }
 }
 
+/// How many chats waiting for the model may keep their session database open, process-wide.
+///
+/// Reopening a database costs more CPU than keeping it (SQLite reads its schema again), so a
+/// waiting chat keeps it while the budget lasts; past it, chats suspend theirs, and thousands of
+/// waiting chats never run the process out of file descriptors. The budget is a quarter of the
+/// process's descriptor limit, at four descriptors a database (the database, its WAL and shared
+/// memory files, the blob directory).
+#[derive(Debug)]
+pub struct OpenDbBudget {
+    left: AtomicI64,
+}
+
+/// The process's budget (descriptors are a per-process resource).
+static OPEN_DB_BUDGET: LazyLock<Arc<OpenDbBudget>> = LazyLock::new(|| {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(1 << 20);
+    Arc::new(OpenDbBudget::new(limit / 16))
+});
+
+impl OpenDbBudget {
+    /// A budget of `databases`.
+    pub fn new(databases: u64) -> Self {
+        Self {
+            left: AtomicI64::new(databases.min(i64::MAX as u64) as i64),
+        }
+    }
+
+    /// The process's budget.
+    pub fn process() -> Arc<Self> {
+        OPEN_DB_BUDGET.clone()
+    }
+
+    /// Takes one database's worth, if any is left; it is given back when the lease drops.
+    fn lease(self: &Arc<Self>) -> Option<OpenDbLease> {
+        if self.left.fetch_sub(1, Ordering::AcqRel) > 0 {
+            Some(OpenDbLease(self.clone()))
+        } else {
+            self.left.fetch_add(1, Ordering::AcqRel);
+            None
+        }
+    }
+}
+
+/// One waiting chat's open database, counted against the [`OpenDbBudget`].
+struct OpenDbLease(Arc<OpenDbBudget>);
+
+impl Drop for OpenDbLease {
+    fn drop(&mut self) {
+        self.0.left.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
 /// Borrowed access to what `pi:worker/llm` needs.
 pub struct LlmCtxView<'a> {
     /// ProviderRegistry and wait accounting.
     pub ctx: &'a mut LlmCtx,
     /// Where response streams live.
     pub table: &'a mut ResourceTable,
-    /// A session database to [suspend](SessionDb::suspend) while the model answers, if any.
+    /// The chat's session database: kept open while the model answers if the process's
+    /// [`OpenDbBudget`] allows, [suspended](SessionDb::suspend) otherwise.
     pub idle_db: Option<&'a mut SessionDb>,
 }
 
 impl LlmCtxView<'_> {
-    /// Closes what the chat does not need while it waits.
-    fn idle(&mut self) {
-        if let Some(db) = self.idle_db.as_deref_mut() {
+    /// Before a wait: keeps the chat's database open within the budget (the lease, held for
+    /// the wait), or suspends it.
+    fn idle(&mut self) -> Option<OpenDbLease> {
+        let db = self.idle_db.as_deref_mut()?;
+        let lease = OpenDbBudget::process().lease();
+        if lease.is_none() {
             db.suspend();
         }
+        lease
     }
 }
 
@@ -258,7 +317,7 @@ impl Host for LlmCtxView<'_> {
             Err(e) => return Ok(Err(e.into())),
         };
         let span = tracing::info_span!("llm_call", model = %request.model, messages = request.messages.len());
-        self.idle();
+        let _lease = self.idle();
         let started = self
             .ctx
             .wait_unless_aborted(provider.stream(request))
@@ -288,7 +347,7 @@ impl HostResponseStream for LlmCtxView<'_> {
         if self.table.get(&stream)?.finished {
             return Ok(Ok(None));
         }
-        self.idle();
+        let _lease = self.idle();
         let stream = self.table.get_mut(&stream)?;
         let Some(next) = self.ctx.wait_unless_aborted(stream.events.next()).await else {
             stream.finished = true;

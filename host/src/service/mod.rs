@@ -2,7 +2,7 @@
 //!
 //! It owns the per-session lock (one chat at a time per session, others wait their turn), the
 //! chat slots (at most as many chats at once as the instance pool holds), opening or creating a
-//! session's database, running the chat on a blocking thread, and the live event fan-out. HTTP
+//! session's database, running the chat (a fiber on the runtime), and the live event fan-out. HTTP
 //! handlers ([`crate::http`]) only translate requests and answers; another embedder can drive
 //! sessions through this type alone.
 
@@ -16,6 +16,7 @@ mod locks;
 mod running;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use gix_hash::ObjectId;
 use tokio::sync::{Semaphore, oneshot};
@@ -148,6 +149,50 @@ pub enum Rejoined {
     Reset(Viewer),
 }
 
+/// Chats running and waiting, counted as they come and go.
+#[derive(Debug, Default)]
+struct ChatLoad {
+    /// Holding a chat slot (running, or waiting for the model).
+    in_flight: AtomicU64,
+    /// Waiting for their session (another chat of it runs) or for a slot.
+    queued: AtomicU64,
+    /// The number of slots.
+    max: u64,
+}
+
+/// One chat counted in one of [`ChatLoad`]'s counters while this lives.
+struct Counted {
+    load: Arc<ChatLoad>,
+    counter: fn(&ChatLoad) -> &AtomicU64,
+}
+
+impl Counted {
+    fn new(load: &Arc<ChatLoad>, counter: fn(&ChatLoad) -> &AtomicU64) -> Self {
+        counter(load).fetch_add(1, Ordering::Relaxed);
+        Self {
+            load: load.clone(),
+            counter,
+        }
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        (self.counter)(&self.load).fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// How many chats run and wait, at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadSnapshot {
+    /// Chats holding a slot: running, or waiting for the model.
+    pub in_flight: u64,
+    /// Chats waiting for their session or for a slot.
+    pub queued: u64,
+    /// Slots: the most chats in flight at once (`--max-chats`).
+    pub max: u64,
+}
+
 /// Every session of a server, and the chats running on them.
 pub struct ChatService {
     sessions: SessionStore,
@@ -155,6 +200,7 @@ pub struct ChatService {
     providers: Arc<ProviderRegistry>,
     limits: ChatLimits,
     slots: Arc<Semaphore>,
+    load: Arc<ChatLoad>,
     locks: SessionLocks,
     running: running::RunningChats,
     hubs: events::EventHubs,
@@ -176,9 +222,22 @@ impl ChatService {
             providers,
             limits,
             slots: Arc::new(Semaphore::new(max_concurrent_chats as usize)),
+            load: Arc::new(ChatLoad {
+                max: u64::from(max_concurrent_chats),
+                ..ChatLoad::default()
+            }),
             locks: SessionLocks::default(),
             running: running::RunningChats::default(),
             hubs: events::EventHubs::default(),
+        }
+    }
+
+    /// How many chats run and wait, server-wide.
+    pub fn load(&self) -> LoadSnapshot {
+        LoadSnapshot {
+            in_flight: self.load.in_flight.load(Ordering::Relaxed),
+            queued: self.load.queued.load(Ordering::Relaxed),
+            max: self.load.max,
         }
     }
 
@@ -321,6 +380,7 @@ impl ChatService {
         hub: Arc<EventHub>,
         chat_id: u64,
     ) -> Finished {
+        let queued = Counted::new(&self.load, |load| &load.queued);
         let session_guard = self.locks.lock(id).await;
         let Ok(slot) = self.slots.clone().acquire_owned().await else {
             return Finished {
@@ -328,6 +388,8 @@ impl ChatService {
                 result: Err(ServiceError::ShuttingDown),
             };
         };
+        drop(queued);
+        let slot = (slot, Counted::new(&self.load, |load| &load.in_flight));
         let (service, id, owner) = (self.clone(), id.clone(), owner.clone());
         let span = tracing::info_span!("chat", session = %id);
         let task = async move {
@@ -351,7 +413,7 @@ impl ChatService {
                 hub: hub.clone(),
                 chat_id,
             });
-            let reply = chat::run_chat(
+            let run = chat::run_chat(
                 &service.engine,
                 service.providers.clone(),
                 opened,
@@ -362,12 +424,10 @@ impl ChatService {
             )
             .await;
             drop(running);
+            let (reply, db) = (run.reply, run.db);
             let listed = {
                 let (service, id) = (service.clone(), id.clone());
-                tokio::task::spawn_blocking(move || match service.open_blocking(&id) {
-                    Ok(db) => service.changed(&id, &db),
-                    Err(e) => tracing::error!("cannot reopen the session to list it: {e}"),
-                })
+                tokio::task::spawn_blocking(move || service.changed(&id, &db))
             };
             if let Err(e) = listed.await {
                 tracing::error!("listing the session failed: {e}");

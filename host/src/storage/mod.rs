@@ -172,6 +172,9 @@ impl SessionDb {
         // committed transaction; only power loss can drop the last commits.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        persist_wal(conn, true)?;
+        // A WAL kept between connections is cut back to this size after each checkpoint.
+        conn.pragma_update(None, "journal_size_limit", 1 << 20)?;
         Ok(())
     }
 
@@ -249,14 +252,15 @@ impl SessionDb {
     /// Closes the database leaving it one self-contained file (rollback journal, no WAL beside
     /// it), so it can be renamed into place atomically. It reopens in WAL mode as usual.
     pub fn close_to_single_file(self) -> Result<(), StorageError> {
-        let Some(open) = self.open.into_inner() else {
+        let conn = match self.open.into_inner() {
+            Some(open) => open.conn,
             // Suspended: reopen just to switch the journal mode.
-            let conn = Connection::open_with_flags(&self.db_path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
-            conn.pragma_update(None, "journal_mode", "DELETE")?;
-            return conn.close().map_err(|(_, e)| e.into());
+            None => Connection::open_with_flags(&self.db_path, OpenFlags::SQLITE_OPEN_READ_WRITE)?,
         };
-        open.conn.pragma_update(None, "journal_mode", "DELETE")?;
-        open.conn.close().map_err(|(_, e)| e)?;
+        // The WAL and shared memory go with WAL mode; nothing is left beside the file.
+        persist_wal(&conn, false)?;
+        conn.pragma_update(None, "journal_mode", "DELETE")?;
+        conn.close().map_err(|(_, e)| e)?;
         Ok(())
     }
 
@@ -275,6 +279,31 @@ impl SessionDb {
     pub fn options(&self) -> StorageOptions {
         self.options
     }
+}
+
+/// Whether the WAL and shared-memory files stay when the last connection closes (SQLite's
+/// `SQLITE_FCNTL_PERSIST_WAL`). A session's database is opened and closed for every request and
+/// chat; creating and unlinking two files each time is, under load, most of the cost (ext4 inode
+/// allocation in one directory). Closing still checkpoints the WAL into the database.
+fn persist_wal(conn: &Connection, persist: bool) -> Result<(), StorageError> {
+    use rusqlite::ffi;
+    let mut on = std::ffi::c_int::from(persist);
+    // SAFETY: `conn.handle()` is this open connection's handle, used on this thread only (a
+    // `Connection` is not `Sync` and is borrowed for the call); the file control reads and
+    // writes the one `c_int` passed, which outlives the call; "main" is a NUL-terminated name.
+    #[allow(unsafe_code, reason = "rusqlite has no safe wrapper for sqlite3_file_control")]
+    let rc = unsafe {
+        ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            ffi::SQLITE_FCNTL_PERSIST_WAL,
+            (&raw mut on).cast(),
+        )
+    };
+    if rc != ffi::SQLITE_OK {
+        return Err(rusqlite::Error::SqliteFailure(ffi::Error::new(rc), None).into());
+    }
+    Ok(())
 }
 
 /// The typed stores of one session, over one open transaction (see [`SessionDb::read`] and

@@ -65,6 +65,8 @@ pub enum Reply {
     Raw(Vec<(String, String)>),
     /// The inner reply, after a pause (a slow model).
     Slow(std::time::Duration, Box<Reply>),
+    /// The inner reply, once the flag is raised (a model the test holds back).
+    Held(&'static std::sync::atomic::AtomicBool, Box<Reply>),
 }
 
 impl Reply {
@@ -251,7 +253,7 @@ async fn serve<W: Wire>(State(script): State<Arc<Mutex<Script>>>, headers: Heade
                 .collect(),
             false,
         ),
-        Some(Reply::Slow(..)) => W::error_response(500, W::SERVER_ERROR, "fake: nested slow replies"),
+        Some(Reply::Slow(..) | Reply::Held(..)) => W::error_response(500, W::SERVER_ERROR, "fake: nested slow replies"),
     }
 }
 
@@ -282,11 +284,17 @@ fn with_retry_after(mut response: Response, retry_after: Option<u64>) -> Respons
     response
 }
 
-/// Waits out a [`Reply::Slow`] and returns what it wraps.
+/// Waits out a [`Reply::Slow`] or [`Reply::Held`] and returns what it wraps.
 async fn slowly(reply: Option<Reply>) -> Option<Reply> {
     match reply {
         Some(Reply::Slow(pause, inner)) => {
             tokio::time::sleep(pause).await;
+            Some(*inner)
+        }
+        Some(Reply::Held(released, inner)) => {
+            while !released.load(std::sync::atomic::Ordering::Acquire) {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
             Some(*inner)
         }
         other => other,
