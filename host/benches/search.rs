@@ -57,7 +57,10 @@ fn tree(files: usize, size: usize) -> Vec<(String, Vec<u8>)> {
         tree.push((path, contents(i, size)));
     }
     for i in 0..100 {
-        tree.push((format!("node_modules/pkg{i}/index.js"), format!("{SPARSE}\n").into_bytes()));
+        tree.push((
+            format!("node_modules/pkg{i}/index.js"),
+            format!("{SPARSE}\n").into_bytes(),
+        ));
         tree.push((format!("dir000/debug{i}.log"), format!("{SPARSE}\n").into_bytes()));
     }
     tree
@@ -73,7 +76,11 @@ struct OneToolCall {
 impl LlmProvider for OneToolCall {
     fn stream(&self, request: LlmRequest) -> StreamFuture<'_> {
         // The session's conversation goes on from chat to chat: only the last message counts.
-        let last = request.messages.last().map(|m| m.content.as_slice()).unwrap_or_default();
+        let last = request
+            .messages
+            .last()
+            .map(|m| m.content.as_slice())
+            .unwrap_or_default();
         let result = last.iter().find_map(|b| match b {
             ContentBlock::ToolResult(r) => Some(r.content.clone()),
             _ => None,

@@ -160,7 +160,13 @@ impl Found {
     }
 
     /// Searches one file's contents.
-    fn file(&mut self, searcher: &mut Searcher, matcher: &RegexMatcher, path: String, data: &[u8]) -> std::io::Result<()> {
+    fn file(
+        &mut self,
+        searcher: &mut Searcher,
+        matcher: &RegexMatcher,
+        path: String,
+        data: &[u8],
+    ) -> std::io::Result<()> {
         if data[..data.len().min(BINARY_PREFIX)].contains(&0) {
             self.result.binary.push(path);
             return Ok(());
@@ -203,12 +209,13 @@ struct FileSink<'a> {
 impl FileSink<'_> {
     /// Takes a line the searcher reports; returns whether the search goes on.
     fn take(&mut self, number: u64, bytes: &[u8], is_match: bool) -> bool {
-        let go_on = self.wants(number, bytes, is_match);
+        let go_on = self.keep(number, bytes, is_match);
         self.stopped = !go_on;
         go_on
     }
 
-    fn wants(&mut self, number: u64, bytes: &[u8], is_match: bool) -> bool {
+    /// Keeps the line if it is wanted; returns whether more lines are.
+    fn keep(&mut self, number: u64, bytes: &[u8], is_match: bool) -> bool {
         let found = &mut *self.found;
         if found.matches < found.max_matches {
             if is_match {

@@ -201,7 +201,11 @@ async fn grep_skips_binary_files_shows_context_and_keeps_its_limits(p: Provider)
     );
     assert!(out.ends_with("\n\n[100 matches limit reached. Use limit=200 for more, or refine pattern]"));
     let (out, _) = run(json!({ "pattern": "needle", "path": "many", "limit": 1000 })).await;
-    assert!(out.len() < 51_300 && out.ends_with("\n\n[50.0KB limit reached]"), "{}", out.len());
+    assert!(
+        out.len() < 51_300 && out.ends_with("\n\n[50.0KB limit reached]"),
+        "{}",
+        out.len()
+    );
     let (out, _) = run(json!({ "pattern": "NEEDLE", "ignoreCase": true, "path": "long" })).await;
     assert_eq!(
         out,

@@ -7,7 +7,10 @@ fn paths(entries: Vec<Entry>) -> Vec<String> {
 
 fn project() -> MemoryWorkspace {
     MemoryWorkspace::with(&[
-        ("/.gitignore", "node_modules/\n*.log\n/build\n# a comment\n\nout/\n!out/keep.txt\n"),
+        (
+            "/.gitignore",
+            "node_modules/\n*.log\n/build\n# a comment\n\nout/\n!out/keep.txt\n",
+        ),
         ("/node_modules/pkg/index.js", ""),
         ("/docs/node_modules/y.js", ""),
         ("/app.log", ""),

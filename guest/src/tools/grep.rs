@@ -102,7 +102,10 @@ fn show(file: &FileMatches, context: u64, out: &mut Vec<String>) -> bool {
     let shown = relative(&file.path);
     let mut cut = false;
     for matched in file.lines.iter().filter(|l| l.is_match) {
-        let (from, to) = (matched.number.saturating_sub(context), matched.number.saturating_add(context));
+        let (from, to) = (
+            matched.number.saturating_sub(context),
+            matched.number.saturating_add(context),
+        );
         let start = file.lines.partition_point(|l| l.number < from);
         for line in file.lines[start..].iter().take_while(|l| l.number <= to) {
             cut |= line.truncated;

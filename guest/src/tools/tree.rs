@@ -12,8 +12,7 @@ use crate::gitignore;
 use crate::truncate::{MAX_BYTES, MAX_LINES, format_size, truncate_head, with_notices};
 
 pub const NAME: &str = "tree";
-pub const DESCRIPTION: &str =
-    "Show the directory structure as a tree, directories with a '/' suffix. Paths ignored by .gitignore are left out (ignored: true includes them). Output is truncated to 2000 lines or 50KB.";
+pub const DESCRIPTION: &str = "Show the directory structure as a tree, directories with a '/' suffix. Paths ignored by .gitignore are left out (ignored: true includes them). Output is truncated to 2000 lines or 50KB.";
 
 #[derive(Deserialize, JsonSchema)]
 pub struct Args {

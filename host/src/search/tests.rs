@@ -29,9 +29,13 @@ fn paths(p: &[&str]) -> Vec<String> {
 #[test]
 fn finds_lines_in_the_order_given_with_context_once() {
     let (_tmp, mut db) = db(StorageOptions::default());
-    db.write_file("/a.txt", b"one\nfoo\ntwo\nfoo\nthree\nfour\nfive\nfoo").unwrap();
+    db.write_file("/a.txt", b"one\nfoo\ntwo\nfoo\nthree\nfour\nfive\nfoo")
+        .unwrap();
     db.write_file("/b.txt", b"foo\n").unwrap();
-    let search = |o: &SearchOptions| db.read(|s| search(s, &paths(&["b.txt", "/a.txt", "/none"]), o)).unwrap();
+    let search = |o: &SearchOptions| {
+        db.read(|s| search(s, &paths(&["b.txt", "/a.txt", "/none"]), o))
+            .unwrap()
+    };
     let found = search(&SearchOptions {
         context: 1,
         ..options("foo")
@@ -105,7 +109,8 @@ fn skips_binary_cuts_long_lines_and_decodes_crlf_and_invalid_utf8() {
     db.write_file("/bin", b"foo\0foo").unwrap();
     db.write_file("/crlf", b"a foo\r\nb\r\n").unwrap();
     db.write_file("/latin1", b"caf\xe9 foo\n").unwrap();
-    db.write_file("/long", format!("foo{}é\n", "é".repeat(600)).as_bytes()).unwrap();
+    db.write_file("/long", format!("foo{}é\n", "é".repeat(600)).as_bytes())
+        .unwrap();
     let all = paths(&["/bin", "/crlf", "/latin1", "/long"]);
     let found = db
         .read(|s| {
@@ -153,8 +158,14 @@ fn refuses_bad_patterns_and_paths() {
         matches!(&err, SearchError::InvalidPattern(m) if m.starts_with("regex parse error:") && m.ends_with("error: unclosed group")),
         "{err}"
     );
-    assert!(matches!(run(&[], &options("a\\nb")), Err(SearchError::InvalidPattern(_))));
-    assert!(matches!(run(&["../x"], &options("a")), Err(SearchError::InvalidPath(_))));
+    assert!(matches!(
+        run(&[], &options("a\\nb")),
+        Err(SearchError::InvalidPattern(_))
+    ));
+    assert!(matches!(
+        run(&["../x"], &options("a")),
+        Err(SearchError::InvalidPath(_))
+    ));
 }
 
 #[test]
