@@ -18,6 +18,7 @@ mod compaction;
 mod conversation;
 mod fs;
 mod git;
+mod gitignore;
 mod host;
 mod prompt;
 mod tools;

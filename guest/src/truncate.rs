@@ -71,12 +71,9 @@ pub fn truncate_head(text: &str, max_lines: usize, max_bytes: usize) -> Head {
     }
 }
 
-/// Cuts a line to `max_chars` characters, marking the cut; returns whether it cut.
-pub fn truncate_line(line: &str, max_chars: usize) -> (String, bool) {
-    match line.char_indices().nth(max_chars) {
-        None => (line.to_string(), false),
-        Some((at, _)) => (format!("{}... [truncated]", &line[..at]), true),
-    }
+/// A line already cut to its first characters (by the host's search), marked as cut.
+pub fn mark_cut(line: &str) -> String {
+    format!("{line}... [truncated]")
 }
 
 /// A byte count for people: `512B`, `50.0KB`, `1.5MB` (halves round up, as JavaScript's `toFixed`).
@@ -156,8 +153,7 @@ mod tests {
 
     #[test]
     fn lines_and_sizes() {
-        assert_eq!(truncate_line("héllo", 3), ("hél... [truncated]".to_string(), true));
-        assert_eq!(truncate_line("abc", 3), ("abc".to_string(), false));
+        assert_eq!(mark_cut("hél"), "hél... [truncated]");
         assert_eq!(format_size(51200), "50.0KB");
         assert_eq!(format_size(1280), "1.3KB");
         assert_eq!(format_size(10), "10B");

@@ -8,6 +8,8 @@ use crate::support::{Block, Provider, Reply, call, setup, tool_results};
 crate::support::on_each_provider!(
     read_write_edit_round_trip,
     ls_tree_find_grep_round_trip,
+    search_tools_honour_gitignore_files,
+    grep_skips_binary_files_shows_context_and_keeps_its_limits,
     mv_and_rm_round_trip,
     tool_failures_are_results_the_model_reads,
     paths_cannot_leave_the_workspace,
@@ -98,6 +100,124 @@ async fn ls_tree_find_grep_round_trip(p: Provider) {
         out,
         "src/index.ts:1: import { greet, add } from \"./utils\";\nsrc/index.ts:3: console.log(greet(\"World\"));\nsrc/utils.ts:1: export function greet(name: string): string {"
     );
+}
+
+async fn search_tools_honour_gitignore_files(p: Provider) {
+    let (fake, _server, api) = setup(p, vec![]).await;
+    let s = api.new_session().await;
+    for (path, contents) in [
+        (".gitignore", "node_modules/\n*.log\n"),
+        ("node_modules/lib/index.js", "needle\n"),
+        ("app.log", "needle\n"),
+        // A nested .gitignore: its rules apply beneath it, over the root's (`!` takes back).
+        ("src/.gitignore", "generated/\n!keep.log\n"),
+        ("src/generated/out.ts", "needle\n"),
+        ("src/keep.log", "needle\n"),
+        ("src/main.ts", "const x = 1;\nneedle();\n"),
+    ] {
+        assert_eq!(api.put_file(&s, path, contents).await, 201, "{path}");
+    }
+    let run = async |tool: &str, args: serde_json::Value| {
+        let (out, err) = call(&fake, &api, &s, tool, args).await;
+        assert!(!err, "{out}");
+        out
+    };
+
+    assert_eq!(
+        run("grep", json!({ "pattern": "needle" })).await,
+        "src/keep.log:1: needle\nsrc/main.ts:2: needle();"
+    );
+    assert_eq!(
+        run("grep", json!({ "pattern": "needle", "ignored": true })).await,
+        "app.log:1: needle\nnode_modules/lib/index.js:1: needle\nsrc/generated/out.ts:1: needle\nsrc/keep.log:1: needle\nsrc/main.ts:2: needle();"
+    );
+    // A directory named explicitly is searched, ignored or not.
+    assert_eq!(
+        run("grep", json!({ "pattern": "needle", "path": "node_modules" })).await,
+        "node_modules/lib/index.js:1: needle"
+    );
+    assert_eq!(run("find", json!({ "pattern": "*.log" })).await, "src/keep.log");
+    assert_eq!(
+        run("find", json!({ "pattern": "*.log", "ignored": true })).await,
+        "app.log\nsrc/keep.log"
+    );
+    assert_eq!(
+        run("find", json!({ "pattern": "*.js" })).await,
+        "No files found matching pattern"
+    );
+    assert_eq!(
+        run("ls", json!({})).await,
+        ".gitignore\npackage.json\nREADME.md\nsrc/\ntsconfig.json"
+    );
+    assert_eq!(
+        run("ls", json!({ "ignored": true })).await,
+        ".gitignore\napp.log\nnode_modules/\npackage.json\nREADME.md\nsrc/\ntsconfig.json"
+    );
+    assert_eq!(
+        run("tree", json!({ "path": "src" })).await,
+        "/src\n├── .gitignore\n├── index.ts\n├── keep.log\n├── main.ts\n└── utils.ts\n\n0 directories, 5 files"
+    );
+    assert_eq!(
+        run("tree", json!({ "path": "src", "ignored": true })).await,
+        "/src\n├── .gitignore\n├── generated/\n│   └── out.ts\n├── index.ts\n├── keep.log\n├── main.ts\n└── utils.ts\n\n1 directories, 6 files"
+    );
+}
+
+async fn grep_skips_binary_files_shows_context_and_keeps_its_limits(p: Provider) {
+    let (fake, _server, api) = setup(p, vec![]).await;
+    let s = api.new_session().await;
+    let many = format!("needle {}\n", "y".repeat(93)).repeat(1000);
+    let long = format!("needle {}\n", "x".repeat(600));
+    for (path, contents) in [
+        ("data/blob.bin", "needle\0binary\n"),
+        ("data/ctx.txt", "a\nb\nneedle 1\nc\nneedle 2\nd\n"),
+        ("many/lines.txt", many.as_str()),
+        ("long/line.txt", long.as_str()),
+    ] {
+        assert_eq!(api.put_file(&s, path, contents).await, 201, "{path}");
+    }
+    let run = async |args: serde_json::Value| call(&fake, &api, &s, "grep", args).await;
+
+    // The binary file is skipped; a line in two matches' context shows in both.
+    assert_eq!(
+        run(json!({ "pattern": "needle", "path": "data", "context": 1 })).await,
+        (
+            "data/ctx.txt-2- b\ndata/ctx.txt:3: needle 1\ndata/ctx.txt-4- c\ndata/ctx.txt-4- c\ndata/ctx.txt:5: needle 2\ndata/ctx.txt-6- d".into(),
+            false
+        )
+    );
+    assert_eq!(
+        run(json!({ "pattern": "needle", "path": "data", "limit": 1 })).await,
+        (
+            "data/ctx.txt:3: needle 1\n\n[1 matches limit reached. Use limit=2 for more, or refine pattern]".into(),
+            false
+        )
+    );
+    let (out, _) = run(json!({ "pattern": "needle", "path": "many" })).await;
+    assert_eq!(out.lines().count(), 102, "{out}");
+    assert!(
+        out.contains(&format!("many/lines.txt:100: needle {}\n", "y".repeat(93))),
+        "{out}"
+    );
+    assert!(out.ends_with("\n\n[100 matches limit reached. Use limit=200 for more, or refine pattern]"));
+    let (out, _) = run(json!({ "pattern": "needle", "path": "many", "limit": 1000 })).await;
+    assert!(
+        out.len() < 51_300 && out.ends_with("\n\n[50.0KB limit reached]"),
+        "{}",
+        out.len()
+    );
+    let (out, _) = run(json!({ "pattern": "NEEDLE", "ignoreCase": true, "path": "long" })).await;
+    assert_eq!(
+        out,
+        format!(
+            "long/line.txt:1: needle {}... [truncated]\n\n[Some lines truncated to 500 chars. Use read tool to see full lines]",
+            "x".repeat(493)
+        )
+    );
+    let (out, err) = run(json!({ "pattern": "(" })).await;
+    assert!(err && out.starts_with("Invalid pattern: regex parse error:"), "{out}");
+    let (out, err) = run(json!({ "pattern": "a.b", "literal": true, "path": "nowhere" })).await;
+    assert_eq!((out.as_str(), err), ("Path not found: nowhere", true));
 }
 
 async fn mv_and_rm_round_trip(p: Provider) {

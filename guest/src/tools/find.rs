@@ -7,10 +7,11 @@ use serde::Deserialize;
 use super::ToolOutput;
 use crate::bindings::pi::worker::workspace::EntryKind;
 use crate::fs::{Workspace, describe, relative};
+use crate::gitignore;
 use crate::truncate::listing;
 
 pub const NAME: &str = "find";
-pub const DESCRIPTION: &str = "Search for files by glob pattern. A pattern without '/' matches file names anywhere ('*.ts'); a pattern with '/' matches paths relative to the search directory ('src/**/*.spec.ts'). Returns paths relative to the workspace root, directories with a '/' suffix. Output is truncated to 1000 results or 50KB (whichever is hit first).";
+pub const DESCRIPTION: &str = "Search for files by glob pattern. A pattern without '/' matches file names anywhere ('*.ts'); a pattern with '/' matches paths relative to the search directory ('src/**/*.spec.ts'). Returns paths relative to the workspace root, directories with a '/' suffix. Paths ignored by .gitignore are left out (ignored: true includes them). Output is truncated to 1000 results or 50KB (whichever is hit first).";
 
 const DEFAULT_LIMIT: usize = 1000;
 
@@ -22,6 +23,8 @@ pub struct Args {
     path: Option<String>,
     /// Maximum number of results (default: 1000)
     limit: Option<usize>,
+    /// Include paths ignored by .gitignore (default: false)
+    ignored: Option<bool>,
 }
 
 pub fn run(ws: &mut dyn Workspace, args: Args) -> ToolOutput {
@@ -34,7 +37,7 @@ pub fn run(ws: &mut dyn Workspace, args: Args) -> ToolOutput {
     let root = args.path.unwrap_or_else(|| "/".into());
     let base = ws.stat(&root).map_err(|e| describe(&e, &root))?.path;
     let limit = args.limit.unwrap_or(DEFAULT_LIMIT).max(1);
-    let entries = ws.walk(&base).map_err(|e| describe(&e, &root))?;
+    let entries = gitignore::walk(ws, &base, args.ignored.unwrap_or(false)).map_err(|e| describe(&e, &root))?;
     let mut found = Vec::new();
     for entry in entries {
         let below = relative(entry.path.strip_prefix(base.as_str()).unwrap_or(&entry.path));
@@ -101,6 +104,17 @@ mod tests {
             find(&mut ws, r#"{"pattern":"a[","path":"src"}"#)
                 .unwrap_err()
                 .starts_with("Invalid glob pattern")
+        );
+    }
+
+    #[test]
+    fn gitignored_paths_are_left_out_unless_asked_for() {
+        let mut ws = MemoryWorkspace::with(&[("/.gitignore", "dist/\n"), ("/dist/a.js", ""), ("/src/b.js", "")]);
+        let find = |ws: &mut MemoryWorkspace, json: &str| run(ws, serde_json::from_str(json).unwrap());
+        assert_eq!(find(&mut ws, r#"{"pattern":"*.js"}"#).unwrap(), "src/b.js");
+        assert_eq!(
+            find(&mut ws, r#"{"pattern":"*.js","ignored":true}"#).unwrap(),
+            "dist/a.js\nsrc/b.js"
         );
     }
 }

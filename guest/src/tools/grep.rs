@@ -1,17 +1,17 @@
 //! `grep`: search file contents with a regular expression (or a literal string).
 
 use globset::GlobBuilder;
-use regex::RegexBuilder;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::ToolOutput;
-use crate::bindings::pi::worker::workspace::EntryKind;
-use crate::fs::{Workspace, describe, is_binary, relative};
-use crate::truncate::{GREP_MAX_LINE_CHARS, listing, truncate_line};
+use crate::bindings::pi::worker::workspace::{EntryKind, FileMatches, SearchError, SearchOptions};
+use crate::fs::{Workspace, describe, relative};
+use crate::gitignore;
+use crate::truncate::{GREP_MAX_LINE_CHARS, listing, mark_cut};
 
 pub const NAME: &str = "grep";
-pub const DESCRIPTION: &str = "Search file contents for a pattern. Returns matching lines as `path:line: text` (context lines as `path-line- text`). Binary files are skipped. Output is truncated to 100 matches or 50KB (whichever is hit first). Long lines are truncated to 500 chars.";
+pub const DESCRIPTION: &str = "Search file contents for a pattern. Returns matching lines as `path:line: text` (context lines as `path-line- text`). Binary files and files ignored by .gitignore are skipped (ignored: true includes them). Output is truncated to 100 matches or 50KB (whichever is hit first). Long lines are truncated to 500 chars.";
 
 const DEFAULT_LIMIT: usize = 100;
 
@@ -32,19 +32,11 @@ pub struct Args {
     context: Option<usize>,
     /// Maximum number of matches to return (default: 100)
     limit: Option<usize>,
+    /// Include files ignored by .gitignore (default: false)
+    ignored: Option<bool>,
 }
 
 pub fn run(ws: &mut dyn Workspace, args: Args) -> ToolOutput {
-    let pattern = if args.literal.unwrap_or(false) {
-        regex::escape(&args.pattern)
-    } else {
-        args.pattern.clone()
-    };
-    let regex = RegexBuilder::new(&pattern)
-        .case_insensitive(args.ignore_case.unwrap_or(false))
-        .size_limit(1 << 20)
-        .build()
-        .map_err(|e| format!("Invalid pattern: {e}"))?;
     let glob = match &args.glob {
         Some(g) => Some(
             GlobBuilder::new(g)
@@ -58,55 +50,42 @@ pub fn run(ws: &mut dyn Workspace, args: Args) -> ToolOutput {
     let entry = ws.stat(&root).map_err(|e| describe(&e, &root))?;
     let files: Vec<String> = match entry.kind {
         EntryKind::File => vec![entry.path],
-        EntryKind::Directory => ws
-            .walk(&root)
+        EntryKind::Directory => gitignore::walk(ws, &entry.path, args.ignored.unwrap_or(false))
             .map_err(|e| describe(&e, &root))?
             .into_iter()
             .filter(|e| e.kind == EntryKind::File)
             .map(|e| e.path)
+            .filter(|path| {
+                let shown = relative(path);
+                let name = shown.rsplit('/').next().unwrap_or(shown);
+                glob.as_ref()
+                    .is_none_or(|glob| glob.is_match(shown) || glob.is_match(name))
+            })
             .collect(),
     };
     let limit = args.limit.unwrap_or(DEFAULT_LIMIT).max(1);
     let context = args.context.unwrap_or(0);
+    let options = SearchOptions {
+        pattern: args.pattern,
+        literal: args.literal.unwrap_or(false),
+        ignore_case: args.ignore_case.unwrap_or(false),
+        context: u32::try_from(context).unwrap_or(u32::MAX),
+        max_matches: u32::try_from(limit).unwrap_or(u32::MAX),
+        max_line_chars: GREP_MAX_LINE_CHARS as u32,
+    };
+    let found = ws.search(&files, &options).map_err(|e| match e {
+        SearchError::InvalidPattern(reason) => format!("Invalid pattern: {reason}"),
+        SearchError::InvalidPath(reason) => format!("Invalid path '{root}': {reason}"),
+    })?;
     let mut out: Vec<String> = Vec::new();
-    let (mut matches, mut more, mut lines_cut) = (0, false, false);
-    'files: for path in files {
-        let shown = relative(&path);
-        let name = shown.rsplit('/').next().unwrap_or(shown);
-        if let Some(glob) = &glob
-            && !glob.is_match(shown)
-            && !glob.is_match(name)
-        {
-            continue;
-        }
-        let Ok(bytes) = ws.read(&path) else { continue };
-        if is_binary(&bytes) {
-            continue;
-        }
-        let text = String::from_utf8_lossy(&bytes).replace("\r\n", "\n");
-        let lines: Vec<&str> = text.split('\n').collect();
-        for (i, line) in lines.iter().enumerate() {
-            if !regex.is_match(line) {
-                continue;
-            }
-            if matches == limit {
-                more = true;
-                break 'files;
-            }
-            let (from, to) = (i.saturating_sub(context), (i + context).min(lines.len() - 1));
-            for (j, shown_line) in lines.iter().enumerate().take(to + 1).skip(from) {
-                let (text, cut) = truncate_line(shown_line, GREP_MAX_LINE_CHARS);
-                lines_cut |= cut;
-                let sep = if j == i { ':' } else { '-' };
-                out.push(format!("{shown}{sep}{}{sep} {text}", j + 1));
-            }
-            matches += 1;
-        }
+    let mut lines_cut = false;
+    for file in &found.files {
+        lines_cut |= show(file, u64::from(options.context), &mut out);
     }
     if out.is_empty() {
         return Ok("No matches found".into());
     }
-    let count_limit = more.then(|| {
+    let count_limit = found.more.then(|| {
         format!(
             "{limit} matches limit reached. Use limit={} for more, or refine pattern",
             limit * 2
@@ -115,6 +94,31 @@ pub fn run(ws: &mut dyn Workspace, args: Args) -> ToolOutput {
     let lines_cut = lines_cut
         .then(|| format!("Some lines truncated to {GREP_MAX_LINE_CHARS} chars. Use read tool to see full lines"));
     Ok(listing(&out, count_limit, lines_cut))
+}
+
+/// Appends each match of `file` with the `context` lines around it (pi's blocks: a line in
+/// two matches' context shows in both); returns whether a line shown was cut.
+fn show(file: &FileMatches, context: u64, out: &mut Vec<String>) -> bool {
+    let shown = relative(&file.path);
+    let mut cut = false;
+    for matched in file.lines.iter().filter(|l| l.is_match) {
+        let (from, to) = (
+            matched.number.saturating_sub(context),
+            matched.number.saturating_add(context),
+        );
+        let start = file.lines.partition_point(|l| l.number < from);
+        for line in file.lines[start..].iter().take_while(|l| l.number <= to) {
+            cut |= line.truncated;
+            let text = if line.truncated {
+                mark_cut(&line.text)
+            } else {
+                line.text.clone()
+            };
+            let sep = if line.number == matched.number { ':' } else { '-' };
+            out.push(format!("{shown}{sep}{}{sep} {text}", line.number));
+        }
+    }
+    cut
 }
 
 #[cfg(test)]
@@ -196,5 +200,47 @@ mod tests {
             "{out}"
         );
         assert!(!grep(&mut ws, r#"{"pattern":"foo"}"#).unwrap().contains("bin.dat"));
+    }
+
+    #[test]
+    fn context_blocks_repeat_shared_lines_as_pi_shows_them() {
+        let mut ws = MemoryWorkspace::with(&[("/a.txt", "x\nfoo\nfoo\ny\n")]);
+        assert_eq!(
+            grep(&mut ws, r#"{"pattern":"foo","context":1}"#).unwrap(),
+            "a.txt-1- x\na.txt:2: foo\na.txt-3- foo\na.txt-2- foo\na.txt:3: foo\na.txt-4- y"
+        );
+        assert_eq!(
+            grep(&mut ws, r#"{"pattern":"foo","context":1,"limit":1}"#).unwrap(),
+            "a.txt-1- x\na.txt:2: foo\na.txt-3- foo\n\n[1 matches limit reached. Use limit=2 for more, or refine pattern]"
+        );
+        // After the final newline comes an empty line, shown as context.
+        assert_eq!(
+            grep(&mut ws, r#"{"pattern":"y","context":1}"#).unwrap(),
+            "a.txt-3- foo\na.txt:4: y\na.txt-5- "
+        );
+    }
+
+    #[test]
+    fn gitignored_files_are_skipped_unless_asked_for() {
+        let mut ws = MemoryWorkspace::with(&[
+            ("/.gitignore", "node_modules/\n*.log\n"),
+            ("/node_modules/x.js", "foo\n"),
+            ("/debug.log", "foo\n"),
+            ("/a.js", "foo\n"),
+        ]);
+        assert_eq!(grep(&mut ws, r#"{"pattern":"foo"}"#).unwrap(), "a.js:1: foo");
+        assert_eq!(
+            grep(&mut ws, r#"{"pattern":"foo","ignored":true}"#).unwrap(),
+            "a.js:1: foo\ndebug.log:1: foo\nnode_modules/x.js:1: foo"
+        );
+        // Named explicitly, an ignored directory or file is searched.
+        assert_eq!(
+            grep(&mut ws, r#"{"pattern":"foo","path":"node_modules"}"#).unwrap(),
+            "node_modules/x.js:1: foo"
+        );
+        assert_eq!(
+            grep(&mut ws, r#"{"pattern":"foo","path":"debug.log"}"#).unwrap(),
+            "debug.log:1: foo"
+        );
     }
 }

@@ -6,10 +6,11 @@ use serde::Deserialize;
 use super::ToolOutput;
 use crate::bindings::pi::worker::workspace::EntryKind;
 use crate::fs::{Workspace, describe};
+use crate::gitignore;
 use crate::truncate::listing;
 
 pub const NAME: &str = "ls";
-pub const DESCRIPTION: &str = "List directory contents. Returns entries sorted alphabetically, with '/' suffix for directories. Includes dotfiles. Output is truncated to 500 entries or 50KB (whichever is hit first).";
+pub const DESCRIPTION: &str = "List directory contents. Returns entries sorted alphabetically, with '/' suffix for directories. Includes dotfiles; entries ignored by .gitignore are left out (ignored: true includes them). Output is truncated to 500 entries or 50KB (whichever is hit first).";
 
 const DEFAULT_LIMIT: usize = 500;
 
@@ -19,12 +20,14 @@ pub struct Args {
     path: Option<String>,
     /// Maximum number of entries to return (default: 500)
     limit: Option<usize>,
+    /// Include entries ignored by .gitignore (default: false)
+    ignored: Option<bool>,
 }
 
 pub fn run(ws: &mut dyn Workspace, args: Args) -> ToolOutput {
     let path = args.path.unwrap_or_else(|| "/".into());
     let limit = args.limit.unwrap_or(DEFAULT_LIMIT);
-    let mut entries = ws.list(&path).map_err(|e| describe(&e, &path))?;
+    let mut entries = gitignore::list(ws, &path, args.ignored.unwrap_or(false)).map_err(|e| describe(&e, &path))?;
     entries.sort_by_key(|e| crate::fs::relative(&e.path).to_lowercase());
     if entries.is_empty() || limit == 0 {
         return Ok("(empty directory)".into());
@@ -81,5 +84,13 @@ mod tests {
             ls(&mut ws, r#"{"path":"b.txt"}"#).unwrap_err(),
             "Not a directory: /b.txt"
         );
+    }
+
+    #[test]
+    fn gitignored_entries_are_left_out_unless_asked_for() {
+        let mut ws = MemoryWorkspace::with(&[("/.gitignore", "*.log\n"), ("/a.log", ""), ("/b.txt", "")]);
+        let ls = |ws: &mut MemoryWorkspace, json: &str| run(ws, serde_json::from_str(json).unwrap());
+        assert_eq!(ls(&mut ws, "{}").unwrap(), ".gitignore\nb.txt");
+        assert_eq!(ls(&mut ws, r#"{"ignored":true}"#).unwrap(), ".gitignore\na.log\nb.txt");
     }
 }

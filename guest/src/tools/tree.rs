@@ -8,11 +8,11 @@ use serde::Deserialize;
 use super::ToolOutput;
 use crate::bindings::pi::worker::workspace::EntryKind;
 use crate::fs::{Workspace, describe};
+use crate::gitignore;
 use crate::truncate::{MAX_BYTES, MAX_LINES, format_size, truncate_head, with_notices};
 
 pub const NAME: &str = "tree";
-pub const DESCRIPTION: &str =
-    "Show the directory structure as a tree, directories with a '/' suffix. Output is truncated to 2000 lines or 50KB.";
+pub const DESCRIPTION: &str = "Show the directory structure as a tree, directories with a '/' suffix. Paths ignored by .gitignore are left out (ignored: true includes them). Output is truncated to 2000 lines or 50KB.";
 
 #[derive(Deserialize, JsonSchema)]
 pub struct Args {
@@ -20,6 +20,8 @@ pub struct Args {
     path: Option<String>,
     /// How many levels deep to show (default: unlimited)
     depth: Option<usize>,
+    /// Include paths ignored by .gitignore (default: false)
+    ignored: Option<bool>,
 }
 
 #[derive(Default)]
@@ -40,7 +42,8 @@ pub fn run(ws: &mut dyn Workspace, args: Args) -> ToolOutput {
         ..Node::default()
     };
     let (mut dirs, mut files) = (0, 0);
-    for entry in ws.walk(&base.path).map_err(|e| describe(&e, &root))? {
+    let entries = gitignore::walk(ws, &base.path, args.ignored.unwrap_or(false)).map_err(|e| describe(&e, &root))?;
+    for entry in entries {
         let below = entry
             .path
             .strip_prefix(base.path.as_str())
@@ -116,6 +119,20 @@ mod tests {
         assert_eq!(
             tree(&mut ws, r#"{"path":"README.md"}"#).unwrap_err(),
             "Not a directory: README.md"
+        );
+    }
+
+    #[test]
+    fn gitignored_paths_are_left_out_unless_asked_for() {
+        let mut ws = MemoryWorkspace::with(&[("/.gitignore", "dist\n"), ("/dist/a.js", ""), ("/b.js", "")]);
+        let tree = |ws: &mut MemoryWorkspace, json: &str| run(ws, serde_json::from_str(json).unwrap());
+        assert_eq!(
+            tree(&mut ws, "{}").unwrap(),
+            ".\n├── .gitignore\n└── b.js\n\n0 directories, 2 files"
+        );
+        assert_eq!(
+            tree(&mut ws, r#"{"ignored":true}"#).unwrap(),
+            ".\n├── .gitignore\n├── b.js\n└── dist/\n    └── a.js\n\n1 directories, 3 files"
         );
     }
 }

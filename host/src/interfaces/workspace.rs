@@ -1,9 +1,11 @@
 //! `pi:worker/workspace`: the session's files, over its SQLite database. Each call is one
-//! transaction of the [`Worktree`](crate::storage::Worktree) store.
+//! transaction of the [`Worktree`](crate::storage::Worktree) store; `search` runs
+//! [`crate::search`] in one.
 
 use wasmtime::component::{HasData, Linker};
 
 use crate::bindings::pi::worker::workspace::{self as wit, Host};
+use crate::search::{self, SearchError, SearchOptions};
 use crate::storage::{self, EntryKind, FsError, SessionDb};
 
 /// Borrowed access to the database behind `pi:worker/workspace`.
@@ -64,6 +66,42 @@ fn entries(v: Vec<storage::Entry>) -> Vec<wit::Entry> {
     v.into_iter().map(Into::into).collect()
 }
 
+impl From<wit::SearchOptions> for SearchOptions {
+    fn from(o: wit::SearchOptions) -> Self {
+        Self {
+            pattern: o.pattern,
+            literal: o.literal,
+            ignore_case: o.ignore_case,
+            context: o.context,
+            max_matches: o.max_matches,
+            max_line_chars: o.max_line_chars,
+        }
+    }
+}
+
+impl From<search::SearchResult> for wit::SearchResult {
+    fn from(r: search::SearchResult) -> Self {
+        let line = |l: search::Line| wit::SearchLine {
+            number: l.number,
+            text: l.text,
+            truncated: l.truncated,
+            is_match: l.is_match,
+        };
+        Self {
+            files: r
+                .files
+                .into_iter()
+                .map(|f| wit::FileMatches {
+                    path: f.path,
+                    lines: f.lines.into_iter().map(line).collect(),
+                })
+                .collect(),
+            binary: r.binary,
+            more: r.more,
+        }
+    }
+}
+
 impl Host for WorkspaceCtxView<'_> {
     fn convert_fs_error(&mut self, e: FsError) -> wasmtime::Result<wit::FsError> {
         Ok(fs_error_to_wit(e)?)
@@ -99,6 +137,19 @@ impl Host for WorkspaceCtxView<'_> {
 
     fn rename(&mut self, from: String, to: String) -> Result<(), FsError> {
         self.db.write(|s| s.worktree().rename(&from, &to))
+    }
+
+    fn search(
+        &mut self,
+        paths: Vec<String>,
+        options: wit::SearchOptions,
+    ) -> wasmtime::Result<Result<wit::SearchResult, wit::SearchError>> {
+        match self.db.read(|s| search::search(s, &paths, &options.into())) {
+            Ok(found) => Ok(Ok(found.into())),
+            Err(SearchError::InvalidPattern(m)) => Ok(Err(wit::SearchError::InvalidPattern(m))),
+            Err(SearchError::InvalidPath(m)) => Ok(Err(wit::SearchError::InvalidPath(m))),
+            Err(fault @ SearchError::Storage(_)) => Err(fault.into()),
+        }
     }
 
     fn stats(&mut self) -> wasmtime::Result<wit::Totals> {

@@ -6,6 +6,8 @@
 //! File contents are blob objects: the working tree maps paths to blob ids, so staging and
 //! checkout move ids, never bytes.
 
+use std::borrow::Cow;
+
 use gix_hash::{ObjectId, oid};
 use gix_object::Kind;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -109,22 +111,28 @@ impl<'a> ObjectDb<'a> {
 
     /// An object's kind and contents.
     pub fn get(&self, id: &oid) -> Result<Option<(Kind, Vec<u8>)>, StorageError> {
+        self.read_with(id, |kind, data| (kind, data.into_owned()))
+    }
+
+    /// Calls `f` with an object's kind and contents: borrowed from the database row (not copied),
+    /// or read from the spill directory.
+    pub fn read_with<T>(&self, id: &oid, f: impl FnOnce(Kind, Cow<'_, [u8]>) -> T) -> Result<Option<T>, StorageError> {
         let hex = id.to_hex().to_string();
-        let row: Option<(i64, Option<Vec<u8>>, bool)> = self
+        let mut stmt = self
             .conn
-            .prepare_cached("SELECT kind, data, spilled FROM objects WHERE id = ?1")?
-            .query_row([&hex], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?;
-        let Some((kind, data, spilled)) = row else {
+            .prepare_cached("SELECT kind, data, spilled FROM objects WHERE id = ?1")?;
+        let mut rows = stmt.query([&hex])?;
+        let Some(row) = rows.next()? else {
             return Ok(None);
         };
-        let kind = kind_of(&hex, kind)?;
-        let data = match (spilled, data) {
-            (true, _) => self.blobs.get(id)?,
-            (false, Some(data)) => data,
-            (false, None) => return Err(StorageError::corrupt("objects", format!("{hex} has no data"))),
-        };
-        Ok(Some((kind, data)))
+        let kind = kind_of(&hex, row.get(0)?)?;
+        if row.get(2)? {
+            return Ok(Some(f(kind, Cow::Owned(self.blobs.get(id)?))));
+        }
+        match row.get_ref(1)?.as_blob_or_null()? {
+            Some(data) => Ok(Some(f(kind, Cow::Borrowed(data)))),
+            None => Err(StorageError::corrupt("objects", format!("{hex} has no data"))),
+        }
     }
 }
 

@@ -132,6 +132,15 @@ fn unversioned_databases_open_migrate_and_keep_their_data() {
                 .unwrap(),
             "ok"
         );
+        // Objects live in a rowid table (migration 4), their blob kept.
+        let blob: (i64, Vec<u8>) = conn
+            .query_row(
+                "SELECT rowid, data FROM objects WHERE id = 'ce013625030ba8dba906f756967f9e9ca394464a'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(blob.1, b"hello\n");
     }
 }
 
