@@ -106,6 +106,22 @@ END;
     "
 ALTER TABLE messages ADD COLUMN prompt_tokens INTEGER NOT NULL DEFAULT 0;
 ",
+    // 4: objects in a rowid table, their ids in its own small index. A WITHOUT ROWID table keeps
+    // whole rows in its b-tree, interior cells included, so every lookup by id compared against
+    // rows carrying their contents and read each one's overflow pages: kilobytes per step.
+    "
+CREATE TABLE objects_v4 (
+    id      TEXT PRIMARY KEY NOT NULL,   -- git object id (SHA-1, hex)
+    kind    INTEGER NOT NULL,            -- 1 commit, 2 tree, 3 blob, 4 tag
+    size    INTEGER NOT NULL,
+    spilled INTEGER NOT NULL DEFAULT 0,
+    data    BLOB                         -- canonical git encoding (no header), NULL when spilled; last,
+                                         -- so reading the other columns never reads its overflow pages
+);
+INSERT INTO objects_v4(id, kind, size, data, spilled) SELECT id, kind, size, data, spilled FROM objects;
+DROP TABLE objects;
+ALTER TABLE objects_v4 RENAME TO objects;
+",
 ];
 
 /// The schema version this build creates and understands.
