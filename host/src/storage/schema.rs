@@ -108,7 +108,8 @@ ALTER TABLE messages ADD COLUMN prompt_tokens INTEGER NOT NULL DEFAULT 0;
 ",
     // 4: objects in a rowid table, their ids in its own small index. A WITHOUT ROWID table keeps
     // whole rows in its b-tree, interior cells included, so every lookup by id compared against
-    // rows carrying their contents and read each one's overflow pages: kilobytes per step.
+    // rows carrying their contents and read each one's overflow pages: kilobytes per step. (The
+    // old table's pages stay in the file as free pages, which later writes reuse.)
     "
 CREATE TABLE objects_v4 (
     id      TEXT PRIMARY KEY NOT NULL,   -- git object id (SHA-1, hex)
