@@ -141,7 +141,7 @@ fn main() {
                 .block_on(run_chat(
                     &engine,
                     providers.clone(),
-                    db,
+                    db.into(),
                     request,
                     limits,
                     None,

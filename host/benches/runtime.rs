@@ -94,7 +94,14 @@ fn main() {
     for _ in 0..iterations {
         let db = open(db_path_session);
         let t0 = Instant::now();
-        let mut store = new_store(&engine, providers.clone(), db, limits(), None, Default::default());
+        let mut store = new_store(
+            &engine,
+            providers.clone(),
+            db.into(),
+            limits(),
+            None,
+            Default::default(),
+        );
         let t1 = Instant::now();
         let instance = runtime.block_on(engine.pre().instantiate_async(&mut store)).unwrap();
         let t2 = Instant::now();
@@ -131,7 +138,7 @@ fn main() {
         let reply = runtime.block_on(run_chat(
             engine,
             providers,
-            db,
+            db.into(),
             request,
             limits(),
             None,

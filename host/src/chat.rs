@@ -24,6 +24,7 @@ use crate::interfaces::session::{EventSink, SessionCtx, SessionCtxView, SessionV
 use crate::interfaces::workspace::{WorkspaceCtxView, WorkspaceView};
 use crate::llm::{LlmError, ProviderRegistry};
 use crate::message::Usage;
+use crate::open_dbs::DbPermit;
 use crate::storage::{FsError, SessionDb, StorageError};
 
 /// Per-chat limits.
@@ -142,12 +143,28 @@ impl ChatError {
 #[error("guest CPU time limit exceeded")]
 struct CpuLimitExceeded;
 
+/// A chat's session database, and its [permit](crate::open_dbs) when the process bounds open
+/// databases (the server does; a bench or an embedder may not).
+pub struct ChatDb {
+    /// The database.
+    pub db: SessionDb,
+    /// Leave to hold it open.
+    pub permit: Option<DbPermit>,
+}
+
+impl From<SessionDb> for ChatDb {
+    fn from(db: SessionDb) -> Self {
+        Self { db, permit: None }
+    }
+}
+
 /// Everything a chat's store holds.
 pub struct ChatState {
     wasi: WasiCtx,
     table: ResourceTable,
     limits: StoreLimits,
     db: SessionDb,
+    db_permit: Option<DbPermit>,
     llm: LlmCtx,
     session: SessionCtx,
 }
@@ -178,7 +195,7 @@ impl LlmView for ChatState {
         LlmCtxView {
             ctx: &mut self.llm,
             table: &mut self.table,
-            idle_db: Some(&mut self.db),
+            idle_db: Some((&mut self.db, &mut self.db_permit)),
         }
     }
 }
@@ -197,7 +214,7 @@ impl SessionView for ChatState {
 pub fn new_store(
     engine: &AgentEngine,
     providers: Arc<ProviderRegistry>,
-    db: SessionDb,
+    db: ChatDb,
     limits: ChatLimits,
     events: Option<Arc<dyn EventSink>>,
     abort: Arc<AbortSignal>,
@@ -210,7 +227,8 @@ pub fn new_store(
             .memory_size(limits.max_memory_bytes)
             .trap_on_grow_failure(true)
             .build(),
-        db,
+        db: db.db,
+        db_permit: db.permit,
         llm: LlmCtx::new(providers).with_abort(abort.clone()),
         session: SessionCtx { events, abort },
     };
@@ -254,7 +272,7 @@ pub struct ChatRun {
 pub async fn run_chat(
     engine: &AgentEngine,
     providers: Arc<ProviderRegistry>,
-    db: SessionDb,
+    db: ChatDb,
     request: ChatRequest,
     limits: ChatLimits,
     events: Option<Arc<dyn EventSink>>,

@@ -48,16 +48,29 @@ pub struct ServerConfig {
 /// MiB leaves room for the ones that are computing.
 const MEMORY_PER_CHAT: u64 = 1 << 20;
 
+/// Memory mappings a chat in flight adds (its guest's linear memory and image, its fiber stack
+/// and guard pages, its database's shared memory), with room to spare.
+const MAPPINGS_PER_CHAT: u64 = 8;
+
+/// Mappings left for the rest of the process (the runtime, SQLite, the allocator).
+const MAPPINGS_RESERVED: u64 = 8192;
+
 /// The default `--max-chats`: as many chats in flight as half the machine's memory holds at
-/// [`MEMORY_PER_CHAT`] each, between 64 and 16384 (1024 where the memory size is unknown).
+/// [`MEMORY_PER_CHAT`] each, and as the kernel's limit on a process's memory mappings
+/// (`vm.max_map_count`) allows at [`MAPPINGS_PER_CHAT`] each; between 64 and 16384 (1024 where
+/// the memory size is unknown).
 pub fn default_max_chats() -> u32 {
-    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|info| {
-        let kib = info.lines().find_map(|l| l.strip_prefix("MemTotal:"))?;
-        kib.trim().trim_end_matches("kB").trim().parse::<u64>().ok()
-    });
-    match total {
-        Some(kib) => (kib * 1024 / 2 / MEMORY_PER_CHAT).clamp(64, 16_384) as u32,
-        None => 1024,
+    let number = |path: &str, prefix: &str| -> Option<u64> {
+        let text = std::fs::read_to_string(path).ok()?;
+        let value = text.lines().find_map(|l| l.strip_prefix(prefix))?;
+        value.trim().trim_end_matches("kB").trim().parse().ok()
+    };
+    let by_memory = number("/proc/meminfo", "MemTotal:").map(|kib| kib * 1024 / 2 / MEMORY_PER_CHAT);
+    let by_mappings =
+        number("/proc/sys/vm/max_map_count", "").map(|maps| maps.saturating_sub(MAPPINGS_RESERVED) / MAPPINGS_PER_CHAT);
+    match (by_memory, by_mappings) {
+        (None, _) => 1024,
+        (Some(memory), maps) => memory.min(maps.unwrap_or(u64::MAX)).clamp(64, 16_384) as u32,
     }
 }
 

@@ -36,6 +36,7 @@ pub mod interfaces;
 pub mod llm;
 pub mod message;
 pub mod notify;
+pub mod open_dbs;
 pub mod search;
 pub mod seed;
 pub mod server;

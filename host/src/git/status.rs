@@ -3,7 +3,7 @@
 use super::{GitError, Repo, tree};
 use crate::storage::path::{is_beneath, normalize};
 use crate::storage::worktree::worktree_path;
-use crate::storage::{FsError, Snapshot, StorageError};
+use crate::storage::{FsError, Snapshot, StorageError, TrackedFile};
 
 /// How a path changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,30 +40,45 @@ pub struct Status {
     pub untracked: Vec<String>,
 }
 
+/// The paths of `old` and `new` in order, each with its file on either side: one linear walk
+/// of two sorted maps, no lookups.
+fn outer_join<'a>(
+    old: &'a Snapshot,
+    new: &'a Snapshot,
+) -> impl Iterator<Item = (&'a String, Option<&'a TrackedFile>, Option<&'a TrackedFile>)> {
+    let (mut old, mut new) = (old.iter().peekable(), new.iter().peekable());
+    std::iter::from_fn(move || match (old.peek(), new.peek()) {
+        (None, None) => None,
+        (Some((a, _)), Some((b, _))) if a == b => {
+            let ((path, before), (_, after)) = (old.next()?, new.next()?);
+            Some((path, Some(before), Some(after)))
+        }
+        (Some((a, _)), Some((b, _))) if a > b => new.next().map(|(path, after)| (path, None, Some(after))),
+        (Some(_), _) => old.next().map(|(path, before)| (path, Some(before), None)),
+        (None, Some(_)) => new.next().map(|(path, after)| (path, None, Some(after))),
+    })
+}
+
+/// How a path changed from `before` to `after` (`None`: unchanged).
+fn change(before: Option<&TrackedFile>, after: Option<&TrackedFile>) -> Option<ChangeKind> {
+    match (before, after) {
+        (None, Some(_)) => Some(ChangeKind::Added),
+        (Some(_), None) => Some(ChangeKind::Deleted),
+        (Some(a), Some(b)) if a != b => Some(ChangeKind::Modified),
+        _ => None,
+    }
+}
+
 /// The changes from `old` to `new`, sorted by path.
 pub fn compare(old: &Snapshot, new: &Snapshot) -> Vec<FileChange> {
-    let mut out = Vec::new();
-    for (path, entry) in new {
-        match old.get(path) {
-            None => out.push(FileChange {
+    outer_join(old, new)
+        .filter_map(|(path, before, after)| {
+            change(before, after).map(|kind| FileChange {
                 path: path.clone(),
-                kind: ChangeKind::Added,
-            }),
-            Some(before) if before != entry => out.push(FileChange {
-                path: path.clone(),
-                kind: ChangeKind::Modified,
-            }),
-            Some(_) => {}
-        }
-    }
-    for path in old.keys().filter(|p| !new.contains_key(*p)) {
-        out.push(FileChange {
-            path: path.clone(),
-            kind: ChangeKind::Deleted,
-        });
-    }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    out
+                kind,
+            })
+        })
+        .collect()
 }
 
 impl Repo<'_> {
@@ -93,13 +108,23 @@ impl Repo<'_> {
         self.require_repo()?;
         let index = self.index()?;
         let worktree = self.worktree()?;
-        let untracked = worktree.keys().filter(|p| !index.contains_key(*p)).cloned().collect();
-        let tracked_worktree: Snapshot = worktree.into_iter().filter(|(p, _)| index.contains_key(p)).collect();
+        let mut unstaged = Vec::new();
+        let mut untracked = Vec::new();
+        for (path, staged, local) in outer_join(&index, &worktree) {
+            match change(staged, local) {
+                Some(ChangeKind::Added) => untracked.push(path.clone()),
+                Some(kind) => unstaged.push(FileChange {
+                    path: path.clone(),
+                    kind,
+                }),
+                None => {}
+            }
+        }
         Ok(Status {
             branch: self.current_branch()?,
             head: self.head_commit()?,
             staged: compare(&self.head_files()?, &index),
-            unstaged: compare(&index, &tracked_worktree),
+            unstaged,
             untracked,
         })
     }

@@ -146,6 +146,42 @@ fn status_add_commit_cycle() {
     assert_eq!(git(&mut db, |r| r.resolve(short)).unwrap().0, second.id);
 }
 
+/// Changes of every kind on both sides, at paths that sort between and around each other
+/// (`a` < `a.txt` < `a0` < `b/c`): status walks the sorted sides in step.
+#[test]
+fn status_reports_every_kind_of_change_in_path_order() {
+    let (_tmp, mut db) = db();
+    git(&mut db, |r| r.init()).unwrap();
+    for path in ["/a", "/a.txt", "/b/c", "/d"] {
+        db.write_file(path, path.as_bytes()).unwrap();
+    }
+    git(&mut db, |r| r.add(&[".".into()])).unwrap();
+    git(&mut db, |r| r.commit("first")).unwrap();
+    db.write_file("/a.txt", b"2").unwrap();
+    db.remove("/b/c", false).unwrap();
+    db.write_file("/b/e", b"e").unwrap();
+    git(&mut db, |r| r.add(&["a.txt".into(), "b".into()])).unwrap();
+    db.remove("/a", false).unwrap();
+    db.write_file("/d", b"changed").unwrap();
+    db.write_file("/a0", b"new").unwrap();
+    db.write_file("/c", b"new").unwrap();
+    let s = git(&mut db, |r| r.status()).unwrap();
+    let changes = |v: &[FileChange]| v.iter().map(|c| (c.path.clone(), c.kind)).collect::<Vec<_>>();
+    assert_eq!(
+        changes(&s.staged),
+        [
+            ("a.txt".into(), ChangeKind::Modified),
+            ("b/c".into(), ChangeKind::Deleted),
+            ("b/e".into(), ChangeKind::Added)
+        ]
+    );
+    assert_eq!(
+        changes(&s.unstaged),
+        [("a".into(), ChangeKind::Deleted), ("d".into(), ChangeKind::Modified)]
+    );
+    assert_eq!(s.untracked, ["a0", "c"]);
+}
+
 #[test]
 fn checkout_syncs_the_tree_and_refuses_to_lose_work() {
     let (_tmp, mut db) = db();

@@ -6,8 +6,7 @@
 //! not count model latency.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -18,6 +17,7 @@ use crate::abort::AbortSignal;
 use crate::bindings::pi::worker::llm::{self as wit, Host, HostResponseStream};
 use crate::llm::{EventStream, LlmError, LlmRequest, ProviderRegistry, StopReason, StreamEvent, ToolSpec};
 use crate::message::{ContentBlock, Message, Role, ToolCall, ToolResult, Usage};
+use crate::open_dbs::{self, DbPermit};
 use crate::storage::SessionDb;
 
 /// A streamed answer held for the guest.
@@ -70,80 +70,38 @@ impl LlmCtx {
     }
 }
 
-/// How many chats waiting for the model may keep their session database open, process-wide.
-///
-/// Reopening a database costs more CPU than keeping it (SQLite reads its schema again), so a
-/// waiting chat keeps it while the budget lasts; past it, chats suspend theirs, and thousands of
-/// waiting chats never run the process out of file descriptors. The budget is a quarter of the
-/// process's descriptor limit, at four descriptors a database (the database, its WAL and shared
-/// memory files, the blob directory).
-#[derive(Debug)]
-pub struct OpenDbBudget {
-    left: AtomicI64,
-}
-
-/// The process's budget (descriptors are a per-process resource).
-static OPEN_DB_BUDGET: LazyLock<Arc<OpenDbBudget>> = LazyLock::new(|| {
-    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile)
-        .current
-        .unwrap_or(1 << 20);
-    Arc::new(OpenDbBudget::new(limit / 16))
-});
-
-impl OpenDbBudget {
-    /// A budget of `databases`.
-    pub fn new(databases: u64) -> Self {
-        Self {
-            left: AtomicI64::new(databases.min(i64::MAX as u64) as i64),
-        }
-    }
-
-    /// The process's budget.
-    pub fn process() -> Arc<Self> {
-        OPEN_DB_BUDGET.clone()
-    }
-
-    /// Takes one database's worth, if any is left; it is given back when the lease drops.
-    fn lease(self: &Arc<Self>) -> Option<OpenDbLease> {
-        if self.left.fetch_sub(1, Ordering::AcqRel) > 0 {
-            Some(OpenDbLease(self.clone()))
-        } else {
-            self.left.fetch_add(1, Ordering::AcqRel);
-            None
-        }
-    }
-}
-
-/// One waiting chat's open database, counted against the [`OpenDbBudget`].
-struct OpenDbLease(Arc<OpenDbBudget>);
-
-impl Drop for OpenDbLease {
-    fn drop(&mut self) {
-        self.0.left.fetch_add(1, Ordering::AcqRel);
-    }
-}
-
 /// Borrowed access to what `pi:worker/llm` needs.
 pub struct LlmCtxView<'a> {
     /// ProviderRegistry and wait accounting.
     pub ctx: &'a mut LlmCtx,
     /// Where response streams live.
     pub table: &'a mut ResourceTable,
-    /// The chat's session database: kept open while the model answers if the process's
-    /// [`OpenDbBudget`] allows, [suspended](SessionDb::suspend) otherwise.
-    pub idle_db: Option<&'a mut SessionDb>,
+    /// The chat's session database and its [permit](crate::open_dbs): while the model
+    /// answers, kept open, or (when permits run short) suspended and the permit given back.
+    pub idle_db: Option<(&'a mut SessionDb, &'a mut Option<DbPermit>)>,
 }
 
 impl LlmCtxView<'_> {
-    /// Before a wait: keeps the chat's database open within the budget (the lease, held for
-    /// the wait), or suspends it.
-    fn idle(&mut self) -> Option<OpenDbLease> {
-        let db = self.idle_db.as_deref_mut()?;
-        let lease = OpenDbBudget::process().lease();
-        if lease.is_none() {
-            db.suspend();
+    /// Before a wait: under pressure, suspends the chat's database and gives its permit back.
+    /// Returns whether it did.
+    fn idle(&mut self) -> bool {
+        match &mut self.idle_db {
+            Some((db, permit)) if open_dbs::under_pressure() => {
+                db.suspend();
+                permit.take();
+                true
+            }
+            _ => false,
         }
-        lease
+    }
+
+    /// After a wait: takes a permit again for a suspended database (it reopens when next used).
+    async fn resume(&mut self, suspended: bool) {
+        if let Some((_, permit)) = &mut self.idle_db
+            && suspended
+        {
+            **permit = Some(open_dbs::acquire().await);
+        }
     }
 }
 
@@ -317,12 +275,13 @@ impl Host for LlmCtxView<'_> {
             Err(e) => return Ok(Err(e.into())),
         };
         let span = tracing::info_span!("llm_call", model = %request.model, messages = request.messages.len());
-        let _lease = self.idle();
+        let suspended = self.idle();
         let started = self
             .ctx
             .wait_unless_aborted(provider.stream(request))
             .instrument(span)
             .await;
+        self.resume(suspended).await;
         let Some(started) = started else {
             return Ok(Err(wit::LlmError::Aborted));
         };
@@ -342,14 +301,17 @@ impl Host for LlmCtxView<'_> {
 impl HostResponseStream for LlmCtxView<'_> {
     async fn next(
         &mut self,
-        stream: Resource<ResponseStream>,
+        stream_handle: Resource<ResponseStream>,
     ) -> wasmtime::Result<Result<Option<wit::StreamEvent>, wit::LlmError>> {
-        if self.table.get(&stream)?.finished {
+        if self.table.get(&stream_handle)?.finished {
             return Ok(Ok(None));
         }
-        let _lease = self.idle();
-        let stream = self.table.get_mut(&stream)?;
-        let Some(next) = self.ctx.wait_unless_aborted(stream.events.next()).await else {
+        let suspended = self.idle();
+        let stream = self.table.get_mut(&stream_handle)?;
+        let next = self.ctx.wait_unless_aborted(stream.events.next()).await;
+        self.resume(suspended).await;
+        let stream = self.table.get_mut(&stream_handle)?;
+        let Some(next) = next else {
             stream.finished = true;
             return Ok(Err(wit::LlmError::Aborted));
         };

@@ -394,6 +394,7 @@ impl ChatService {
         let span = tracing::info_span!("chat", session = %id);
         let task = async move {
             let _held = (session_guard, slot);
+            let permit = crate::open_dbs::acquire().await;
             let opened = {
                 let (service, id) = (service.clone(), id.clone());
                 tokio::task::spawn_blocking(move || {
@@ -416,7 +417,10 @@ impl ChatService {
             let run = chat::run_chat(
                 &service.engine,
                 service.providers.clone(),
-                opened,
+                chat::ChatDb {
+                    db: opened,
+                    permit: Some(permit),
+                },
                 request,
                 service.limits,
                 Some(sink),

@@ -41,15 +41,18 @@ impl<'a> Index<'a> {
 
     /// Every entry.
     pub fn entries(&self) -> Result<Snapshot, StorageError> {
-        let mut stmt = self.conn.prepare_cached("SELECT path, mode, blob_id FROM staged")?;
+        // In path order (the table's key), so the map is built in one pass, not insert by insert.
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT path, mode, blob_id FROM staged ORDER BY path")?;
         let mut rows = stmt.query([])?;
-        let mut out = Snapshot::new();
+        let mut out = Vec::new();
         while let Some(row) = rows.next()? {
             let path: String = row.get(0)?;
             let file = decode("staged", &path, row.get(1)?, row.get_ref(2)?.as_str()?)?;
-            out.insert(path, file);
+            out.push((path, file));
         }
-        Ok(out)
+        Ok(out.into_iter().collect())
     }
 
     /// Replaces every entry with `snapshot`.

@@ -48,6 +48,9 @@ pub use self::refs::{RefValue, Refs};
 pub use self::worktree::{Entry, EntryKind, FsError, Stats, Worktree};
 pub use gix_object::tree::EntryMode;
 
+/// WAL pages (4 KiB each) after which a commit checkpoints: about 40 MB.
+const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
+
 /// Limits and thresholds of a session's storage.
 #[derive(Debug, Clone, Copy)]
 pub struct StorageOptions {
@@ -169,8 +172,17 @@ impl SessionDb {
     /// The per-connection settings.
     fn configure_connection(conn: &Connection) -> Result<(), StorageError> {
         // synchronous=NORMAL in WAL mode survives a process crash (SIGKILL) without losing a
-        // committed transaction; only power loss can drop the last commits.
+        // committed transaction: a commit is in the WAL file (the OS's page cache) when it returns,
+        // and the next open replays it. Only power loss can drop the commits since the last
+        // checkpoint (never corrupting the database); FULL would close that window with an fsync
+        // per commit, which costs more than the whole write it follows.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Checkpoint (copy the WAL into the database, with its two fsyncs) every ~40 MB of WAL
+        // rather than SQLite's 4 MB: a burst of writes pays ten times fewer fsyncs, and pages
+        // written again and again (indexes, totals) are copied once. Against a crash nothing
+        // changes (a commit in the WAL is as safe as one in the database); against power loss
+        // the window above grows from ~4 MB of recent writes to ~40 MB.
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         persist_wal(conn, true)?;
         // A WAL kept between connections is cut back to this size after each checkpoint.

@@ -63,14 +63,15 @@ impl<'a> ObjectDb<'a> {
     }
 
     fn put_with_id(&self, kind: Kind, data: &[u8], id: ObjectId) -> Result<(), StorageError> {
-        if self.contains(&id)? {
-            return Ok(());
-        }
         let spilled = kind == Kind::Blob && data.len() as u64 >= self.spill_threshold;
         if spilled {
+            if self.contains(&id)? {
+                return Ok(());
+            }
             // The blob lands first: a crash before the row commits leaves only an unreferenced file.
             self.blobs.put(&id, data)?;
         }
+        // An object already stored is left as it is (same id, same contents).
         let hex = id.to_hex().to_string();
         self.conn
             .prepare_cached("INSERT OR IGNORE INTO objects(id, kind, size, data, spilled) VALUES (?1, ?2, ?3, ?4, ?5)")?

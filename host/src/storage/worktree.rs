@@ -161,7 +161,8 @@ impl<'a> Worktree<'a> {
 
     /// Creates `dir` and its missing ancestors; fails if one of them is a file.
     fn ensure_dir(&self, dir: &str, now: u64) -> Result<(), FsError> {
-        if dir == "/" {
+        // A directory's ancestors all exist: when `dir` does, there is nothing to walk.
+        if self.kind_at(dir)? == Some(EntryKind::Directory) {
             return Ok(());
         }
         let mut at = 0;
@@ -194,12 +195,22 @@ impl<'a> Worktree<'a> {
     }
 
     /// Creates the parents of the normalised `path`; refuses when a directory stands at it.
-    fn make_room(&self, path: &str, now: u64) -> Result<(), FsError> {
+    /// Returns the size and mode of the file there, if there is one.
+    fn make_room(&self, path: &str, now: u64) -> Result<Option<(u64, EntryMode)>, FsError> {
         self.ensure_dir(path::parent(path), now)?;
-        if self.kind_at(path)? == Some(EntryKind::Directory) {
-            return Err(FsError::NotAFile(path.to_string()));
+        let row: Option<(i64, i64, u32)> = self
+            .conn
+            .prepare_cached("SELECT kind, size, mode FROM files WHERE path = ?1")?
+            .query_row([path], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        match row {
+            None => Ok(None),
+            Some((1, _, _)) => Err(FsError::NotAFile(path.to_string())),
+            Some((_, size, mode)) => match EntryMode::try_from(mode) {
+                Ok(mode) => Ok(Some((size as u64, mode))),
+                Err(_) => Err(StorageError::corrupt("files", format!("{path}: mode {mode:o}")).into()),
+            },
         }
-        Ok(())
     }
 
     /// Creates or updates the file row at the normalised `path`, whose parent exists.
@@ -219,21 +230,6 @@ impl<'a> Worktree<'a> {
                 now as i64
             ])?;
         Ok(())
-    }
-
-    /// The size and mode of the file at the normalised `path`, if there is one.
-    fn existing_file(&self, path: &str) -> Result<Option<(u64, EntryMode)>, StorageError> {
-        let row: Option<(i64, u32)> = self
-            .conn
-            .prepare_cached("SELECT size, mode FROM files WHERE path = ?1 AND kind = 0")?
-            .query_row([path], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        row.map(|(size, mode)| {
-            EntryMode::try_from(mode)
-                .map(|mode| (size as u64, mode))
-                .map_err(|_| StorageError::corrupt("files", format!("{path}: mode {mode:o}")))
-        })
-        .transpose()
     }
 
     /// Refuses replacing a file of `existing` bytes (`None`: a new file) with `size` bytes when
@@ -283,8 +279,7 @@ impl<'a> Worktree<'a> {
             return Err(FsError::TooLarge(path));
         }
         let now = now_ms();
-        self.make_room(&path, now)?;
-        let existing = self.existing_file(&path)?;
+        let existing = self.make_room(&path, now)?;
         self.check_quota(existing.map(|(size, _)| size), contents.len() as u64)?;
         let mode = existing.map_or_else(|| GitEntryKind::Blob.into(), |(_, mode)| mode);
         let id = self.objects.put(Kind::Blob, contents)?;
@@ -452,11 +447,12 @@ impl<'a> Worktree<'a> {
 
     /// Every file, as git sees the working tree: git path → mode and blob.
     pub fn files(&self) -> Result<Snapshot, StorageError> {
+        // In path order (the table's key), so the map is built in one pass, not insert by insert.
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT path, mode, blob_id FROM files WHERE kind = 0")?;
+            .prepare_cached("SELECT path, mode, blob_id FROM files WHERE kind = 0 ORDER BY path")?;
         let mut rows = stmt.query([])?;
-        let mut out = Snapshot::new();
+        let mut out = Vec::new();
         while let Some(row) = rows.next()? {
             let path = row.get_ref(0)?.as_str()?;
             let git_path = path.strip_prefix('/').unwrap_or(path).to_string();
@@ -464,9 +460,9 @@ impl<'a> Worktree<'a> {
                 .get_ref(2)?
                 .as_str_or_null()?
                 .ok_or_else(|| StorageError::corrupt("files", format!("{path} has no blob")))?;
-            out.insert(git_path, decode("files", path, row.get(1)?, id)?);
+            out.push((git_path, decode("files", path, row.get(1)?, id)?));
         }
-        Ok(out)
+        Ok(out.into_iter().collect())
     }
 
     /// The mode and blob of the file at the normalised `path` (`None`: no file there).
