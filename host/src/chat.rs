@@ -2,7 +2,8 @@
 //! The runtime half of a chat; [`service`](crate::service) decides when and on which session.
 //!
 //! The guest runs with Wasmtime's async support: while it waits for the model it is a suspended
-//! fiber (no thread; its session database suspended too), and every epoch tick it yields to the
+//! fiber (no thread; when open databases run short, its session database suspended too, see
+//! [`crate::open_dbs`]), and every epoch tick it yields to the
 //! executor, so a spinning guest cannot starve the other chats. Its CPU budget counts the time it
 //! runs: wall time less model waits and less time spent yielded.
 
