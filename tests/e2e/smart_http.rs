@@ -550,3 +550,54 @@ async fn a_clone_asking_for_a_depth_is_refused_clearly_and_an_empty_session_take
     let (_, file) = api.get(&format!("/session/{empty}/files/src/lib.rs")).await;
     assert_eq!(file, "pub fn mine() {}\n");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pack_that_unpacks_past_the_quotas_is_refused_and_stores_nothing() {
+    // 2 MiB files at most, 6 MiB of workspace; packs of zeros compress about 1000-fold, so the
+    // pushes below are a few KiB on the wire.
+    let (_fake, server, api) = crate::support::setup_with(
+        Provider::Anthropic,
+        vec![],
+        &["--max-file-bytes", "2097152", "--max-workspace-bytes", "6291456"],
+    )
+    .await;
+    let s = api.new_session().await;
+    let url = format!("{}/session/{s}/git", server.url);
+    let dir = tempfile::tempdir().unwrap();
+    git(dir.path(), &["clone", "--quiet", &url, "clone"]);
+    let clone = dir.path().join("clone");
+    let before = head(&api, &s).await;
+    let refs_before = ls_remote(&url);
+
+    // One object over the file limit.
+    let big = commit_file(&clone, "zeros.bin", &"\0".repeat(3 << 20), "A large file");
+    let out = git_run(&clone, &[], &["push", "origin", "main:big"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("the pack unpacks to more than the session accepts")
+            && stderr.contains("over the 2097152-byte limit"),
+        "{stderr}"
+    );
+    assert!(!stored(&api, &s, &big).await, "nothing of the refused pack was stored");
+
+    // Many objects under the file limit, over the workspace quota together.
+    git_ok(&clone, &["reset", "-q", "--hard", "HEAD~1"]);
+    for i in 0..4 {
+        let file = clone.join(format!("part-{i}.bin"));
+        std::fs::write(file, format!("{i}").repeat(2 << 20)).unwrap();
+    }
+    let many = commit_file(&clone, "README.md", "four parts\n", "Four large parts");
+    let out = git_run(&clone, &[], &["push", "origin", "main:many"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("its objects hold over 6291456 bytes"), "{stderr}");
+    assert!(!stored(&api, &s, &many).await);
+    assert_eq!(head(&api, &s).await, before);
+    assert_eq!(ls_remote(&url), refs_before);
+
+    // Within the limits, the same route takes a push.
+    git_ok(&clone, &["reset", "-q", "--hard", "origin/main"]);
+    commit_file(&clone, "small.txt", "small\n", "A small file");
+    git_ok(&clone, &["push", "origin", "main:small"]);
+}

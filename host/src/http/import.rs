@@ -81,6 +81,7 @@ pub fn import_status(e: &ImportError) -> Option<StatusCode> {
         ImportError::Archive(_) | ImportError::Worktree(_) => Some(StatusCode::BAD_REQUEST),
         ImportError::Remote(e) => Some(remote_status(e)),
         ImportError::Pack(PackError::Scratch(_)) => None,
+        ImportError::Pack(PackError::TooLarge(_)) => Some(StatusCode::PAYLOAD_TOO_LARGE),
         ImportError::Pack(_) => Some(StatusCode::BAD_GATEWAY),
         ImportError::Git(_) | ImportError::Storage(_) => None,
     }

@@ -328,6 +328,11 @@ pub struct Stores<'a> {
 }
 
 impl<'a> Stores<'a> {
+    /// The limits and thresholds the session was opened with.
+    pub fn options(&self) -> StorageOptions {
+        *self.options
+    }
+
     /// The working tree.
     pub fn worktree(&self) -> Worktree<'a> {
         Worktree::new(self.conn, self.objects(), self.options)

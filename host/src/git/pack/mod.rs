@@ -5,7 +5,7 @@ mod compress;
 pub mod receive;
 pub mod send;
 
-pub use self::receive::{PackError, ReceivedPack, StoredPack, index_pack};
+pub use self::receive::{PackError, ReceivedPack, StoredPack, UnpackLimits, index_pack};
 
 #[cfg(test)]
 mod tests;

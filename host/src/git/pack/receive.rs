@@ -18,7 +18,7 @@
 //! let received = db.read(|s| index_pack(pack, scratch, s.objects()))?;
 //! // …then store and verify in one write transaction: any error rolls it all back.
 //! db.write(|s| {
-//!     let stored = received.store(&s.objects())?;
+//!     let stored = received.store(&s.objects(), s.options().into())?;
 //!     stored.check_connected(&s.objects(), tip, &Default::default())?;
 //!     // update refs here, in the same transaction
 //!     Ok::<_, pi_worker::git::pack::PackError>(())
@@ -34,7 +34,7 @@ use std::sync::atomic::AtomicBool;
 use gix_hash::ObjectId;
 use gix_object::{Kind, ObjectRef};
 
-use crate::storage::{ObjectDb, StorageError};
+use crate::storage::{ObjectDb, StorageError, StorageOptions};
 
 /// Why a pack was refused. Nothing is stored when it is (the caller's transaction rolls back).
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +67,9 @@ pub enum PackError {
     /// An object reachable from a new tip is neither in the pack nor in the session.
     #[error("missing object {0}")]
     Missing(ObjectId),
+    /// The pack unpacks to more than the session accepts (see [`UnpackLimits`]).
+    #[error("the pack unpacks to more than the session accepts: {0}")]
+    TooLarge(String),
     /// Storage failed (a host fault).
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -131,8 +134,10 @@ impl ReceivedPack {
     /// Stores every object of the pack in `odb`, each decoded (commits, trees and tags must
     /// parse) and its id recomputed from its contents. Run it in a write transaction: an error
     /// leaves objects half-stored until the transaction rolls back.
-    pub fn store(&self, odb: &ObjectDb<'_>) -> Result<StoredPack, PackError> {
+    /// Refuses the pack, storing nothing, past `limits`.
+    pub fn store(&self, odb: &ObjectDb<'_>, limits: UnpackLimits) -> Result<StoredPack, PackError> {
         let mut kinds = HashMap::new();
+        let mut total: u64 = 0;
         let Some(bundle) = &self.bundle else {
             return Ok(StoredPack { kinds });
         };
@@ -149,6 +154,20 @@ impl ReceivedPack {
             let (data, _) = bundle
                 .get_object_by_index(i, &mut buf, &mut inflate, &mut cache)
                 .map_err(PackError::Invalid)?;
+            let size = data.data.len() as u64;
+            total += size;
+            if size > limits.max_object_bytes {
+                return Err(PackError::TooLarge(format!(
+                    "object {expected} has {size} bytes, over the {}-byte limit",
+                    limits.max_object_bytes
+                )));
+            }
+            if total > limits.max_total_bytes {
+                return Err(PackError::TooLarge(format!(
+                    "its objects hold over {} bytes",
+                    limits.max_total_bytes
+                )));
+            }
             ObjectRef::from_bytes(data.data, data.kind, gix_hash::Kind::Sha1).map_err(|source| {
                 PackError::BadObject {
                     id: expected,
@@ -163,6 +182,25 @@ impl ReceivedPack {
             kinds.insert(actual, data.kind);
         }
         Ok(StoredPack { kinds })
+    }
+}
+
+/// Bounds on what a pack unpacks to, however well it compressed: no object larger than the
+/// largest file the session accepts, and no more bytes in all than its workspace quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnpackLimits {
+    /// The largest object, in bytes.
+    pub max_object_bytes: u64,
+    /// The most bytes of all the pack's objects together.
+    pub max_total_bytes: u64,
+}
+
+impl From<StorageOptions> for UnpackLimits {
+    fn from(options: StorageOptions) -> Self {
+        Self {
+            max_object_bytes: options.max_file_bytes,
+            max_total_bytes: options.max_workspace_bytes,
+        }
     }
 }
 

@@ -49,7 +49,7 @@ fn a_full_pack_round_trips_and_a_fetch_sends_only_what_is_new() {
     let received = index_pack(&mut pack.as_slice(), scratch.path(), gix_object::find::Never).unwrap();
     assert_eq!(received.object_count(), 8);
     to.write(|s| {
-        let stored = received.store(&s.objects())?;
+        let stored = received.store(&s.objects(), s.options().into())?;
         stored.check_connected(&s.objects(), second, &Default::default())?;
         Ok::<_, PackError>(())
     })
@@ -98,7 +98,7 @@ fn truncated_packs_and_missing_objects_are_refused() {
     let mut to = to;
     let err = to
         .write(|s| {
-            let stored = received.store(&s.objects())?;
+            let stored = received.store(&s.objects(), s.options().into())?;
             stored.check_connected(&s.objects(), second, &Default::default())
         })
         .unwrap_err();
@@ -158,7 +158,7 @@ fn a_thin_pack_is_completed_from_the_sessions_objects() {
     assert_eq!(received.object_count(), 4);
     let new_id = db
         .write(|s| {
-            let stored = received.store(&s.objects())?;
+            let stored = received.store(&s.objects(), s.options().into())?;
             assert!(stored.contains(&old_id));
             Ok::<_, PackError>(crate::storage::objects::object_id(gix_object::Kind::Blob, &new))
         })

@@ -167,7 +167,7 @@ impl From<StorageError> for PushError {
 /// write transaction. Returns the report when at least one ref moved; otherwise
 /// [`PushError::Refused`], so the caller rolls back and the session stays exactly as it was.
 pub fn apply(stores: Stores<'_>, request: &PushRequest, pack: Option<&ReceivedPack>) -> Result<PushReport, PushError> {
-    let stored = match pack.map(|p| p.store(&stores.objects())) {
+    let stored = match pack.map(|p| p.store(&stores.objects(), stores.options().into())) {
         None => StoredPack::default(),
         Some(Ok(stored)) => stored,
         Some(Err(crate::git::pack::PackError::Storage(e))) => return Err(e.into()),

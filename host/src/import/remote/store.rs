@@ -42,7 +42,7 @@ impl Fetch {
         db.write(|s| {
             init(s, author, "repository")?;
             let odb = s.objects();
-            let stored = fetched.pack.store(&odb)?;
+            let stored = fetched.pack.store(&odb, s.options().into())?;
             stored.check_connected(&odb, wanted.id, &fetched.shallow)?;
             let commit = peel(&odb, wanted.id)?.ok_or_else(|| RemoteError::NotACommit(wanted.name.clone()))?;
             let mut budget = limits.budget();
