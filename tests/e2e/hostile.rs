@@ -7,18 +7,16 @@ use serde_json::json;
 use crate::support::{Api, Server, ServerOptions};
 
 fn hostile_server() -> Server {
+    hostile_server_with(&["--guest-cpu-secs", "1", "--memory-mib", "64"])
+}
+
+/// The server running the hostile guest, with `args` added.
+pub(crate) fn hostile_server_with(args: &[&str]) -> Server {
+    let mut all = vec!["--guest".to_string(), env!("PI_WORKER_HOSTILE_GUEST_WASM").to_string()];
+    all.extend(args.iter().map(|a| a.to_string()));
     Server::start(ServerOptions {
         llm_url: None,
-        args: [
-            "--guest",
-            env!("PI_WORKER_HOSTILE_GUEST_WASM"),
-            "--guest-cpu-secs",
-            "1",
-            "--memory-mib",
-            "64",
-        ]
-        .map(String::from)
-        .to_vec(),
+        args: all,
         ..ServerOptions::default()
     })
 }
@@ -107,18 +105,7 @@ async fn a_guest_flooding_events_at_a_slow_viewer_keeps_host_memory_flat() {
     use eventsource_stream::Eventsource;
     use futures_util::StreamExt;
 
-    let server = Server::start(ServerOptions {
-        llm_url: None,
-        args: [
-            "--guest",
-            env!("PI_WORKER_HOSTILE_GUEST_WASM"),
-            "--guest-cpu-secs",
-            "60",
-        ]
-        .map(String::from)
-        .to_vec(),
-        ..ServerOptions::default()
-    });
+    let server = hostile_server_with(&["--guest-cpu-secs", "60"]);
     let api = Api::new(&server.url);
     let s = api.new_session().await;
     assert_eq!(api.chat(&s, "warm up").await.0, 200);
@@ -163,18 +150,7 @@ async fn viewers_of_the_session_stream_that_fall_behind_a_flood_are_disconnected
     use eventsource_stream::Eventsource;
     use futures_util::StreamExt;
 
-    let server = Server::start(ServerOptions {
-        llm_url: None,
-        args: [
-            "--guest",
-            env!("PI_WORKER_HOSTILE_GUEST_WASM"),
-            "--guest-cpu-secs",
-            "60",
-        ]
-        .map(String::from)
-        .to_vec(),
-        ..ServerOptions::default()
-    });
+    let server = hostile_server_with(&["--guest-cpu-secs", "60"]);
     let api = Api::new(&server.url);
     let s = api.new_session().await;
     assert_eq!(api.chat(&s, "warm up").await.0, 200);

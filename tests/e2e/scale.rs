@@ -75,13 +75,7 @@ async fn spinning_guests_yield_to_the_other_chats() {
     // More spinning chats than the server has cores (and so runtime threads).
     const SPINNERS: usize = 4;
     const OTHERS: usize = 20;
-    let server = Server::start(ServerOptions {
-        llm_url: None,
-        args: ["--guest", env!("PI_WORKER_HOSTILE_GUEST_WASM"), "--guest-cpu-secs", "5"]
-            .map(String::from)
-            .to_vec(),
-        ..ServerOptions::default()
-    });
+    let server = crate::hostile::hostile_server_with(&["--guest-cpu-secs", "5"]);
     let api = Arc::new(Api::new(&server.url));
     let mut spinners = Vec::new();
     for _ in 0..SPINNERS {

@@ -210,18 +210,23 @@ impl SessionDb {
     }
 
     /// Runs `f` over the open files, reopening them after [`SessionDb::suspend`].
-    fn with_open<T>(&self, f: impl FnOnce(&OpenFiles) -> Result<T, StorageError>) -> Result<T, StorageError> {
+    fn with_open<T, E: From<StorageError>>(&self, f: impl FnOnce(&OpenFiles) -> Result<T, E>) -> Result<T, E> {
         let mut open = self.open.borrow_mut();
         if open.is_none() {
-            let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-            let conn = Connection::open_with_flags(&self.db_path, flags)?;
-            Self::configure_connection(&conn)?;
-            *open = Some(OpenFiles {
-                conn,
-                blobs: BlobDir::open(&self.blob_path)?,
-            });
+            *open = Some(self.reopen()?);
         }
         f(open.as_ref().expect("opened above"))
+    }
+
+    /// Opens the files again after [`SessionDb::suspend`].
+    fn reopen(&self) -> Result<OpenFiles, StorageError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.db_path, flags)?;
+        Self::configure_connection(&conn)?;
+        Ok(OpenFiles {
+            conn,
+            blobs: BlobDir::open(&self.blob_path)?,
+        })
     }
 
     /// Runs `f` in a read transaction: every store it reads sees one consistent state.
@@ -243,22 +248,16 @@ impl SessionDb {
         behavior: TransactionBehavior,
         f: impl FnOnce(Stores<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut f = Some(f);
-        let mut out = None;
         self.with_open(|open| {
-            let tx = Transaction::new_unchecked(&open.conn, behavior)?;
-            let f = f.take().expect("called once");
-            out = Some(f(Stores {
+            let tx = Transaction::new_unchecked(&open.conn, behavior).map_err(StorageError::from)?;
+            let out = f(Stores {
                 conn: &tx,
                 blobs: &open.blobs,
                 options: &self.options,
-            }));
-            if matches!(out, Some(Ok(_))) {
-                tx.commit()?;
-            }
-            Ok(())
-        })?;
-        out.expect("set above")
+            })?;
+            tx.commit().map_err(StorageError::from)?;
+            Ok(out)
+        })
     }
 
     /// Closes the database leaving it one self-contained file (rollback journal, no WAL beside
@@ -283,7 +282,7 @@ impl SessionDb {
         let path = path
             .to_str()
             .ok_or_else(|| StorageError::Io(std::io::Error::other("the data directory's path is not UTF-8")))?;
-        self.with_open(|open| Ok(open.conn.execute("VACUUM INTO ?1", [path])?))?;
+        self.with_open(|open| Ok::<_, StorageError>(open.conn.execute("VACUUM INTO ?1", [path])?))?;
         Ok(())
     }
 
