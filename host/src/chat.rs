@@ -124,6 +124,18 @@ pub enum ChatError {
 }
 
 impl ChatError {
+    /// A short fixed name for the kind of failure (a metrics label).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Llm(e) => e.kind(),
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::CpuLimit(_) => "cpu_limit",
+            Self::Trap(_) => "guest_trap",
+            Self::HostFault(_) => "storage",
+            Self::Internal(_) => "internal",
+        }
+    }
+
     /// Sorts a trap: the CPU limit, a host fault raised by an import, or the guest's own crash.
     fn from_trap(e: wasmtime::Error, cpu_budget: Duration) -> Self {
         if e.downcast_ref::<CpuLimitExceeded>().is_some() {
@@ -289,7 +301,10 @@ pub async fn run_chat(
         context_tokens,
         compact_at_percent: limits.compact_at_percent,
     };
-    let outcome = match engine.pre().instantiate_async(&mut store).await {
+    let instantiating = Instant::now();
+    let instance = engine.pre().instantiate_async(&mut store).await;
+    crate::telemetry::guest_instantiated(instantiating.elapsed());
+    let outcome = match instance {
         Ok(world) => world.pi_worker_agent().call_chat(&mut store, &request).await,
         Err(e) => Err(e),
     };

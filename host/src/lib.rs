@@ -43,6 +43,7 @@ pub mod server;
 pub mod service;
 pub mod sessions;
 pub mod storage;
+pub mod telemetry;
 pub mod tenants;
 
 /// The built-in agent component (`guest/`), compiled for `wasm32-wasip2` by the build script.

@@ -100,6 +100,39 @@ struct ServeArgs {
     #[arg(long, env = "PI_WORKER_COMPACT_AT_PERCENT", default_value_t = 80,
           value_parser = clap::value_parser!(u8).range(10..=95))]
     compact_at_percent: u8,
+    /// How log lines are written to stderr: `text` for people, `json` (one object a line, with
+    /// the session and chat ids of a chat's lines) for log collectors.
+    #[arg(long, env = "PI_WORKER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+/// The format of the server's log lines.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line.
+    Json,
+}
+
+/// Logs to stderr, filtered by `PI_WORKER_LOG` (default `pi_worker=info`).
+fn init_logging(format: LogFormat) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("PI_WORKER_LOG").unwrap_or_else(|_| "pi_worker=info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        // Each line: timestamp, level, target, the event's fields flattened, and `spans`, the
+        // fields of every span it happened in (a chat's: `session` and `chat`).
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(true)
+            .init(),
+    }
 }
 
 /// Raises the soft limit on open files to the hard limit: each chat in flight holds a socket or
@@ -116,13 +149,8 @@ fn raise_open_files_limit() {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PI_WORKER_LOG").unwrap_or_else(|_| "pi_worker=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let Command::Serve(args) = Cli::parse().command;
+    init_logging(args.log_format);
     if !(args.guest_cpu_secs.is_finite() && args.guest_cpu_secs > 0.0) {
         anyhow::bail!("--guest-cpu-secs must be a positive number of seconds");
     }

@@ -39,6 +39,7 @@ pub fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
         config.import.allow.clone(),
     ));
     Ok(AppState {
+        metrics: crate::telemetry::prometheus(),
         service: Arc::new(service),
         config,
         tokens,

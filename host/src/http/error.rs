@@ -95,13 +95,7 @@ impl From<&ServiceError> for ApiError {
     fn from(e: &ServiceError) -> Self {
         match e {
             ServiceError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, e.to_string()),
-            ServiceError::Chat(chat) => {
-                let status = chat_status(chat);
-                if status == StatusCode::INTERNAL_SERVER_ERROR {
-                    tracing::error!("chat failed: {chat}");
-                }
-                Self::new(status, chat.to_string())
-            }
+            ServiceError::Chat(chat) => Self::new(chat_status(chat), chat.to_string()),
             ServiceError::Git(git) => match git_error_status(git) {
                 Some(status) => Self::new(status, git.to_string()),
                 None => Self::internal(e),

@@ -10,6 +10,7 @@ mod git_export;
 mod git_smart;
 mod import;
 mod notify;
+mod observe;
 mod routes;
 mod sse;
 
@@ -21,6 +22,8 @@ use axum::routing::MethodRouter;
 use axum::routing::{get, post};
 
 pub use self::error::ApiError;
+use metrics_exporter_prometheus::PrometheusHandle;
+
 use crate::config::ServerConfig;
 use crate::notify::Notifier;
 use crate::service::ChatService;
@@ -36,6 +39,8 @@ pub struct AppState {
     pub tokens: Tokens,
     /// Sends chat-end notifications (`"notify"` on a chat).
     pub notifier: Arc<Notifier>,
+    /// Renders `GET /metrics`; `None` when the process records metrics elsewhere.
+    pub metrics: Option<PrometheusHandle>,
 }
 
 /// The router of the whole API. JSON bodies are limited to `max_body_bytes`; raw uploads (a
@@ -47,6 +52,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let files: MethodRouter<Arc<AppState>> = get(files::get).put(files::put).delete(files::delete).layer(file_limit);
     Router::new()
         .route("/health", get(routes::health))
+        .route("/metrics", get(observe::metrics))
         .route("/sessions", get(routes::list_sessions))
         .route(
             "/session/new",
@@ -76,5 +82,6 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(axum::middleware::from_fn(drain::drain_unread_bodies))
+        .layer(axum::middleware::from_fn(observe::count_requests))
         .with_state(state)
 }

@@ -19,11 +19,30 @@ use crate::llm::{EventStream, LlmError, LlmRequest, ProviderRegistry, StopReason
 use crate::message::{ContentBlock, Message, Role, ToolCall, ToolResult, Usage};
 use crate::open_dbs::{self, DbPermit};
 use crate::storage::SessionDb;
+use crate::telemetry;
 
 /// A streamed answer held for the guest.
 pub struct ResponseStream {
     events: EventStream,
     finished: bool,
+    /// The model answering, when the call began, and whether text or a tool call came yet.
+    model: String,
+    started: Instant,
+    answered: bool,
+}
+
+impl ResponseStream {
+    /// Counts `event` in the call's metrics.
+    fn observe(&mut self, event: &StreamEvent) {
+        match event {
+            StreamEvent::TextDelta(_) | StreamEvent::ToolCall(_) if !self.answered => {
+                self.answered = true;
+                telemetry::model_first_token(&self.model, self.started.elapsed());
+            }
+            StreamEvent::Finish { usage, .. } => telemetry::model_finished(&self.model, self.started.elapsed(), usage),
+            _ => {}
+        }
+    }
 }
 
 /// State behind `pi:worker/llm`.
@@ -275,6 +294,7 @@ impl Host for LlmCtxView<'_> {
             Err(e) => return Ok(Err(e.into())),
         };
         let span = tracing::info_span!("llm_call", model = %request.model, messages = request.messages.len());
+        let (model, called) = (request.model.clone(), Instant::now());
         let suspended = self.idle();
         let started = self
             .ctx
@@ -289,8 +309,12 @@ impl Host for LlmCtxView<'_> {
             Ok(events) => Ok(Ok(self.table.push(ResponseStream {
                 events,
                 finished: false,
+                model,
+                started: called,
+                answered: false,
             })?)),
             Err(e) => {
+                telemetry::model_failed(&model, e.kind());
                 tracing::warn!(error = %e, "model call failed");
                 Ok(Err(e.into()))
             }
@@ -318,10 +342,12 @@ impl HostResponseStream for LlmCtxView<'_> {
         match next {
             Some(Ok(event)) => {
                 stream.finished = matches!(event, StreamEvent::Finish { .. });
+                stream.observe(&event);
                 Ok(Ok(Some(event_to_wit(event))))
             }
             Some(Err(e)) => {
                 stream.finished = true;
+                telemetry::model_failed(&stream.model, e.kind());
                 tracing::warn!(error = %e, "model stream failed");
                 Ok(Err(e.into()))
             }

@@ -148,6 +148,9 @@ impl Host for SessionCtxView<'_> {
     }
 
     fn emit(&mut self, event: wit::AgentEvent) -> wasmtime::Result<()> {
+        if let wit::AgentEvent::ToolEnd(end) = &event {
+            crate::telemetry::tool_call(&end.tool, end.is_error);
+        }
         let Some(events) = &self.ctx.events else {
             return Ok(());
         };

@@ -113,6 +113,20 @@ pub enum LlmError {
     ContextOverflow(String),
 }
 
+impl LlmError {
+    /// A short fixed name for the kind of failure (a metrics label).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NotConfigured(_) => "model_not_configured",
+            Self::Provider { .. } => "provider",
+            Self::Transport(_) => "transport",
+            Self::Protocol(_) => "protocol",
+            Self::Aborted => "aborted",
+            Self::ContextOverflow(_) => "context_overflow",
+        }
+    }
+}
+
 /// A streamed answer.
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, LlmError>> + Send>>;
 

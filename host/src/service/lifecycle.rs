@@ -145,6 +145,12 @@ impl ChatService {
             .await?
     }
 
+    /// How many sessions there are, every tenant's.
+    pub async fn session_count(self: &Arc<Self>) -> Result<u64, ServiceError> {
+        let service = self.clone();
+        tokio::task::spawn_blocking(move || Ok(service.sessions.catalogue().count()?)).await?
+    }
+
     /// Marks the session's listing stale: call before changing it (an existing session's row
     /// keeps its owner).
     pub(super) fn changing(&self, id: &SessionId) -> Result<(), StorageError> {

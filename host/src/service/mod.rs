@@ -17,6 +17,7 @@ mod running;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use gix_hash::ObjectId;
 use tokio::sync::{Semaphore, oneshot};
@@ -40,6 +41,7 @@ use crate::seed::{self, GitAuthor, Template};
 use crate::sessions::{SessionId, SessionStore};
 use crate::storage::conversation::Recorded;
 use crate::storage::{FsError, OpenError, SessionDb, Stats, StorageError, Stores, meta};
+use crate::telemetry;
 use crate::tenants::Tenant;
 
 /// Why a service call failed.
@@ -87,6 +89,26 @@ pub enum ServiceError {
     /// A failure also told to others (a chat's viewers).
     #[error(transparent)]
     Shared(Arc<ServiceError>),
+}
+
+impl ServiceError {
+    /// A short fixed name for the kind of failure (a metrics label).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NotFound(_) => "not_found",
+            Self::Chat(chat) => chat.kind(),
+            Self::Git(_) | Self::GitProtocol(_) => "git",
+            Self::Import(_) => "import",
+            Self::Fs(_) => "workspace",
+            Self::NoSuchMessage(_) => "invalid_request",
+            Self::PreconditionFailed(_) => "precondition_failed",
+            Self::Storage(_) | Self::Open(_) => "storage",
+            Self::Task(_) => "internal",
+            Self::Busy(_) => "busy",
+            Self::ShuttingDown => "shutting_down",
+            Self::Shared(inner) => inner.kind(),
+        }
+    }
 }
 
 impl From<OpenError> for ServiceError {
@@ -380,6 +402,25 @@ impl ChatService {
         hub: Arc<EventHub>,
         chat_id: u64,
     ) -> Finished {
+        let started = Instant::now();
+        telemetry::chat_started();
+        let finished = self.run_counted(id, owner, request, hub, chat_id).await;
+        match &finished.result {
+            Ok(reply) => telemetry::chat_finished(reply.stop.as_str(), started.elapsed()),
+            Err(e) => telemetry::chat_failed(e.kind(), started.elapsed()),
+        }
+        finished
+    }
+
+    /// [`ChatService::run`], without its accounting.
+    async fn run_counted(
+        self: &Arc<Self>,
+        id: &SessionId,
+        owner: &Tenant,
+        request: ChatRequest,
+        hub: Arc<EventHub>,
+        chat_id: u64,
+    ) -> Finished {
         let queued = Counted::new(&self.load, |load| &load.queued);
         let session_guard = self.locks.lock(id).await;
         let Ok(slot) = self.slots.clone().acquire_owned().await else {
@@ -391,13 +432,14 @@ impl ChatService {
         drop(queued);
         let slot = (slot, Counted::new(&self.load, |load| &load.in_flight));
         let (service, id, owner) = (self.clone(), id.clone(), owner.clone());
-        let span = tracing::info_span!("chat", session = %id);
+        let span = tracing::info_span!("chat", session = %id, chat = chat_id);
         let task = async move {
             let _held = (session_guard, slot);
             let permit = crate::open_dbs::acquire().await;
             let opened = {
-                let (service, id) = (service.clone(), id.clone());
+                let (service, id, span) = (service.clone(), id.clone(), tracing::Span::current());
                 tokio::task::spawn_blocking(move || {
+                    let _in_chat = span.enter();
                     let mut db = service.open_or_create(&id, &owner)?;
                     service.changing(&id)?;
                     // The files as the chat finds them (edits made since the last turn
@@ -430,8 +472,8 @@ impl ChatService {
             drop(running);
             let (reply, db) = (run.reply, run.db);
             let listed = {
-                let (service, id) = (service.clone(), id.clone());
-                tokio::task::spawn_blocking(move || service.changed(&id, &db))
+                let (service, id, span) = (service.clone(), id.clone(), tracing::Span::current());
+                tokio::task::spawn_blocking(move || span.in_scope(|| service.changed(&id, &db)))
             };
             if let Err(e) = listed.await {
                 tracing::error!("listing the session failed: {e}");
@@ -441,8 +483,12 @@ impl ChatService {
                     tracing::info!(tools = r.tool_calls.len(), "chat done");
                     r.stop.as_str()
                 }
-                Err(e) => {
+                Err(e @ (ChatError::Llm(_) | ChatError::InvalidRequest(_))) => {
                     tracing::warn!(error = %e, "chat failed");
+                    "error"
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "chat failed");
                     "error"
                 }
             };

@@ -161,6 +161,15 @@ impl Catalogue {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// How many sessions are listed (those still being created are not).
+    pub fn count(&self) -> Result<u64, StorageError> {
+        let count: i64 = self
+            .conn()
+            .prepare_cached("SELECT count(*) FROM sessions WHERE recorded = 1")?
+            .query_row([], |row| row.get(0))?;
+        Ok(count.unsigned_abs())
+    }
+
     /// The owner of a session, if the catalogue knows it.
     pub fn tenant_of(&self, id: &str) -> Result<Option<String>, StorageError> {
         Ok(self
