@@ -20,6 +20,7 @@ mod git;
 mod hostile;
 mod import;
 mod limits;
+mod node_host;
 mod notify;
 mod observability;
 mod providers;
