@@ -45,6 +45,7 @@ pub mod sessions;
 pub mod storage;
 pub mod telemetry;
 pub mod tenants;
+pub mod wit;
 
 /// The built-in agent component (`guest/`), compiled for `wasm32-wasip2` by the build script.
 pub const DEFAULT_GUEST: &[u8] = include_bytes!(env!("PI_WORKER_GUEST_WASM"));
