@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
@@ -11,6 +12,8 @@ use pi_worker::import::remote::RemoteOptions;
 use pi_worker::import::remote::policy::AllowList;
 use pi_worker::llm::{ContextWindows, LlmConfig};
 use pi_worker::storage::StorageOptions;
+
+mod cli;
 
 #[derive(Parser)]
 #[command(name = "pi-worker", version, about = "A coding agent that lives on a server")]
@@ -22,7 +25,16 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
+    /// Send a message to a session and stream the answer; without one, read stdin, or on a
+    /// terminal, chat until Ctrl-D.
+    Chat(cli::chat::ChatArgs),
+    /// List your sessions, newest first.
+    Sessions(cli::sessions::SessionsArgs),
+    /// Delete a session.
+    Rm(cli::rm::RmArgs),
+    /// Print a session's address in the web app.
+    Open(cli::open::OpenArgs),
 }
 
 #[derive(clap::Args)]
@@ -115,14 +127,30 @@ fn raise_open_files_limit() {
     }
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Serve(args) => match serve(*args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("Error: {e:?}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Chat(args) => cli::exit(cli::chat::run(args)),
+        Command::Sessions(args) => cli::exit(cli::sessions::run(args)),
+        Command::Rm(args) => cli::exit(cli::rm::run(args)),
+        Command::Open(args) => cli::exit(cli::open::run(args)),
+    }
+}
+
+/// Runs `pi-worker serve` until it is stopped.
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PI_WORKER_LOG").unwrap_or_else(|_| "pi_worker=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let Command::Serve(args) = Cli::parse().command;
     if !(args.guest_cpu_secs.is_finite() && args.guest_cpu_secs > 0.0) {
         anyhow::bail!("--guest-cpu-secs must be a positive number of seconds");
     }
