@@ -411,13 +411,14 @@ async fn ctrl_c_aborts_the_chat_on_the_server() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn on_a_terminal_chat_reads_and_sends_until_ctrl_d() {
+async fn on_a_terminal_chat_reads_and_sends_until_ctrl_d_and_ctrl_c_aborts_a_chat() {
     let (fake, server, api) = setup(
         Provider::Anthropic,
         vec![
             Reply::tool("read", json!({ "path": "README.md", "limit": 1 })),
             Reply::text("First answer."),
             Reply::text("Second answer."),
+            Reply::Slow(Duration::from_secs(30), Box::new(Reply::text("too late"))),
         ],
     )
     .await;
@@ -455,6 +456,11 @@ async fn on_a_terminal_chat_reads_and_sends_until_ctrl_d() {
     wait_for_screen(&screen, "First answer.").await;
     keyboard.write_all(b"and then?\r").unwrap();
     wait_for_screen(&screen, "Second answer.").await;
+    // Ctrl-C on the terminal while a chat runs aborts it, and the loop goes on.
+    keyboard.write_all(b"take your time\r").unwrap();
+    wait_for(|| fake.received().len() == 4).await;
+    keyboard.write_all(b"\x03").unwrap();
+    wait_for_screen(&screen, "— aborted · ").await;
     keyboard.write_all(b"\x04").unwrap();
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
@@ -464,8 +470,9 @@ async fn on_a_terminal_chat_reads_and_sends_until_ctrl_d() {
     assert!(status.success(), "{screen}");
     assert!(screen.contains("✓ read README.md"), "{screen}");
     assert!(screen.contains("— end_turn · 1 tool call · "), "{screen}");
+    assert!(screen.contains("aborting the chat"), "{screen}");
     let requests = fake.received();
-    assert_eq!(requests.len(), 3);
+    assert_eq!(requests.len(), 4);
     let texts: Vec<String> = conversation(&requests[2].body).into_iter().map(|(_, t)| t).collect();
     assert_eq!(
         texts,

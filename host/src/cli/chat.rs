@@ -24,7 +24,7 @@ pub struct ChatArgs {
     /// Start a new session (its id is printed on stderr).
     #[arg(long)]
     new: bool,
-    /// The model to answer, instead of the server's default (`openai/gpt-4o`).
+    /// The model to answer instead of the server's default (`claude-opus-4-1`, `openai/gpt-4o`).
     #[arg(long)]
     model: Option<String>,
     /// Print only the final reply as JSON on stdout (`response`, `toolCalls`, `usage`,

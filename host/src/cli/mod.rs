@@ -22,7 +22,7 @@ pub use error::CliError;
 /// Where the server is: the flag every client command takes.
 #[derive(clap::Args, Debug)]
 pub struct ServerArgs {
-    /// The server's base URL.
+    /// The server's base URL. `PI_WORKER_TOKEN` in the environment is sent as the bearer token.
     #[arg(long, env = "PI_WORKER_URL", default_value = "http://127.0.0.1:8787")]
     pub url: String,
 }

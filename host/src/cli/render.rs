@@ -79,21 +79,7 @@ impl ChatView {
             "tool_start" => {
                 self.new_turn = true;
                 let line = tool_line::running(data["tool"].as_str().unwrap_or("tool"), &data["args"]);
-                if self.spinners.is_some() {
-                    self.end_text_line()?;
-                }
-                let spinner = match &self.spinners {
-                    Some(spinners) => {
-                        let spinner = spinners.add(ProgressBar::new_spinner());
-                        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg}") {
-                            spinner.set_style(style);
-                        }
-                        spinner.set_message(line.clone());
-                        spinner.enable_steady_tick(SPIN_INTERVAL);
-                        Some(spinner)
-                    }
-                    None => None,
-                };
+                let spinner = self.spinner(&line)?;
                 let id = data["id"].as_str().unwrap_or_default().to_string();
                 self.running.insert(id, RunningTool { line, spinner });
                 Ok(())
@@ -122,6 +108,21 @@ impl ChatView {
             )),
             _ => Ok(()),
         }
+    }
+
+    /// A spinner turning beside `line` until the call ends, when stderr is a terminal.
+    fn spinner(&mut self, line: &str) -> std::io::Result<Option<ProgressBar>> {
+        let Some(spinners) = self.spinners.clone() else {
+            return Ok(None);
+        };
+        self.end_text_line()?;
+        let spinner = spinners.add(ProgressBar::new_spinner());
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg}") {
+            spinner.set_style(style);
+        }
+        spinner.set_message(line.to_string());
+        spinner.enable_steady_tick(SPIN_INTERVAL);
+        Ok(Some(spinner))
     }
 
     /// Writes a line on stderr, above the spinners.

@@ -8,6 +8,7 @@
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use serde_json::Value;
+use tokio::signal::unix::{SignalKind, signal};
 
 use super::CliError;
 use super::client::ServerClient;
@@ -40,10 +41,10 @@ pub async fn chat(client: &ServerClient, request: &ChatRequest<'_>, view: &mut C
 }
 
 async fn run(client: &ServerClient, request: &ChatRequest<'_>, view: &mut ChatView) -> Result<Ended, CliError> {
-    let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
+    let mut interrupts = signal(SignalKind::interrupt())?;
     let response = tokio::select! {
         response = client.chat_stream(request.session, request.message, request.model) => response?,
-        Ok(()) = &mut interrupt => return Err(CliError::Interrupted),
+        Some(()) = interrupts.recv() => return Err(CliError::Interrupted),
     };
     let mut events = response.bytes_stream().eventsource();
     let mut interrupted = false;
@@ -65,7 +66,7 @@ async fn run(client: &ServerClient, request: &ChatRequest<'_>, view: &mut ChatVi
                     name => view.event(name, &data)?,
                 }
             }
-            Ok(()) = &mut interrupt => {
+            Some(()) = interrupts.recv() => {
                 if interrupted {
                     return Err(CliError::Interrupted);
                 }
@@ -74,7 +75,6 @@ async fn run(client: &ServerClient, request: &ChatRequest<'_>, view: &mut ChatVi
                 if !client.abort(request.session).await? {
                     return Err(CliError::Interrupted);
                 }
-                interrupt.set(tokio::signal::ctrl_c());
             }
         }
     }
