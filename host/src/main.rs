@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
@@ -11,6 +12,8 @@ use pi_worker::import::remote::RemoteOptions;
 use pi_worker::import::remote::policy::AllowList;
 use pi_worker::llm::{ContextWindows, LlmConfig};
 use pi_worker::storage::StorageOptions;
+
+mod cli;
 
 #[derive(Parser)]
 #[command(name = "pi-worker", version, about = "A coding agent that lives on a server")]
@@ -22,7 +25,18 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
+    /// Send a message to a session and stream the answer; without one, read stdin, or on a
+    /// terminal, chat until Ctrl-D.
+    Chat(cli::chat::ChatArgs),
+    /// List your sessions, newest first.
+    Sessions(cli::sessions::SessionsArgs),
+    /// Delete a session.
+    Rm(cli::rm::RmArgs),
+    /// Print a session's address in the web app.
+    Open(cli::open::OpenArgs),
+    /// Print the WIT package agents are built against (`pi:worker`), with its version and digest.
+    Wit,
 }
 
 #[derive(clap::Args)]
@@ -148,8 +162,29 @@ fn raise_open_files_limit() {
     }
 }
 
-fn main() -> anyhow::Result<()> {
-    let Command::Serve(args) = Cli::parse().command;
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Serve(args) => match serve(*args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("Error: {e:?}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Chat(args) => cli::exit(cli::chat::run(args)),
+        Command::Sessions(args) => cli::exit(cli::sessions::run(args)),
+        Command::Rm(args) => cli::exit(cli::rm::run(args)),
+        Command::Open(args) => cli::exit(cli::open::run(args)),
+        Command::Wit => {
+            println!("// pi:worker@{} {}", pi_worker::wit::version(), pi_worker::wit::digest());
+            print!("{}", pi_worker::wit::package_text());
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// Runs `pi-worker serve` until it is stopped.
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(args.log_format);
     if !(args.guest_cpu_secs.is_finite() && args.guest_cpu_secs > 0.0) {
         anyhow::bail!("--guest-cpu-secs must be a positive number of seconds");

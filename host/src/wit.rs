@@ -33,10 +33,13 @@ pub fn digest() -> String {
     format!("sha256:{hex}")
 }
 
-/// The whole package as one text: each file under a `// <name>` header.
+/// The whole package as one WIT text: each file under a `// wit/<name>` header, `world.wit`
+/// (which declares the package) first.
 pub fn package_text() -> String {
-    FILES
+    let (world, interfaces): (Vec<_>, Vec<_>) = FILES.iter().partition(|(name, _)| *name == "world.wit");
+    world
         .iter()
+        .chain(&interfaces)
         .map(|(name, text)| format!("// wit/{name}\n{text}"))
         .collect::<Vec<_>>()
         .join("\n")
@@ -57,6 +60,17 @@ mod tests {
         on_disk.sort();
         let embedded: Vec<&str> = FILES.iter().map(|(name, _)| *name).collect();
         assert_eq!(on_disk, embedded, "add the new .wit file to wit::FILES");
+    }
+
+    #[test]
+    fn the_package_text_declares_the_package_first_and_holds_every_file() {
+        let text = package_text();
+        assert!(text.starts_with("// wit/world.wit\npackage pi:worker@"), "{text}");
+        assert_eq!(text.lines().filter(|l| l.starts_with("package ")).count(), 1);
+        for (name, body) in FILES {
+            assert!(text.contains(&format!("// wit/{name}\n{body}")), "{name}");
+        }
+        assert_ne!(version(), "unknown");
     }
 
     /// The versioning rule: a version's contract never changes. Changing `wit/` means bumping

@@ -11,6 +11,7 @@ mod abort;
 mod access;
 mod bad_input;
 mod checkpoints;
+mod cli;
 mod compaction;
 mod conversation;
 mod durability;
