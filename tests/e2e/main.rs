@@ -21,6 +21,7 @@ mod hostile;
 mod import;
 mod limits;
 mod notify;
+mod openapi;
 mod providers;
 mod scale;
 mod sessions;
