@@ -192,3 +192,27 @@ pub struct ApiDocument {
 pub async fn openapi_json(Extension(doc): Extension<Arc<ApiDocument>>) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], doc.json.clone()).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catch_all_segments_become_plain_parameters() {
+        assert_eq!(
+            openapi_path("/session/{id}/files/{*path}"),
+            "/session/{id}/files/{path}"
+        );
+        assert_eq!(openapi_path("/session/{id}/info"), "/session/{id}/info");
+    }
+
+    #[test]
+    fn undocumented_routes_are_listed_with_their_reason() {
+        let (_, doc) = ApiRoutes::<()>::default()
+            .undocumented_get("/asset.js", || async { "x" }, "an asset")
+            .finish();
+        let doc: serde_json::Value = serde_json::from_str(&doc.json).unwrap();
+        assert_eq!(doc["x-undocumented-routes"]["/asset.js"], "an asset");
+        assert_eq!(doc["openapi"], "3.1.0");
+    }
+}

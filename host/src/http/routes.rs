@@ -1,6 +1,6 @@
 //! Route handlers for sessions and chats: thin adapters that parse a request, call the
 //! [`ChatService`](crate::service::ChatService) and shape its answer. Each carries its OpenAPI
-//! description (`#[utoipa::path]`), registered with it in [`super::router`].
+//! description (`#[utoipa::path]`), registered with it in [`super::api_routes`].
 
 use std::sync::Arc;
 
