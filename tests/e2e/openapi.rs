@@ -172,6 +172,23 @@ async fn real_answers_match_the_document_schemas() {
             .await,
     );
     let client = reqwest::Client::new();
+    let mut archive = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(3);
+    header.set_mode(0o644);
+    archive.append_data(&mut header, "a.txt", &b"abc"[..]).unwrap();
+    let imported = client
+        .post(format!("{}/session/new", server.url))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/x-tar")
+        .body(archive.into_inner().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let status = imported.status().as_u16();
+    let imported: Value = serde_json::from_slice(&imported.bytes().await.unwrap()).unwrap();
+    assert_eq!(imported["fileCount"], 1, "{imported}");
+    ok("NewSessionReply", (status, imported));
     let put = client
         .put(format!("{}/session/{s}/files/docs/new.txt", server.url))
         .bearer_auth(TOKEN)
