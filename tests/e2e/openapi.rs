@@ -7,7 +7,10 @@ use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
+use eventsource_stream::Eventsource;
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use crate::support::{Api, FakeLlm, Reply, Server, ServerOptions};
@@ -147,12 +150,43 @@ async fn real_answers_match_the_document_schemas() {
     let s = created["sessionId"].as_str().unwrap().to_string();
     ok("NewSessionReply", (status, created));
     ok("ChatReplyBody", api.chat(&s, "write notes").await);
-    let (status, events) = api.chat_stream(&s, "read notes").await;
-    assert_eq!(status, 200);
-    let names: BTreeSet<&str> = events.iter().map(|(name, _)| name.as_str()).collect();
-    for name in ["text_delta", "tool_start", "tool_end", "done"] {
-        assert!(names.contains(name), "{name} in {names:?}");
+    // Both kinds of event stream: the session's (`/events`, from before the chat) and the
+    // streaming chat's; the third chat finds the model's script exhausted and ends in `error`.
+    let watch = |last: &str| {
+        reqwest::Client::new()
+            .get(format!("{}/session/{s}/events", server.url))
+            .bearer_auth(TOKEN)
+            .header("Last-Event-ID", last)
+            .send()
+    };
+    let mut session_events = watch("0").await.unwrap().bytes_stream().eventsource();
+    let mut events = api.chat_stream(&s, "read notes").await.1;
+    events.extend(api.chat_stream(&s, "and again").await.1);
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(30), session_events.next())
+            .await
+            .expect("an event within 30 s")
+            .unwrap()
+            .unwrap();
+        let data: Value = serde_json::from_str(&event.data).unwrap();
+        let last_end = event.event == "chat_end" && data["stopReason"] == "error";
+        events.push((event.event, data));
+        if last_end {
+            break;
+        }
     }
+    let names: BTreeSet<&str> = events.iter().map(|(name, _)| name.as_str()).collect();
+    let expected = [
+        "reset",
+        "chat_start",
+        "text_delta",
+        "tool_start",
+        "tool_end",
+        "done",
+        "error",
+        "chat_end",
+    ];
+    assert_eq!(names, expected.into_iter().collect(), "every kind of event was seen");
     for (event, data) in &events {
         ok("StreamEvent", (200, json!({ "event": event, "data": data })));
     }
