@@ -157,7 +157,7 @@ impl<S: Clone + Send + Sync + 'static> ApiRoutes<S> {
         self
     }
 
-    /// The router, and the finished document (served by [`openapi_json`], which must be among the
+    /// The router, and the finished document (served by `GET /openapi.json`, which must be among the
     /// documented routes).
     pub fn finish(self) -> (Router<S>, Arc<ApiDocument>) {
         let Self {
