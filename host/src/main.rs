@@ -176,7 +176,11 @@ fn main() -> ExitCode {
         Command::Rm(args) => cli::exit(cli::rm::run(args)),
         Command::Open(args) => cli::exit(cli::open::run(args)),
         Command::Wit => {
-            println!("// pi:worker@{} {}", pi_worker::wit::version(), pi_worker::wit::digest());
+            println!(
+                "// pi:worker@{} {}",
+                pi_worker::wit::version(),
+                pi_worker::wit::digest()
+            );
             print!("{}", pi_worker::wit::package_text());
             ExitCode::SUCCESS
         }

@@ -1,9 +1,10 @@
 //! The conversation's vocabulary, shared by storage, the HTTP API and the LLM providers.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Who said a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// The person (or program) talking to the session, and tool results sent back to the model.
@@ -13,7 +14,7 @@ pub enum Role {
 }
 
 /// A tool call the model made.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ToolCall {
     /// Provider-assigned id, echoed back by the matching [`ToolResult`].
     pub id: String,
@@ -24,7 +25,7 @@ pub struct ToolCall {
 }
 
 /// The outcome of a tool call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ToolResult {
     /// The [`ToolCall::id`] this answers.
@@ -36,7 +37,7 @@ pub struct ToolResult {
 }
 
 /// One block of a message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum ContentBlock {
     /// Text.
@@ -51,7 +52,7 @@ pub enum ContentBlock {
 }
 
 /// One message of a conversation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Message {
     /// Who said it.
     pub role: Role,
@@ -60,7 +61,7 @@ pub struct Message {
 }
 
 /// Token counts, summed over the model calls of a chat.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Usage {
     /// Input tokens billed at the full rate.

@@ -4,7 +4,7 @@ use crate::git::{GitError, Repo};
 use crate::storage::{SessionDb, meta};
 
 /// What a new session's workspace holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Template {
     /// A small TypeScript project.

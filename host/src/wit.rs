@@ -13,7 +13,10 @@ pub const FILES: &[(&str, &str)] = &[
 
 /// The package's version, from `package pi:worker@<version>;` in `world.wit`.
 pub fn version() -> &'static str {
-    let world = FILES.iter().find(|(name, _)| *name == "world.wit").map_or("", |(_, text)| text);
+    let world = FILES
+        .iter()
+        .find(|(name, _)| *name == "world.wit")
+        .map_or("", |(_, text)| text);
     world
         .lines()
         .find_map(|line| line.trim().strip_prefix("package pi:worker@")?.strip_suffix(';'))

@@ -24,6 +24,7 @@ mod limits;
 mod node_host;
 mod notify;
 mod observability;
+mod openapi;
 mod providers;
 mod scale;
 mod sessions;

@@ -1,5 +1,5 @@
 //! Access control. With a token configured (`PI_WORKER_TOKEN`, `--tokens-file`), every route but
-//! `/health` needs `Authorization: Bearer <token>` and answers 401 otherwise. The token names the
+//! the [public](PUBLIC_PATHS) ones needs `Authorization: Bearer <token>` and answers 401 otherwise. The token names the
 //! request's [`Tenant`], put in the request's extensions for handlers; a session owned by another
 //! tenant answers 404 on every route, exactly like one that does not exist.
 
@@ -15,6 +15,14 @@ use super::{ApiError, AppState};
 use crate::service::ServiceError;
 use crate::tenants::Tenant;
 
+/// The routes anyone may call: liveness, and the API's description (it holds no data).
+pub const PUBLIC_PATHS: &[&str] = &["/health", "/openapi.json", "/docs", super::docs::SCRIPT_PATH];
+
+/// Whether `path` needs no token.
+pub fn is_public(path: &str) -> bool {
+    PUBLIC_PATHS.contains(&path)
+}
+
 /// The session id a path names (`/session/<id>` or `/session/<id>/…`), as written.
 fn session_segment(path: &str) -> Option<&str> {
     let rest = path.strip_prefix("/session/")?;
@@ -24,7 +32,7 @@ fn session_segment(path: &str) -> Option<&str> {
 
 /// The middleware.
 pub async fn authenticate(State(state): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
-    if request.uri().path() == "/health" {
+    if is_public(request.uri().path()) {
         return next.run(request).await;
     }
     let given = request

@@ -11,48 +11,83 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gix_hash::ObjectId;
-use serde::Deserialize;
-use serde_json::json;
 
+use super::api_types::{
+    DeleteQuery, DirEntryJson, DirectoryListing, EntryKindJson, ErrorBody, FileCreated, SessionFilePath, SessionPath,
+};
 use super::routes::{body_bytes, session_id};
 use super::{ApiError, AppState};
 use crate::service::{PathView, WriteCondition};
 use crate::storage::EntryKind;
 
-/// `GET /session/:id/files`: the root directory's listing.
+/// List the root directory
+///
+/// The working tree's root as `{"path", "entries": [{"name", "kind", "size", "mtimeMs"}]}`.
+#[utoipa::path(get, path = "/session/{id}/files", tag = "files", operation_id = "list_root",
+    params(SessionPath),
+    responses(
+        (status = 200, description = "The root's listing", body = DirectoryListing),
+        (status = 400, description = "A malformed session id", body = ErrorBody),
+        (status = 404, description = "No such session", body = ErrorBody),
+    ))]
 pub async fn get_root(
     state: State<Arc<AppState>>,
-    Path(raw_id): Path<String>,
+    Path(SessionPath { id: raw_id }): Path<SessionPath>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    get(state, Path((raw_id, String::new())), headers).await
+    let root = SessionFilePath {
+        id: raw_id,
+        path: String::new(),
+    };
+    get(state, Path(root), headers).await
 }
 
-/// `GET /session/:id/files/{*path}`: a file's bytes (with `Range` and `If-None-Match`), or a
-/// directory's listing as `{"path", "entries": [{"name", "kind", "size", "mtimeMs"}]}`.
+/// Read a file or list a directory
+///
+/// A file's bytes, with `Content-Type` from its extension and its git blob id as `ETag`
+/// (`Range` and `If-None-Match` honoured); or a directory's listing as JSON.
+#[utoipa::path(get, path = "/session/{id}/files/{*path}", tag = "files", operation_id = "read_path",
+    params(
+        SessionFilePath,
+        ("Range" = Option<String>, Header, description = "One byte range, e.g. `bytes=0-99`"),
+        ("If-None-Match" = Option<String>, Header, description = "`304` when the file's `ETag` is listed"),
+    ),
+    responses(
+        (status = 200, description = "The file's bytes, or the directory's listing",
+            headers(("ETag" = String, description = "The file's git blob id, quoted")),
+            content(
+                (Vec<u8> = "application/octet-stream"),
+                (DirectoryListing = "application/json"),
+            )),
+        (status = 206, description = "The range asked for", body = Vec<u8>, content_type = "application/octet-stream",
+            headers(("Content-Range" = String, description = "`bytes <start>-<end>/<size>`"))),
+        (status = 304, description = "The file is unchanged (`If-None-Match`)"),
+        (status = 400, description = "A malformed session id or a path that leaves the workspace", body = ErrorBody),
+        (status = 404, description = "No such session or file", body = ErrorBody),
+        (status = 416, description = "The range is outside the file",
+            headers(("Content-Range" = String, description = "`bytes */<size>`"))),
+    ))]
 pub async fn get(
     State(state): State<Arc<AppState>>,
-    Path((raw_id, path)): Path<(String, String)>,
+    Path(SessionFilePath { id: raw_id, path }): Path<SessionFilePath>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = session_id(&raw_id)?;
     match state.service.read_path(&id, &path).await? {
         PathView::Directory { path, entries } => {
-            let entries: Vec<_> = entries
+            let entries = entries
                 .iter()
-                .map(|e| {
-                    json!({
-                        "name": e.path.rsplit('/').next().unwrap_or_default(),
-                        "kind": match e.kind {
-                            EntryKind::File => "file",
-                            EntryKind::Directory => "directory",
-                        },
-                        "size": e.size,
-                        "mtimeMs": e.mtime_ms,
-                    })
+                .map(|e| DirEntryJson {
+                    name: e.path.rsplit('/').next().unwrap_or_default().to_string(),
+                    kind: match e.kind {
+                        EntryKind::File => EntryKindJson::File,
+                        EntryKind::Directory => EntryKindJson::Directory,
+                    },
+                    size: e.size,
+                    mtime_ms: e.mtime_ms,
                 })
                 .collect();
-            Ok(Json(json!({ "path": path, "entries": entries })).into_response())
+            Ok(Json(DirectoryListing { path, entries }).into_response())
         }
         PathView::File {
             contents,
@@ -149,11 +184,32 @@ fn write_condition(headers: &HeaderMap) -> Result<WriteCondition, ApiError> {
     }
 }
 
-/// `PUT /session/:id/files/{*path}`: creates (`201`) or replaces (`204`) a file with the body's
-/// bytes, creating its parents; `If-Match` / `If-None-Match: *` make it conditional (`412`).
+/// Write a file
+///
+/// Creates or replaces a file with the body's bytes, creating its parents, through the same
+/// rules and quotas as the agent's `write` tool. Waits for a running chat to finish.
+/// `If-Match` / `If-None-Match: *` make it conditional.
+#[utoipa::path(put, path = "/session/{id}/files/{*path}", tag = "files", operation_id = "write_file",
+    params(
+        SessionFilePath,
+        ("If-Match" = Option<String>, Header, description = "Write only if the file's `ETag` is listed (`*`: if it exists)"),
+        ("If-None-Match" = Option<String>, Header, description = "`*`: create only"),
+    ),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes"),
+    responses(
+        (status = 201, description = "Created", body = FileCreated,
+            headers(("ETag" = String, description = "The file's git blob id, quoted"))),
+        (status = 204, description = "Replaced",
+            headers(("ETag" = String, description = "The file's git blob id, quoted"))),
+        (status = 400, description = "A path that leaves the workspace, or malformed conditions", body = ErrorBody),
+        (status = 404, description = "No such session", body = ErrorBody),
+        (status = 409, description = "A directory is in the way, or a file where a directory is needed", body = ErrorBody),
+        (status = 412, description = "The `If-Match` / `If-None-Match` condition does not hold", body = ErrorBody),
+        (status = 413, description = "Larger than `--max-file-bytes` or `--max-upload-bytes`, or past the workspace quotas", body = ErrorBody),
+    ))]
 pub async fn put(
     State(state): State<Arc<AppState>>,
-    Path((raw_id, path)): Path<(String, String)>,
+    Path(SessionFilePath { id: raw_id, path }): Path<SessionFilePath>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -166,7 +222,9 @@ pub async fn put(
         (
             StatusCode::CREATED,
             etag,
-            Json(json!({ "etag": written.blob_id.to_string() })),
+            Json(FileCreated {
+                etag: written.blob_id.to_string(),
+            }),
         )
             .into_response()
     } else {
@@ -174,19 +232,20 @@ pub async fn put(
     })
 }
 
-/// The query of `DELETE /session/:id/files/{*path}`.
-#[derive(Deserialize)]
-pub struct DeleteQuery {
-    /// Remove a directory with its contents.
-    #[serde(default)]
-    recursive: bool,
-}
-
-/// `DELETE /session/:id/files/{*path}[?recursive=true]`: removes a file or a directory (`409`
-/// when a directory has entries and `recursive` is not given).
+/// Delete a file or directory
+///
+/// Removes a file, or a directory with `?recursive=true`. Waits for a running chat to finish.
+#[utoipa::path(delete, path = "/session/{id}/files/{*path}", tag = "files", operation_id = "delete_path",
+    params(SessionFilePath, DeleteQuery),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, description = "A path that leaves the workspace", body = ErrorBody),
+        (status = 404, description = "No such session or path", body = ErrorBody),
+        (status = 409, description = "A non-empty directory without `?recursive=true`", body = ErrorBody),
+    ))]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
-    Path((raw_id, path)): Path<(String, String)>,
+    Path(SessionFilePath { id: raw_id, path }): Path<SessionFilePath>,
     Query(query): Query<DeleteQuery>,
 ) -> Result<StatusCode, ApiError> {
     let id = session_id(&raw_id)?;

@@ -8,9 +8,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gix_hash::ObjectId;
-use serde::Deserialize;
 use tokio::sync::mpsc;
 
+use super::api_types::{ArchiveQuery, ErrorBody, ServiceQuery, SessionFilePath, SessionPath};
 use super::git_smart;
 use super::routes::session_id;
 use super::{ApiError, AppState};
@@ -34,18 +34,53 @@ fn not_found(message: String) -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, message)
 }
 
-/// `GET /session/:id/git/*path`: `info/refs`, `HEAD`, `objects/info/packs` and loose objects;
-/// `info/refs?service=…` is the smart protocol's advertisement instead.
-pub async fn dumb_http(
+/// Git: the refs
+///
+/// With `?service=`, git's smart HTTP advertisement, the first request of `git clone`, `fetch`,
+/// `pull` and `push` (`http://host/session/{id}/git` is the repository's URL). Without it, the
+/// dumb protocol's `info/refs` for old clients.
+#[utoipa::path(get, path = "/session/{id}/git/info/refs", tag = "git",
+    params(SessionPath, ServiceQuery),
+    responses(
+        (status = 200, description = "The advertisement, or the refs as text", content(
+            (Vec<u8> = "application/x-git-upload-pack-advertisement"),
+            (Vec<u8> = "application/x-git-receive-pack-advertisement"),
+            (String = "text/plain"),
+        )),
+        (status = 403, description = "An unknown service", body = ErrorBody),
+        (status = 404, description = "No such session", body = ErrorBody),
+    ))]
+pub async fn info_refs(
     State(state): State<Arc<AppState>>,
-    Path((raw_id, path)): Path<(String, String)>,
-    Query(query): Query<git_smart::ServiceQuery>,
+    Path(SessionPath { id: raw_id }): Path<SessionPath>,
+    Query(query): Query<ServiceQuery>,
 ) -> Result<Response, ApiError> {
     let id = session_id(&raw_id)?;
-    match (path.as_str(), query.service.as_deref()) {
-        ("info/refs", Some(service)) => git_smart::advertise(&state, &id, service).await,
-        (path, _) => dumb_file(&state, &id, path).await,
+    match query.service.as_deref() {
+        Some(service) => git_smart::advertise(&state, &id, service).await,
+        None => dumb_file(&state, &id, "info/refs").await,
     }
+}
+
+/// Git: a file of the dumb protocol
+///
+/// `HEAD`, `objects/info/packs` (empty: every object is served loose) and loose objects
+/// (`objects/<2 hex>/<38 hex>`), for git clients that do not speak the smart protocol.
+#[utoipa::path(get, path = "/session/{id}/git/{*path}", tag = "git", operation_id = "git_dumb_file",
+    params(SessionFilePath),
+    responses(
+        (status = 200, description = "The file", content(
+            (String = "text/plain"),
+            (Vec<u8> = "application/x-git-loose-object"),
+        )),
+        (status = 404, description = "No such session, file or object", body = ErrorBody),
+    ))]
+pub async fn dumb_http(
+    State(state): State<Arc<AppState>>,
+    Path(SessionFilePath { id: raw_id, path }): Path<SessionFilePath>,
+) -> Result<Response, ApiError> {
+    let id = session_id(&raw_id)?;
+    dumb_file(&state, &id, &path).await
 }
 
 /// A file of the dumb protocol: `info/refs`, `HEAD`, `objects/info/packs` or a loose object.
@@ -88,12 +123,6 @@ fn loose_object(kind: gix_object::Kind, data: &[u8]) -> std::io::Result<Vec<u8>>
     encoder.finish()
 }
 
-#[derive(Deserialize)]
-pub struct ArchiveQuery {
-    #[serde(rename = "ref")]
-    rev: Option<String>,
-}
-
 /// Chunks of the archive in flight between the thread writing it and the client: with
 /// [`CHUNK_BYTES`] each, the archive holds at most about 1 MiB of memory plus the file being
 /// read, whatever the workspace's size.
@@ -109,22 +138,40 @@ enum Compression {
     Gzip,
 }
 
-/// `GET /session/:id/archive.tar[?ref=REV]`: the working tree, or a commit's tree, streamed.
+/// Download the files as tar
+///
+/// The working tree, or with `?ref=` a commit's files, as a tar archive streamed as it is made.
+#[utoipa::path(get, path = "/session/{id}/archive.tar", tag = "files",
+    params(SessionPath, ArchiveQuery),
+    responses(
+        (status = 200, description = "The archive", body = Vec<u8>, content_type = "application/x-tar"),
+        (status = 400, description = "A malformed session id or ref", body = ErrorBody),
+        (status = 404, description = "No such session or ref", body = ErrorBody),
+    ))]
 pub async fn archive_tar(
     state: State<Arc<AppState>>,
-    raw_id: Path<String>,
+    session: Path<SessionPath>,
     query: Query<ArchiveQuery>,
 ) -> Result<Response, ApiError> {
-    archive(state, raw_id, query, Compression::None).await
+    archive(state, session, query, Compression::None).await
 }
 
-/// `GET /session/:id/archive.tar.gz[?ref=REV]`: the same, gzip-compressed as it streams.
+/// Download the files as tar.gz
+///
+/// The same as `archive.tar`, gzip-compressed as it streams.
+#[utoipa::path(get, path = "/session/{id}/archive.tar.gz", tag = "files",
+    params(SessionPath, ArchiveQuery),
+    responses(
+        (status = 200, description = "The archive", body = Vec<u8>, content_type = "application/gzip"),
+        (status = 400, description = "A malformed session id or ref", body = ErrorBody),
+        (status = 404, description = "No such session or ref", body = ErrorBody),
+    ))]
 pub async fn archive_tar_gz(
     state: State<Arc<AppState>>,
-    raw_id: Path<String>,
+    session: Path<SessionPath>,
     query: Query<ArchiveQuery>,
 ) -> Result<Response, ApiError> {
-    archive(state, raw_id, query, Compression::Gzip).await
+    archive(state, session, query, Compression::Gzip).await
 }
 
 /// The archive in `compression`. The list of files is taken first, so an unknown session or
@@ -132,7 +179,7 @@ pub async fn archive_tar_gz(
 /// time, never the whole archive in memory.
 async fn archive(
     State(state): State<Arc<AppState>>,
-    Path(raw_id): Path<String>,
+    Path(SessionPath { id: raw_id }): Path<SessionPath>,
     Query(query): Query<ArchiveQuery>,
     compression: Compression,
 ) -> Result<Response, ApiError> {

@@ -5,24 +5,16 @@
 use std::io::Read;
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-
+use super::api_types::{ErrorBody, SessionPath};
 use super::git_export::stream_from_blocking;
 use super::routes::session_id;
 use super::{ApiError, AppState};
 use crate::git::transport::Service;
 use crate::sessions::SessionId;
-
-/// `?service=` on `info/refs`: present, the client speaks the smart protocol.
-#[derive(Deserialize)]
-pub struct ServiceQuery {
-    /// `git-upload-pack` or `git-receive-pack`.
-    pub service: Option<String>,
-}
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 
 /// Git's answers are never cached.
 fn git_response(content_type: String, body: impl IntoResponse) -> Response {
@@ -66,10 +58,21 @@ fn request_body(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Vec<u8
     Ok(out)
 }
 
-/// `POST /session/:id/git/git-upload-pack`: negotiation, then the pack, streamed as it is made.
+/// Git: fetch and clone
+///
+/// git's smart HTTP `upload-pack`: negotiation, then one pack, streamed as it is made. The body
+/// may be gzipped (`Content-Encoding: gzip`).
+#[utoipa::path(post, path = "/session/{id}/git/git-upload-pack", tag = "git",
+    params(SessionPath),
+    request_body(content = Vec<u8>, content_type = "application/x-git-upload-pack-request"),
+    responses(
+        (status = 200, description = "The pack", body = Vec<u8>, content_type = "application/x-git-upload-pack-result"),
+        (status = 400, description = "A malformed request", body = ErrorBody),
+        (status = 404, description = "No such session", body = ErrorBody),
+    ))]
 pub async fn upload_pack(
     State(state): State<Arc<AppState>>,
-    Path(raw_id): Path<String>,
+    Path(SessionPath { id: raw_id }): Path<SessionPath>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -87,10 +90,22 @@ pub async fn upload_pack(
     Ok(git_response("application/x-git-upload-pack-result".into(), body))
 }
 
-/// `POST /session/:id/git/git-receive-pack`: a push, answered with git's report.
+/// Git: push
+///
+/// git's smart HTTP `receive-pack`: a pack and ref updates, verified and applied in one
+/// transaction, answered with git's report. The pack may not unpack past the session's quotas.
+#[utoipa::path(post, path = "/session/{id}/git/git-receive-pack", tag = "git",
+    params(SessionPath),
+    request_body(content = Vec<u8>, content_type = "application/x-git-receive-pack-request"),
+    responses(
+        (status = 200, description = "git's report", body = Vec<u8>, content_type = "application/x-git-receive-pack-result"),
+        (status = 400, description = "A malformed request", body = ErrorBody),
+        (status = 404, description = "No such session", body = ErrorBody),
+        (status = 413, description = "Larger than `--max-upload-bytes`", body = ErrorBody),
+    ))]
 pub async fn receive_pack(
     State(state): State<Arc<AppState>>,
-    Path(raw_id): Path<String>,
+    Path(SessionPath { id: raw_id }): Path<SessionPath>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {

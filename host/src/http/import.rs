@@ -3,15 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::Json;
-use axum::body::Bytes;
-use axum::extract::Query;
-use axum::extract::rejection::QueryRejection;
-use axum::http::{HeaderMap, StatusCode, header};
-use serde::Deserialize;
-use serde_json::{Value, json};
-
-use super::routes::GitAuthor;
+use super::api_types::{GitAuthorBody, ImportQuery, SessionImported};
 use super::{ApiError, AppState};
 use crate::git::pack::PackError;
 use crate::import::archive::{ArchiveError, Compression};
@@ -19,6 +11,10 @@ use crate::import::remote::{RemoteError, RemoteSource};
 use crate::import::{ImportError, Imported};
 use crate::sessions::SessionId;
 use crate::tenants::Tenant;
+use axum::body::Bytes;
+use axum::extract::Query;
+use axum::extract::rejection::QueryRejection;
+use axum::http::{HeaderMap, StatusCode, header};
 
 /// The archive media types: `application/x-tar` (gzip still recognised by its magic bytes),
 /// `application/gzip` and `application/x-gzip`. `None` for any other body (JSON).
@@ -32,26 +28,18 @@ pub fn archive_type(headers: &HeaderMap, body: &[u8]) -> Option<Compression> {
     }
 }
 
-/// The query of an archive upload: who its commit is authored by (both or neither).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ArchiveQuery {
-    git_author_name: Option<String>,
-    git_author_email: Option<String>,
-}
-
 /// Creates a session from an archive body.
 pub async fn from_archive(
     state: &Arc<AppState>,
     owner: &Tenant,
-    query: Result<Query<ArchiveQuery>, QueryRejection>,
+    query: Result<Query<ImportQuery>, QueryRejection>,
     compression: Compression,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<SessionImported, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let author = match (query.git_author_name, query.git_author_email) {
         (None, None) => None,
-        (Some(name), Some(email)) => Some(GitAuthor { name, email }.validate()?),
+        (Some(name), Some(email)) => Some(GitAuthorBody { name, email }.validate()?),
         _ => {
             return Err(ApiError::bad_request(
                 "give both gitAuthorName and gitAuthorEmail, or neither",
@@ -66,12 +54,12 @@ pub async fn from_archive(
 }
 
 /// The answer to an import: `{sessionId, head, fileCount}`.
-pub fn created(id: &SessionId, imported: Imported) -> Json<Value> {
-    Json(json!({
-        "sessionId": id.as_str(),
-        "head": imported.head.map(|h| h.to_hex().to_string()),
-        "fileCount": imported.file_count,
-    }))
+pub fn created(id: &SessionId, imported: Imported) -> SessionImported {
+    SessionImported {
+        session_id: id.as_str().to_string(),
+        head: imported.head.map(|h| h.to_hex().to_string()),
+        file_count: imported.file_count,
+    }
 }
 
 /// The status an import failure answers with; `None` for a fault of ours.
@@ -124,7 +112,7 @@ pub async fn from_repository(
     owner: &Tenant,
     request: RepoRequest,
     author: Option<crate::seed::GitAuthor>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<SessionImported, ApiError> {
     let source = RemoteSource {
         url: request.url,
         reference: request.reference,

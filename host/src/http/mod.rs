@@ -1,8 +1,11 @@
 //! The HTTP API (the seed's contract, kept): routes, JSON errors and server-sent events. No
 //! session logic lives here: every handler is an adapter over [`ChatService`].
 
+mod api_types;
 mod auth;
+mod conversation;
 mod disconnect;
+mod docs;
 mod drain;
 mod error;
 mod files;
@@ -11,19 +14,22 @@ mod git_smart;
 mod import;
 mod notify;
 mod observe;
+mod openapi;
 mod routes;
 mod sse;
+mod stream_events;
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::MethodRouter;
-use axum::routing::{get, post};
+use axum::{Extension, Router};
+use utoipa_axum::router::UtoipaMethodRouterExt as _;
+use utoipa_axum::routes;
 
 pub use self::error::ApiError;
 use metrics_exporter_prometheus::PrometheusHandle;
 
+pub use self::openapi::{ApiDocument, ApiRoutes};
 use crate::config::ServerConfig;
 use crate::notify::Notifier;
 use crate::service::ChatService;
@@ -43,43 +49,55 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
 }
 
-/// The router of the whole API. JSON bodies are limited to `max_body_bytes`; raw uploads (a
-/// file, an archive, a push) to `max_upload_bytes`, and a file also to the largest file size.
-pub fn router(state: Arc<AppState>) -> Router {
-    let config = &state.config;
+/// Every route of the API: the one place to add one. A route given with `routes!` is in the
+/// router and in the OpenAPI document (`GET /openapi.json`) at once, described by its handlers'
+/// `#[utoipa::path]`; `undocumented_get` is for static routes the document leaves out, with the
+/// reason. JSON bodies are limited to `max_body_bytes`; raw uploads (a file, an archive, a push)
+/// to `max_upload_bytes`, and a file also to the largest file size.
+pub fn api_routes(config: &ServerConfig) -> ApiRoutes<Arc<AppState>> {
     let max_file = usize::try_from(config.storage.max_file_bytes).unwrap_or(usize::MAX);
     let file_limit = DefaultBodyLimit::max(config.max_upload_bytes.min(max_file));
-    let files: MethodRouter<Arc<AppState>> = get(files::get).put(files::put).delete(files::delete).layer(file_limit);
-    Router::new()
-        .route("/health", get(routes::health))
-        .route("/metrics", get(observe::metrics))
-        .route("/sessions", get(routes::list_sessions))
-        .route(
-            "/session/new",
-            post(routes::new_session).layer(DefaultBodyLimit::max(config.max_upload_bytes)),
+    let upload_limit = DefaultBodyLimit::max(config.max_upload_bytes);
+    ApiRoutes::default()
+        .documented(routes!(routes::health))
+        .documented(routes!(observe::metrics))
+        .documented(routes!(openapi::openapi_json))
+        .documented(routes!(docs::page))
+        .undocumented_get(docs::SCRIPT_PATH, docs::script, "the script of /docs")
+        .documented(routes!(routes::list_sessions))
+        .documented(routes!(routes::new_session).layer(upload_limit))
+        .documented(routes!(routes::delete_session))
+        .documented(routes!(routes::chat))
+        .documented(routes!(routes::abort))
+        .documented(routes!(routes::events))
+        .documented(routes!(routes::info))
+        .documented(routes!(conversation::messages))
+        .documented(routes!(conversation::checkpoints))
+        .documented(routes!(conversation::revert))
+        .documented(routes!(conversation::fork))
+        .documented(routes!(files::get_root))
+        .undocumented_get(
+            "/session/{id}/files/",
+            files::get_root,
+            "the same as /session/{id}/files",
         )
-        .route("/session/{id}", axum::routing::delete(routes::delete_session))
-        .route("/session/{id}/chat", post(routes::chat))
-        .route("/session/{id}/abort", post(routes::abort))
-        .route("/session/{id}/events", get(routes::events))
-        .route("/session/{id}/info", get(routes::info))
-        .route("/session/{id}/messages", get(routes::messages))
-        .route("/session/{id}/checkpoints", get(routes::checkpoints))
-        .route("/session/{id}/revert", post(routes::revert))
-        .route("/session/{id}/fork", post(routes::fork))
-        .route("/session/{id}/files", get(files::get_root))
-        .route("/session/{id}/files/", get(files::get_root))
-        .route("/session/{id}/files/{*path}", files)
-        .route("/session/{id}/git/{*path}", get(git_export::dumb_http))
-        .route("/session/{id}/git/git-upload-pack", post(git_smart::upload_pack))
-        .route(
-            "/session/{id}/git/git-receive-pack",
-            post(git_smart::receive_pack).layer(DefaultBodyLimit::max(config.max_upload_bytes)),
-        )
-        .route("/session/{id}/archive.tar", get(git_export::archive_tar))
-        .route("/session/{id}/archive.tar.gz", get(git_export::archive_tar_gz))
+        .documented(routes!(files::get, files::put, files::delete).layer(file_limit))
+        .documented(routes!(git_export::info_refs))
+        .documented(routes!(git_export::dumb_http))
+        .documented(routes!(git_smart::upload_pack))
+        .documented(routes!(git_smart::receive_pack).layer(upload_limit))
+        .documented(routes!(git_export::archive_tar))
+        .documented(routes!(git_export::archive_tar_gz))
+}
+
+/// The router of the whole API: [`api_routes`], with the document, the fallback, the default
+/// body limit, authentication and the draining of unread bodies.
+pub fn router(state: Arc<AppState>) -> Router {
+    let (routes, document) = api_routes(&state.config).finish();
+    routes
         .fallback(routes::not_found)
-        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(Extension(document))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(axum::middleware::from_fn(drain::drain_unread_bodies))
         .layer(axum::middleware::from_fn(observe::count_requests))

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use super::ApiError;
-use super::routes::reply_json;
+use super::api_types::ChatReplyBody;
 use crate::import::remote::policy::Target;
 use crate::notify::{Notifier, NotifyError};
 use crate::service::LiveChat;
@@ -35,7 +35,10 @@ pub fn when_done(notifier: Arc<Notifier>, target: Target, session: SessionId, ch
     tokio::spawn(async move {
         let finished = done.await;
         let sent = match finished.as_ref().map(|f| &f.result) {
-            Ok(Ok(reply)) => body(&session, chat_id, Ok(&reply_json(reply))),
+            Ok(Ok(reply)) => {
+                let reply = serde_json::to_value(ChatReplyBody::from(reply)).unwrap_or_default();
+                body(&session, chat_id, Ok(&reply))
+            }
             Ok(Err(e)) => body(&session, chat_id, Err(&ApiError::from(e))),
             Err(_) => body(
                 &session,

@@ -8,6 +8,7 @@ use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::api_types::ErrorBody;
 use super::{ApiError, AppState};
 use crate::telemetry;
 
@@ -32,6 +33,12 @@ pub async fn count_requests(request: Request, next: Next) -> Response {
 }
 
 /// `GET /metrics`: every series in Prometheus' text format, the gauges read as of now.
+#[utoipa::path(get, path = "/metrics", tag = "server",
+    responses(
+        (status = 200, description = "Every series in Prometheus' text exposition format (see README's \"Metrics and logs\")",
+         body = String, content_type = "text/plain; version=0.0.4"),
+        (status = 404, description = "The process records its metrics with another recorder (an embedder's)", body = ErrorBody),
+    ))]
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let Some(handle) = &state.metrics else {
         return Err(ApiError::new(

@@ -1,5 +1,6 @@
-//! Route handlers: thin adapters that parse a request, call the
-//! [`ChatService`](crate::service::ChatService) and shape its answer.
+//! Route handlers for sessions and chats: thin adapters that parse a request, call the
+//! [`ChatService`](crate::service::ChatService) and shape its answer. Each carries its OpenAPI
+//! description (`#[utoipa::path]`), registered with it in [`super::api_routes`].
 
 use std::sync::Arc;
 
@@ -10,17 +11,25 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
+use super::api_types::{
+    Aborted, ChatBody, ChatQuery, ChatReplyBody, ErrorBody, EventsQuery, GitAuthorBody, GitAuthorJson, ImportQuery,
+    Limits, ListQuery, NewSessionBody, NewSessionReply, ServerLoad, SessionCreated, SessionInfoBody, SessionList,
+    SessionListEntry, SessionPath,
+};
+use super::stream_events::StreamEvent;
 use super::{ApiError, AppState, disconnect, import, notify, sse};
-use crate::chat::{ChatReply, ChatRequest};
-use crate::seed::{self, Template};
+use crate::chat::ChatRequest;
+use crate::seed;
 use crate::sessions::SessionId;
-use crate::storage::conversation::{RecordEntry, Recorded};
-use crate::storage::{Cursor, FileChangeKind};
+use crate::storage::Cursor;
 use crate::tenants::Tenant;
 
-/// `GET /health`.
+/// Liveness
+///
+/// Answers `ok` while the server runs. Needs no token.
+#[utoipa::path(get, path = "/health", tag = "server",
+    responses((status = 200, description = "The server is up", body = String, content_type = "text/plain", example = "ok")))]
 pub async fn health() -> &'static str {
     "ok"
 }
@@ -39,7 +48,7 @@ pub(super) fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, A
 }
 
 /// Reads a JSON body; an empty body reads as `{}` when `T` allows it.
-fn json_body<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
+pub(super) fn json_body<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
     let body = body_bytes(body)?;
     let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}"
@@ -49,35 +58,14 @@ fn json_body<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>) 
     serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
 }
 
+/// The session id a path names, or `400`.
 pub(super) fn session_id(raw: &str) -> Result<SessionId, ApiError> {
     SessionId::parse(raw).ok_or_else(|| {
         ApiError::bad_request("invalid session id: use 1 to 64 characters from A-Z, a-z, 0-9, '-' and '_'")
     })
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct NewSession {
-    template: Option<Template>,
-    /// Who the session's commits are authored by.
-    git_author: Option<GitAuthor>,
-    /// A repository to clone instead of a template.
-    repo: Option<String>,
-    /// The branch or tag of `repo` to check out.
-    #[serde(rename = "ref")]
-    reference: Option<String>,
-    /// How many commits of `repo`'s history to fetch.
-    depth: Option<u32>,
-}
-
-/// Who a new session's commits are authored by, as a client gives it.
-#[derive(Deserialize)]
-pub(super) struct GitAuthor {
-    pub(super) name: String,
-    pub(super) email: String,
-}
-
-impl GitAuthor {
+impl GitAuthorBody {
     /// Refuses what git could not record in a signature.
     pub(super) fn validate(self) -> Result<seed::GitAuthor, ApiError> {
         for (field, value) in [("name", &self.name), ("email", &self.email)] {
@@ -94,39 +82,60 @@ impl GitAuthor {
     }
 }
 
-/// `POST /session/new`: a new session with the sample project (or `{"template":"empty"}`), a
-/// clone of `{"repo": url, "ref"?, "depth"?}`, or from a tar / tar.gz body (see [`import`]).
-/// Archives may be as large as uploads (`max_upload_bytes`); JSON bodies as `max_body_bytes`.
+/// Start a session
+///
+/// A new session seeded with a sample TypeScript project committed as `Initial commit` on
+/// `main`, or empty with `{"template": "empty"}`. Send `{"repo": url}` to clone a repository, or
+/// a tar / tar.gz body to start from its files; both answer `{sessionId, head, fileCount}`.
+/// Archives may be as large as `--max-upload-bytes`, JSON bodies as `--max-body-bytes`.
+#[utoipa::path(post, path = "/session/new", tag = "sessions",
+    params(ImportQuery),
+    request_body(description = "JSON (every field optional), or an archive of the files to start from", content(
+        (NewSessionBody = "application/json"),
+        (Vec<u8> = "application/x-tar"),
+        (Vec<u8> = "application/gzip"),
+    )),
+    responses(
+        (status = 200, description = "The session was created", body = NewSessionReply),
+        (status = 400, description = "Malformed JSON or archive, a bad `gitAuthor`, or `ref`/`depth` without `repo`", body = ErrorBody),
+        (status = 403, description = "`repo` names a host that is not allowed (see `--import-allow`)", body = ErrorBody),
+        (status = 404, description = "`repo` or its `ref` does not exist", body = ErrorBody),
+        (status = 413, description = "The body or the import is larger than the limits", body = ErrorBody),
+        (status = 502, description = "The repository's server failed", body = ErrorBody),
+        (status = 504, description = "The clone took too long", body = ErrorBody),
+    ))]
 pub async fn new_session(
     State(state): State<Arc<AppState>>,
     Extension(tenant): Extension<Tenant>,
-    query: Result<Query<import::ArchiveQuery>, QueryRejection>,
+    query: Result<Query<ImportQuery>, QueryRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<NewSessionReply>, ApiError> {
     if let Ok(bytes) = &body
         && let Some(compression) = import::archive_type(&headers, bytes)
     {
-        return import::from_archive(&state, &tenant, query, compression, bytes.clone()).await;
+        let imported = import::from_archive(&state, &tenant, query, compression, bytes.clone()).await?;
+        return Ok(Json(NewSessionReply::Imported(imported)));
     }
     if let Ok(bytes) = &body
         && bytes.len() > state.config.max_body_bytes
     {
         return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"));
     }
-    let NewSession {
+    let NewSessionBody {
         template,
         git_author,
         repo,
         reference,
         depth,
     } = json_body(body)?;
-    let author = git_author.map(GitAuthor::validate).transpose()?;
+    let author = git_author.map(GitAuthorBody::validate).transpose()?;
     match (repo, template) {
         (Some(_), Some(_)) => Err(ApiError::bad_request("give either `repo` or `template`, not both")),
         (Some(url), None) => {
             let request = import::RepoRequest { url, reference, depth };
-            import::from_repository(&state, &tenant, request, author).await
+            let imported = import::from_repository(&state, &tenant, request, author).await?;
+            Ok(Json(NewSessionReply::Imported(imported)))
         }
         (None, _) if reference.is_some() || depth.is_some() => {
             Err(ApiError::bad_request("`ref` and `depth` go with `repo`"))
@@ -136,41 +145,45 @@ pub async fn new_session(
                 .service
                 .create_session(&tenant, template.unwrap_or_default(), author)
                 .await?;
-            Ok(Json(json!({ "sessionId": id.as_str() })))
+            Ok(Json(NewSessionReply::Created(SessionCreated {
+                session_id: id.as_str().to_string(),
+            })))
         }
     }
 }
 
-/// The query of `POST /session/:id/chat`.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ChatQuery {
-    /// Abort the chat when a streaming client disconnects (by default it runs on).
-    #[serde(default)]
-    abort_on_disconnect: bool,
-    /// For clients that cannot send `Last-Event-ID` (rejoining a streaming chat).
-    last_event_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ChatBody {
-    message: String,
-    /// A URL to POST the outcome to when the chat ends.
-    #[serde(default)]
-    notify: Option<String>,
-    #[serde(default)]
-    stream: bool,
-    #[serde(default)]
-    model: Option<String>,
-}
-
-/// `POST /session/:id/chat`: one chat turn; creates the session on first use. A streaming
-/// chat with `Last-Event-ID` (or `?lastEventId=`) starts nothing: it rejoins the chat of that
-/// event, from right after it.
+/// Chat with the agent
+///
+/// One chat: the agent works on the session's files until it answers. The chat continues the
+/// session's conversation; an unknown (valid) id creates the session on first use. With
+/// `"stream": true` the answer is a stream of server-sent events ending with `done` or `error`.
+/// A streaming chat with `Last-Event-ID` (or `?lastEventId=`) starts nothing: it rejoins the
+/// chat of that event, from right after it. With `notify`, the outcome is also POSTed there,
+/// signed with `--notify-secret`.
+#[utoipa::path(post, path = "/session/{id}/chat", tag = "chat",
+    params(
+        SessionPath,
+        ChatQuery,
+        ("Last-Event-ID" = Option<String>, Header, description = "Rejoin a streaming chat right after this event"),
+    ),
+    request_body = ChatBody,
+    responses(
+        (status = 200, description = "The chat's reply; with `stream: true`, its events", content(
+            (ChatReplyBody = "application/json"),
+            (StreamEvent = "text/event-stream"),
+        )),
+        (status = 400, description = "Malformed body, an empty message, a bad session id or `notify` URL", body = ErrorBody),
+        (status = 403, description = "The `notify` URL's host is not allowed", body = ErrorBody),
+        (status = 404, description = "The session belongs to another tenant", body = ErrorBody),
+        (status = 409, description = "The session was deleted while the chat ran", body = ErrorBody),
+        (status = 413, description = "The body is larger than `--max-body-bytes`", body = ErrorBody),
+        (status = 502, description = "The model provider failed, or the conversation does not fit its context window", body = ErrorBody),
+        (status = 503, description = "No provider is configured for the model", body = ErrorBody),
+    ))]
 pub async fn chat(
     State(state): State<Arc<AppState>>,
     Extension(tenant): Extension<Tenant>,
-    Path(raw_id): Path<String>,
+    Path(SessionPath { id: raw_id }): Path<SessionPath>,
     Query(query): Query<ChatQuery>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -178,7 +191,7 @@ pub async fn chat(
     let id = session_id(&raw_id)?;
     let body: ChatBody = json_body(body)?;
     let resume = EventsQuery {
-        last_event_id: query.last_event_id.clone(),
+        last_event_id: query.last_event_id,
     };
     if body.stream
         && let Some(last) = last_event_id(&headers, resume)
@@ -199,7 +212,7 @@ pub async fn chat(
     };
     if !body.stream && notify.is_none() {
         let reply = state.service.chat(&id, &tenant, request).await?;
-        return Ok(Json(reply_json(&reply)).into_response());
+        return Ok(Json(ChatReplyBody::from(&reply)).into_response());
     }
     let mut live = state.service.watch_chat(&id, &tenant, request);
     if let Some(target) = notify {
@@ -215,14 +228,7 @@ pub async fn chat(
         .done
         .await
         .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the chat ended unexpectedly"))?;
-    Ok(Json(reply_json(&finished.result?)).into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct EventsQuery {
-    /// For clients that cannot send `Last-Event-ID`.
-    last_event_id: Option<String>,
+    Ok(Json(ChatReplyBody::from(&finished.result?)).into_response())
 }
 
 /// The event a client resumes after: `Last-Event-ID`, else `?lastEventId=`. An id we cannot
@@ -236,13 +242,27 @@ fn last_event_id(headers: &HeaderMap, query: EventsQuery) -> Option<u64> {
         .map(|raw| raw.trim().parse::<u64>().unwrap_or(0))
 }
 
-/// `GET /session/:id/events`: every chat's live events (see [`sse`]). `Last-Event-ID` (or
-/// `?lastEventId=`) resumes right after that event; an id that is not one of ours, or no longer
-/// buffered, starts the stream with `reset`.
+/// Watch a session
+///
+/// Every chat on the session, whoever started it, as server-sent events between `chat_start`
+/// and `chat_end`. The stream stays open between chats; a comment goes out every 15 s.
+/// `Last-Event-ID` (or `?lastEventId=`) resumes right after that event; an id that is not one
+/// of ours, or no longer buffered, starts the stream with `reset`.
+#[utoipa::path(get, path = "/session/{id}/events", tag = "chat",
+    params(
+        SessionPath,
+        EventsQuery,
+        ("Last-Event-ID" = Option<String>, Header, description = "Resume right after this event"),
+    ),
+    responses(
+        (status = 200, description = "The session's events", body = StreamEvent, content_type = "text/event-stream"),
+        (status = 400, description = "A malformed session id", body = ErrorBody),
+        (status = 404, description = "No such session", body = ErrorBody),
+    ))]
 pub async fn events(
     State(state): State<Arc<AppState>>,
     Extension(tenant): Extension<Tenant>,
-    Path(raw_id): Path<String>,
+    Path(SessionPath { id: raw_id }): Path<SessionPath>,
     Query(query): Query<EventsQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -254,214 +274,91 @@ pub async fn events(
     Ok(sse::session_response(rejoined))
 }
 
-/// The reply body: `{response, toolCalls: [{tool, args}], usage}` (+ `stopReason`).
-pub fn reply_json(reply: &ChatReply) -> Value {
-    let tool_calls: Vec<Value> = reply
-        .tool_calls
-        .iter()
-        .map(|c| {
-            let args = serde_json::from_str::<Value>(&c.args).unwrap_or_else(|_| Value::String(c.args.clone()));
-            json!({ "tool": c.tool, "args": args })
-        })
-        .collect();
-    json!({
-        "response": reply.response,
-        "toolCalls": tool_calls,
-        "usage": reply.usage,
-        "stopReason": reply.stop.as_str(),
-    })
+/// Abort the running chat
+///
+/// Stops the chat running on the session at its next safe point: a model answer in flight is
+/// cut, tool calls not yet started are not run. The chat then answers as usual, with
+/// `stopReason: "aborted"`.
+#[utoipa::path(post, path = "/session/{id}/abort", tag = "chat",
+    params(SessionPath),
+    responses(
+        (status = 202, description = "The chat will stop", body = Aborted),
+        (status = 400, description = "A malformed session id", body = ErrorBody),
+        (status = 409, description = "No chat runs on the session", body = ErrorBody),
+    ))]
+pub async fn abort(
+    State(state): State<Arc<AppState>>,
+    Path(SessionPath { id: raw_id }): Path<SessionPath>,
+) -> Result<Response, ApiError> {
+    let id = session_id(&raw_id)?;
+    if state.service.abort(&id)? {
+        Ok((StatusCode::ACCEPTED, Json(Aborted { aborted: true })).into_response())
+    } else {
+        Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("no chat is running on session '{id}'"),
+        ))
+    }
 }
 
-/// `GET /session/:id/info`.
-pub async fn info(State(state): State<Arc<AppState>>, Path(raw_id): Path<String>) -> Result<Json<Value>, ApiError> {
+/// Describe a session
+///
+/// Counts, git state, context use and the limits the session runs under. `contextTokens` is
+/// the size of the last prompt a model answered, `contextWindow` the default model's window.
+#[utoipa::path(get, path = "/session/{id}/info", tag = "sessions",
+    params(SessionPath),
+    responses(
+        (status = 200, description = "The session", body = SessionInfoBody),
+        (status = 400, description = "A malformed session id", body = ErrorBody),
+        (status = 404, description = "No such session", body = ErrorBody),
+    ))]
+pub async fn info(
+    State(state): State<Arc<AppState>>,
+    Path(SessionPath { id: raw_id }): Path<SessionPath>,
+) -> Result<Json<SessionInfoBody>, ApiError> {
     let id = session_id(&raw_id)?;
     let info = state.service.info(&id).await?;
     let config = &state.config;
     let load = state.service.load();
-    Ok(Json(json!({
-        "sessionId": id.as_str(),
-        "fileCount": info.stats.file_count,
-        "directoryCount": info.stats.directory_count,
-        "totalBytes": info.stats.total_bytes,
-        "spilledFiles": info.stats.spilled_files,
-        "messageCount": info.message_count,
-        "contextTokens": info.context_tokens,
-        "compactions": info.compactions,
-        "createdAt": info.created_ms,
-        "template": info.template,
-        "branch": info.branch,
-        "head": info.head.map(|h| h.to_hex().to_string()),
-        "gitAuthor": { "name": info.git_author.name, "email": info.git_author.email },
-        "owner": info.owner,
-        "server": {
-            "chatsInFlight": load.in_flight,
-            "chatsQueued": load.queued,
-            "maxChats": load.max,
+    Ok(Json(SessionInfoBody {
+        session_id: id.as_str().to_string(),
+        file_count: info.stats.file_count,
+        directory_count: info.stats.directory_count,
+        total_bytes: info.stats.total_bytes,
+        spilled_files: info.stats.spilled_files,
+        message_count: info.message_count,
+        context_tokens: info.context_tokens,
+        compactions: info.compactions,
+        created_at: info.created_ms,
+        template: info.template,
+        branch: info.branch,
+        head: info.head.map(|h| h.to_hex().to_string()),
+        git_author: GitAuthorJson {
+            name: info.git_author.name,
+            email: info.git_author.email,
         },
-        "defaultModel": state.service.providers().default_model(),
-        "contextWindow": state.service.providers().context_tokens(None),
-        "limits": {
-            "maxTurns": config.chat.max_turns,
-            "compactAtPercent": config.chat.compact_at_percent,
-            "maxToolOutputBytes": config.chat.max_tool_output_bytes,
-            "maxWorkspaceBytes": config.storage.max_workspace_bytes,
-            "maxWorkspaceFiles": config.storage.max_workspace_files,
-            "maxGuestCpuMs": config.chat.max_guest_cpu.as_millis() as u64,
-            "maxMemoryBytes": config.chat.max_memory_bytes,
-            "maxFileBytes": config.storage.max_file_bytes,
-            "spillThresholdBytes": config.storage.spill_threshold,
-            "maxBodyBytes": config.max_body_bytes,
-            "maxUploadBytes": config.max_upload_bytes,
+        owner: info.owner,
+        server: ServerLoad {
+            chats_in_flight: load.in_flight,
+            chats_queued: load.queued,
+            max_chats: load.max,
         },
-    })))
-}
-
-/// The query of `GET /session/:id/messages`.
-#[derive(Deserialize)]
-pub struct MessagesQuery {
-    /// `model`: only what the model sees; otherwise the whole record.
-    view: Option<String>,
-}
-
-/// One row of the record as JSON, with its `seq` and `createdAt`: a message (`role`, `content`,
-/// and for a model's answer `promptTokens`), a revert marker (`role: "revert"`, `atMessage`) or a
-/// compaction marker (`role: "compaction"`, `summary`, `keepFrom`, `tokensBefore`).
-fn recorded_json(row: &Recorded) -> Value {
-    let mut value = match &row.entry {
-        RecordEntry::Message(message) => serde_json::to_value(message).unwrap_or_default(),
-        RecordEntry::Revert { at_message } => json!({ "role": "revert", "atMessage": at_message }),
-        RecordEntry::Compaction(compaction) => {
-            let mut value = serde_json::to_value(compaction).unwrap_or_default();
-            value["role"] = json!("compaction");
-            value
-        }
-    };
-    if let Some(object) = value.as_object_mut() {
-        object.insert("seq".into(), json!(row.seq));
-        object.insert("createdAt".into(), json!(row.created_ms));
-        if row.prompt_tokens > 0 {
-            object.insert("promptTokens".into(), json!(row.prompt_tokens));
-        }
-    }
-    value
-}
-
-/// `GET /session/:id/messages[?view=model]`: the persisted conversation: the whole record with
-/// its markers, or what the model sees.
-pub async fn messages(
-    State(state): State<Arc<AppState>>,
-    Path(raw_id): Path<String>,
-    Query(query): Query<MessagesQuery>,
-) -> Result<Json<Value>, ApiError> {
-    let id = session_id(&raw_id)?;
-    let model_view = match query.view.as_deref() {
-        None | Some("record") => false,
-        Some("model") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "unknown view '{other}': use 'model' or 'record'"
-            )));
-        }
-    };
-    let rows = state.service.messages(&id, model_view).await?;
-    let messages: Vec<Value> = rows.iter().map(recorded_json).collect();
-    Ok(Json(json!({ "sessionId": id.as_str(), "messages": messages })))
-}
-
-/// A checkpoint's changes in a line: `2 files changed: M src/a.ts, A b.md` (at most ten named).
-fn checkpoint_summary(changes: &[(FileChangeKind, String)]) -> String {
-    const NAMED: usize = 10;
-    if changes.is_empty() {
-        return "no files changed".into();
-    }
-    let named: Vec<String> = changes
-        .iter()
-        .take(NAMED)
-        .map(|(kind, path)| format!("{} {path}", kind.letter()))
-        .collect();
-    let more = match changes.len().saturating_sub(NAMED) {
-        0 => String::new(),
-        n => format!(", and {n} more"),
-    };
-    let plural = if changes.len() == 1 { "" } else { "s" };
-    format!("{} file{plural} changed: {}{more}", changes.len(), named.join(", "))
-}
-
-/// `GET /session/:id/checkpoints`: `{"checkpoints": [{"seq", "createdAt", "summary", "changes"}]}`.
-pub async fn checkpoints(
-    State(state): State<Arc<AppState>>,
-    Path(raw_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id = session_id(&raw_id)?;
-    let checkpoints: Vec<Value> = state
-        .service
-        .checkpoints(&id)
-        .await?
-        .iter()
-        .map(|c| {
-            let changes: Vec<Value> = c
-                .changes
-                .iter()
-                .map(|(kind, path)| json!({ "change": kind.letter(), "path": path }))
-                .collect();
-            let summary = checkpoint_summary(&c.changes);
-            json!({ "seq": c.seq, "createdAt": c.created_ms, "summary": summary, "changes": changes })
-        })
-        .collect();
-    Ok(Json(json!({ "sessionId": id.as_str(), "checkpoints": checkpoints })))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RevertBody {
-    at_message: u64,
-}
-
-/// `POST /session/:id/revert {"atMessage": n}`: files and conversation back to how they stood
-/// after message `n`.
-pub async fn revert(
-    State(state): State<Arc<AppState>>,
-    Path(raw_id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let id = session_id(&raw_id)?;
-    let RevertBody { at_message } = json_body(body)?;
-    let reverted = state.service.revert(&id, at_message).await?;
-    Ok(Json(json!({
-        "atMessage": at_message,
-        "marker": reverted.marker,
-        "checkpoint": reverted.checkpoint,
-    })))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ForkBody {
-    at_message: Option<u64>,
-}
-
-/// `POST /session/:id/fork {"atMessage": n?}`: a new session copied from this one.
-pub async fn fork(
-    State(state): State<Arc<AppState>>,
-    Extension(tenant): Extension<Tenant>,
-    Path(raw_id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let id = session_id(&raw_id)?;
-    let ForkBody { at_message } = json_body(body)?;
-    let forked = state.service.fork(&id, at_message, &tenant).await?;
-    Ok(Json(
-        json!({ "sessionId": forked.as_str(), "forkedFrom": id.as_str(), "atMessage": at_message }),
-    ))
-}
-
-/// The query of `GET /sessions`.
-#[derive(Deserialize)]
-pub struct ListQuery {
-    /// Sessions per page: 1 to [`MAX_PAGE`], default [`DEFAULT_PAGE`].
-    limit: Option<usize>,
-    /// The `nextCursor` of the previous page.
-    cursor: Option<String>,
+        default_model: state.service.providers().default_model().to_string(),
+        context_window: state.service.providers().context_tokens(None),
+        limits: Limits {
+            max_turns: config.chat.max_turns,
+            compact_at_percent: config.chat.compact_at_percent,
+            max_tool_output_bytes: config.chat.max_tool_output_bytes,
+            max_workspace_bytes: config.storage.max_workspace_bytes,
+            max_workspace_files: config.storage.max_workspace_files,
+            max_guest_cpu_ms: config.chat.max_guest_cpu.as_millis() as u64,
+            max_memory_bytes: config.chat.max_memory_bytes,
+            max_file_bytes: config.storage.max_file_bytes,
+            spill_threshold_bytes: config.storage.spill_threshold,
+            max_body_bytes: config.max_body_bytes,
+            max_upload_bytes: config.max_upload_bytes,
+        },
+    }))
 }
 
 /// Sessions per page of `GET /sessions` unless `?limit` says otherwise.
@@ -485,60 +382,63 @@ fn parse_cursor(text: &str) -> Result<Cursor, ApiError> {
         .ok_or_else(|| ApiError::bad_request("invalid cursor: pass the nextCursor of the previous page"))
 }
 
-/// `GET /sessions[?limit=N&cursor=C]`: sessions, newest first, a page at a time.
+/// List sessions
+///
+/// The sessions you own, newest first, a page at a time; pass `?cursor=<nextCursor>` for the
+/// next page. `title` is the first user message, cut at 80 characters.
+#[utoipa::path(get, path = "/sessions", tag = "sessions",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of sessions", body = SessionList),
+        (status = 400, description = "A `limit` out of range or a malformed cursor", body = ErrorBody),
+    ))]
 pub async fn list_sessions(
     State(state): State<Arc<AppState>>,
     Extension(tenant): Extension<Tenant>,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SessionList>, ApiError> {
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::bad_request(format!("limit must be 1 to {MAX_PAGE}")));
     }
     let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
     let page = state.service.list_sessions(&tenant, limit, after).await?;
-    let sessions: Vec<Value> = page
+    let sessions = page
         .sessions
-        .iter()
-        .map(|s| {
-            json!({
-                "sessionId": s.id,
-                "createdAt": s.created_ms,
-                "updatedAt": s.updated_ms,
-                "head": s.head,
-                "branch": s.branch,
-                "fileCount": s.file_count,
-                "messageCount": s.message_count,
-                "title": s.title,
-            })
+        .into_iter()
+        .map(|s| SessionListEntry {
+            session_id: s.id,
+            created_at: s.created_ms,
+            updated_at: s.updated_ms,
+            head: s.head,
+            branch: s.branch,
+            file_count: s.file_count,
+            message_count: s.message_count,
+            title: s.title,
         })
         .collect();
-    Ok(Json(json!({
-        "sessions": sessions,
-        "nextCursor": page.next.as_ref().map(cursor_text),
-    })))
+    Ok(Json(SessionList {
+        sessions,
+        next_cursor: page.next.as_ref().map(cursor_text),
+    }))
 }
 
-/// `DELETE /session/:id`: removes the session (`409` while a chat runs on it).
+/// Delete a session
+///
+/// Removes the session, its files and its spilled blobs.
+#[utoipa::path(delete, path = "/session/{id}", tag = "sessions",
+    params(SessionPath),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "A malformed session id", body = ErrorBody),
+        (status = 404, description = "No such session", body = ErrorBody),
+        (status = 409, description = "A chat runs on the session", body = ErrorBody),
+    ))]
 pub async fn delete_session(
     State(state): State<Arc<AppState>>,
-    Path(raw_id): Path<String>,
+    Path(SessionPath { id: raw_id }): Path<SessionPath>,
 ) -> Result<StatusCode, ApiError> {
     let id = session_id(&raw_id)?;
     state.service.delete_session(&id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// `POST /session/:id/abort`: stops the running chat at its next safe point (`202`), or `409`
-/// when no chat runs. The chat itself answers `stopReason: "aborted"`.
-pub async fn abort(State(state): State<Arc<AppState>>, Path(raw_id): Path<String>) -> Result<Response, ApiError> {
-    let id = session_id(&raw_id)?;
-    if state.service.abort(&id)? {
-        Ok((StatusCode::ACCEPTED, Json(json!({ "aborted": true }))).into_response())
-    } else {
-        Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!("no chat is running on session '{id}'"),
-        ))
-    }
 }

@@ -21,11 +21,13 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use futures_util::stream;
-use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use super::ApiError;
-use super::routes::reply_json;
+use super::api_types::json_or_text;
+use super::stream_events::{
+    ChatEnd, ChatStart, CompactionEvent, Lagged, Reset, StreamError, StreamEvent, TextDelta, ToolEnd, ToolStart,
+};
 use crate::chat::ChatReply;
 use crate::interfaces::session::ChatEvent;
 use crate::service::{Finished, LiveChat, Next, Numbered, Rejoined, ServiceError, SessionEvent, Viewer};
@@ -33,60 +35,70 @@ use crate::service::{Finished, LiveChat, Next, Numbered, Rejoined, ServiceError,
 /// How often an idle stream sends a comment, so proxies keep it open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
-fn event(name: &str, data: &Value) -> Event {
-    Event::default().event(name).data(data.to_string())
-}
-
 fn chat_event(e: &ChatEvent) -> Event {
     match e {
-        ChatEvent::TextDelta(text) => event("text_delta", &json!({ "text": text })),
-        ChatEvent::ToolStart { id, tool, args } => {
-            let args = serde_json::from_str::<Value>(args).unwrap_or_else(|_| Value::String(args.clone()));
-            event("tool_start", &json!({ "id": id, "tool": tool, "args": args }))
-        }
+        ChatEvent::TextDelta(text) => StreamEvent::TextDelta(TextDelta { text: text.clone() }),
+        ChatEvent::ToolStart { id, tool, args } => StreamEvent::ToolStart(ToolStart {
+            id: id.clone(),
+            tool: tool.clone(),
+            args: json_or_text(args),
+        }),
         ChatEvent::ToolEnd {
             id,
             tool,
             is_error,
             result,
-        } => event(
-            "tool_end",
-            &json!({ "id": id, "tool": tool, "isError": is_error, "result": result }),
-        ),
+        } => StreamEvent::ToolEnd(ToolEnd {
+            id: id.clone(),
+            tool: tool.clone(),
+            is_error: *is_error,
+            result: result.clone(),
+        }),
         ChatEvent::Compaction {
             tokens_before,
             tokens_after,
-        } => event(
-            "compaction",
-            &json!({ "tokensBefore": tokens_before, "tokensAfter": tokens_after }),
-        ),
+        } => StreamEvent::Compaction(CompactionEvent {
+            tokens_before: *tokens_before,
+            tokens_after: *tokens_after,
+        }),
     }
+    .to_sse()
 }
 
 fn session_event(e: &Numbered) -> Event {
     let event = match &*e.event {
-        SessionEvent::ChatStart { message } => event("chat_start", &json!({ "chatId": e.chat_id, "message": message })),
+        SessionEvent::ChatStart { message } => StreamEvent::ChatStart(ChatStart {
+            chat_id: e.chat_id,
+            message: message.clone(),
+        })
+        .to_sse(),
         SessionEvent::Chat(chat) => chat_event(chat),
-        SessionEvent::ChatEnd { stop_reason, .. } => {
-            event("chat_end", &json!({ "chatId": e.chat_id, "stopReason": stop_reason }))
-        }
+        SessionEvent::ChatEnd { stop_reason, .. } => StreamEvent::ChatEnd(ChatEnd {
+            chat_id: e.chat_id,
+            stop_reason: stop_reason.clone(),
+        })
+        .to_sse(),
     };
     event.id(e.id.to_string())
 }
 
 fn lagged(missed: u64) -> Event {
-    event("lagged", &json!({ "missed": missed }))
+    StreamEvent::Lagged(Lagged { missed }).to_sse()
 }
 
 /// The chat's last event: `done` with its reply, or `error`.
 fn outcome(end_id: Option<u64>, result: Result<&ChatReply, &ServiceError>) -> Event {
     let event = match result {
-        Ok(reply) => event("done", &reply_json(reply)),
+        Ok(reply) => StreamEvent::Done(reply.into()),
         Err(e) => {
             let e = ApiError::from(e);
-            event("error", &json!({ "error": e.message, "status": e.status.as_u16() }))
+            StreamEvent::Error(StreamError {
+                error: e.message,
+                status: Some(e.status.as_u16()),
+            })
         }
-    };
+    }
+    .to_sse();
     match end_id {
         Some(id) => event.id(id.to_string()),
         None => event,
@@ -96,7 +108,11 @@ fn outcome(end_id: Option<u64>, result: Result<&ChatReply, &ServiceError>) -> Ev
 fn finished(finished: Result<Finished, oneshot::error::RecvError>) -> Event {
     match finished {
         Ok(Finished { end_id, result }) => outcome(end_id, result.as_ref()),
-        Err(_) => event("error", &json!({ "error": "the chat ended unexpectedly" })),
+        Err(_) => StreamEvent::Error(StreamError {
+            error: "the chat ended unexpectedly".into(),
+            status: None,
+        })
+        .to_sse(),
     }
 }
 
@@ -175,7 +191,7 @@ impl ChatStream {
 }
 
 fn reset(reason: &str) -> Event {
-    event("reset", &json!({ "reason": reason }))
+    StreamEvent::Reset(Reset { reason: reason.into() }).to_sse()
 }
 
 fn chat_stream(state: ChatStream) -> Response {

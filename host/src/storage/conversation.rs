@@ -57,7 +57,7 @@ pub enum RecordEntry {
 }
 
 /// A compaction marker's content.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Compaction {
     /// What the model is told of the turns it no longer sees.
