@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crate::agents::GuestSpec;
 use crate::chat::ChatLimits;
 use crate::import::remote::RemoteOptions;
 use crate::llm::LlmConfig;
@@ -19,8 +20,8 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// Where the compiled guest is cached.
     pub cache_dir: PathBuf,
-    /// A guest component to run instead of the built-in agent.
-    pub guest: Option<PathBuf>,
+    /// Agent components besides (or in place of) the built-in agent, by name.
+    pub guests: Vec<GuestSpec>,
     /// Storage thresholds.
     pub storage: StorageOptions,
     /// Per-chat limits.

@@ -25,6 +25,7 @@
 //! ```
 
 pub mod abort;
+pub mod agents;
 pub mod bindings;
 pub mod chat;
 pub mod config;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use pi_worker::agents::GuestSpec;
 use pi_worker::chat::ChatLimits;
 use pi_worker::config::{ServerConfig, default_max_chats, load_vars};
 use pi_worker::import::remote::RemoteOptions;
@@ -47,9 +48,11 @@ struct ServeArgs {
     /// Data directory (session databases and blobs).
     #[arg(long, env = "PI_WORKER_DATA", default_value = "./data")]
     data: PathBuf,
-    /// A guest component implementing pi:worker/agent-world, instead of the built-in agent.
-    #[arg(long, env = "PI_WORKER_GUEST")]
-    guest: Option<PathBuf>,
+    /// An agent component implementing pi:worker/agent-world, as NAME=PATH (sessions pick it
+    /// with `{"agent": NAME}`), or PATH alone in place of the built-in agent (`pi`, the
+    /// default). Repeatable; the environment variable takes a comma-separated list.
+    #[arg(long, env = "PI_WORKER_GUEST", value_delimiter = ',', value_parser = GuestSpec::parse)]
+    guest: Vec<GuestSpec>,
     /// Where the compiled guest is cached [default: <data>/cache].
     #[arg(long, env = "PI_WORKER_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
@@ -202,7 +205,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         addr: args.addr,
         cache_dir: args.cache_dir.unwrap_or_else(|| args.data.join("cache")),
         data_dir: args.data,
-        guest: args.guest,
+        guests: args.guest,
         storage: StorageOptions {
             spill_threshold: args.spill_bytes,
             max_file_bytes: args.max_file_bytes,

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 
+use crate::agents::Agents;
 use crate::config::ServerConfig;
-use crate::engine::AgentEngine;
 use crate::http::{self, AppState};
 use crate::llm::ProviderRegistry;
 use crate::notify::Notifier;
@@ -16,11 +16,7 @@ use crate::tenants::Tokens;
 
 /// Builds the server's shared state: sessions, providers and the compiled guest.
 pub fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
-    let wasm = match &config.guest {
-        Some(path) => std::fs::read(path).with_context(|| format!("cannot read guest {}", path.display()))?,
-        None => crate::DEFAULT_GUEST.to_vec(),
-    };
-    let engine = AgentEngine::new(&wasm, &config.cache_dir, config.chat.max_memory_bytes)?;
+    let agents = Agents::load(&config.guests, &config.cache_dir, config.chat.max_memory_bytes)?;
     let sessions = SessionStore::new(config.data_dir.clone(), config.storage)
         .with_context(|| format!("cannot use data directory {}", config.data_dir.display()))?;
     let providers = Arc::new(ProviderRegistry::from_config(&config.llm)?);
@@ -29,7 +25,7 @@ pub fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
             "no model provider is configured (ANTHROPIC_API_KEY, OPENAI_API_KEY or OPENAI_BASE_URL): chats will answer with an error"
         );
     }
-    let service = ChatService::new(sessions, engine, providers, config.chat, config.max_concurrent_chats);
+    let service = ChatService::new(sessions, agents, providers, config.chat, config.max_concurrent_chats);
     service
         .reconcile()
         .context("cannot bring the session listing up to date")?;

@@ -26,14 +26,13 @@ pub fn version() -> &'static str {
 /// The package's digest: sha256 over each file's name, a NUL, its bytes and a NUL, in name
 /// order, as `sha256:<hex>`. `wit/digests.txt` records it for every version.
 pub fn digest() -> String {
-    let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut bytes = Vec::new();
     for (name, text) in FILES {
         for part in [name.as_bytes(), b"\0", text.as_bytes(), b"\0"] {
-            hash.update(part);
+            bytes.extend_from_slice(part);
         }
     }
-    let hex: String = hash.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    crate::agents::content_hash(&bytes)
 }
 
 /// The whole package as one WIT text: each file under a `// wit/<name>` header, `world.wit`

@@ -112,7 +112,10 @@ impl From<&ServiceError> for ApiError {
             ServiceError::NoSuchMessage(_) => Self::bad_request(e.to_string()),
             ServiceError::Busy(_) => Self::new(StatusCode::CONFLICT, e.to_string()),
             ServiceError::PreconditionFailed(_) => Self::new(StatusCode::PRECONDITION_FAILED, e.to_string()),
-            ServiceError::ShuttingDown => Self::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+            ServiceError::ShuttingDown | ServiceError::AgentGone(_) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+            }
+            ServiceError::UnknownAgent(_) => Self::bad_request(e.to_string()),
             ServiceError::Storage(_) | ServiceError::Open(_) | ServiceError::Task(_) => Self::internal(e),
             ServiceError::Shared(inner) => Self::from(&**inner),
         }

@@ -9,6 +9,7 @@ use crate::git::pack::PackError;
 use crate::import::archive::{ArchiveError, Compression};
 use crate::import::remote::{RemoteError, RemoteSource};
 use crate::import::{ImportError, Imported};
+use crate::service::SessionSetup;
 use crate::sessions::SessionId;
 use crate::tenants::Tenant;
 use axum::body::Bytes;
@@ -46,9 +47,13 @@ pub async fn from_archive(
             ));
         }
     };
+    let setup = SessionSetup {
+        author,
+        agent: query.agent,
+    };
     let (id, imported) = state
         .service
-        .create_from_archive(owner, body, compression, author)
+        .create_from_archive(owner, body, compression, setup)
         .await?;
     Ok(created(&id, imported))
 }
@@ -111,7 +116,7 @@ pub async fn from_repository(
     state: &Arc<AppState>,
     owner: &Tenant,
     request: RepoRequest,
-    author: Option<crate::seed::GitAuthor>,
+    setup: SessionSetup,
 ) -> Result<SessionImported, ApiError> {
     let source = RemoteSource {
         url: request.url,
@@ -120,7 +125,7 @@ pub async fn from_repository(
     };
     let (id, imported) = state
         .service
-        .create_from_repository(owner, source, &state.config.import, author)
+        .create_from_repository(owner, source, &state.config.import, setup)
         .await?;
     Ok(created(&id, imported))
 }

@@ -13,14 +13,16 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 
 use super::api_types::{
-    Aborted, ChatBody, ChatQuery, ChatReplyBody, ErrorBody, EventsQuery, GitAuthorBody, GitAuthorJson, ImportQuery,
-    Limits, ListQuery, NewSessionBody, NewSessionReply, ServerLoad, SessionCreated, SessionInfoBody, SessionList,
-    SessionListEntry, SessionPath,
+    Aborted, AgentInfo, ChatBody, ChatQuery, ChatReplyBody, ErrorBody, EventsQuery, GitAuthorBody, GitAuthorJson,
+    ImportQuery, Limits, ListQuery, NewSessionBody, NewSessionReply, ServerLoad, SessionCreated, SessionInfoBody,
+    SessionList, SessionListEntry, SessionPath,
 };
 use super::stream_events::StreamEvent;
 use super::{ApiError, AppState, disconnect, import, notify, sse};
+use crate::agents::DEFAULT_AGENT;
 use crate::chat::ChatRequest;
 use crate::seed;
+use crate::service::SessionSetup;
 use crate::sessions::SessionId;
 use crate::storage::Cursor;
 use crate::tenants::Tenant;
@@ -97,7 +99,7 @@ impl GitAuthorBody {
     )),
     responses(
         (status = 200, description = "The session was created", body = NewSessionReply),
-        (status = 400, description = "Malformed JSON or archive, a bad `gitAuthor`, or `ref`/`depth` without `repo`", body = ErrorBody),
+        (status = 400, description = "Malformed JSON or archive, a bad `gitAuthor`, `ref`/`depth` without `repo`, or an `agent` the server does not run", body = ErrorBody),
         (status = 403, description = "`repo` names a host that is not allowed (see `--import-allow`)", body = ErrorBody),
         (status = 404, description = "`repo` or its `ref` does not exist", body = ErrorBody),
         (status = 413, description = "The body or the import is larger than the limits", body = ErrorBody),
@@ -128,13 +130,15 @@ pub async fn new_session(
         repo,
         reference,
         depth,
+        agent,
     } = json_body(body)?;
     let author = git_author.map(GitAuthorBody::validate).transpose()?;
+    let setup = SessionSetup { author, agent };
     match (repo, template) {
         (Some(_), Some(_)) => Err(ApiError::bad_request("give either `repo` or `template`, not both")),
         (Some(url), None) => {
             let request = import::RepoRequest { url, reference, depth };
-            let imported = import::from_repository(&state, &tenant, request, author).await?;
+            let imported = import::from_repository(&state, &tenant, request, setup).await?;
             Ok(Json(NewSessionReply::Imported(imported)))
         }
         (None, _) if reference.is_some() || depth.is_some() => {
@@ -143,7 +147,7 @@ pub async fn new_session(
         (None, template) => {
             let id = state
                 .service
-                .create_session(&tenant, template.unwrap_or_default(), author)
+                .create_session(&tenant, template.unwrap_or_default(), setup)
                 .await?;
             Ok(Json(NewSessionReply::Created(SessionCreated {
                 session_id: id.as_str().to_string(),
@@ -357,6 +361,16 @@ pub async fn info(
             spill_threshold_bytes: config.storage.spill_threshold,
             max_body_bytes: config.max_body_bytes,
             max_upload_bytes: config.max_upload_bytes,
+        },
+        agent: AgentInfo {
+            current: state
+                .service
+                .agents()
+                .get(info.agent.as_deref())
+                .ok()
+                .map(|a| a.hash.clone()),
+            name: info.agent.unwrap_or_else(|| DEFAULT_AGENT.to_string()),
+            created_with: info.agent_hash,
         },
     }))
 }

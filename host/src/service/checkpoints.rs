@@ -82,6 +82,7 @@ impl ChatService {
             service.create_blocking(
                 &forked,
                 &owner,
+                None,
                 |sessions, id| sessions.fork(&source, &from, id),
                 |db| {
                     db.write(|s| {

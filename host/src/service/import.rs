@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
+use super::lifecycle::SessionSetup;
 use super::{ChatService, ServiceError};
 use crate::import::archive::{self, ArchiveError, Compression};
 use crate::import::limits::ImportLimits;
 use crate::import::remote::{self, RemoteOptions, RemoteSource};
 use crate::import::{self, ImportError, Imported};
-use crate::seed::GitAuthor;
 use crate::sessions::SessionId;
 use crate::tenants::Tenant;
 
@@ -25,8 +25,9 @@ impl ChatService {
         owner: &Tenant,
         body: impl AsRef<[u8]> + Send + Sync + 'static,
         compression: Compression,
-        author: Option<GitAuthor>,
+        setup: SessionSetup,
     ) -> Result<(SessionId, Imported), ServiceError> {
+        let SessionSetup { author, agent } = setup;
         let limits = self.import_limits();
         let body = Arc::new(body);
         let checked = body.clone();
@@ -37,7 +38,7 @@ impl ChatService {
         })
         .await?
         .map_err(ImportError::from)?;
-        self.create_session_with(owner, move |db| {
+        self.create_session_with(owner, agent, move |db| {
             let body = body.as_ref().as_ref();
             Ok(import::fill_from_archive(
                 db,
@@ -59,14 +60,17 @@ impl ChatService {
         owner: &Tenant,
         source: RemoteSource,
         options: &RemoteOptions,
-        author: Option<GitAuthor>,
+        setup: SessionSetup,
     ) -> Result<(SessionId, Imported), ServiceError> {
+        let SessionSetup { author, agent } = setup;
         let fetch = remote::start(&source, options, self.import_limits())
             .await
             .map_err(ImportError::from)?;
         tracing::info!(url = %source.url, reference = %fetch.wanted().name, depth = ?source.depth, "importing");
         let scratch = self.sessions.scratch_dir();
-        self.create_session_with(owner, move |db| Ok(fetch.store(db, author.as_ref(), &scratch)?))
-            .await
+        self.create_session_with(owner, agent, move |db| {
+            Ok(fetch.store(db, author.as_ref(), &scratch)?)
+        })
+        .await
     }
 }

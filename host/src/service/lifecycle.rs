@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::{ChatService, ServiceError};
+use crate::agents::Agent;
 use crate::git::{GitError, Repo};
 use crate::seed::{self, GitAuthor, Template};
 use crate::sessions::{SessionId, SessionStore};
@@ -66,43 +67,57 @@ fn summarize(id: &SessionId, db: &SessionDb) -> Result<SessionSummary, ServiceEr
     })
 }
 
+/// How a new session is set up besides its files.
+#[derive(Debug, Clone, Default)]
+pub struct SessionSetup {
+    /// Who its commits are authored by (`None`: the default author).
+    pub author: Option<GitAuthor>,
+    /// The agent it runs (`None`: the default agent).
+    pub agent: Option<String>,
+}
+
 impl ChatService {
-    /// Creates a session from `template`, its commits authored by `author` (or the default).
+    /// Creates a session from `template`.
     pub async fn create_session(
         self: &Arc<Self>,
         owner: &Tenant,
         template: Template,
-        author: Option<GitAuthor>,
+        setup: SessionSetup,
     ) -> Result<SessionId, ServiceError> {
+        let SessionSetup { author, agent } = setup;
         let (id, ()) = self
-            .create_session_with(owner, move |db| Ok(seed::seed(db, template, author.as_ref())?))
+            .create_session_with(owner, agent, move |db| Ok(seed::seed(db, template, author.as_ref())?))
             .await?;
         Ok(id)
     }
 
-    /// Creates a session with a fresh id and fills it with `fill`, on a blocking thread. The
-    /// session appears (to the listing and every route) only once `fill` succeeded; when it
-    /// fails, nothing of it is left behind.
+    /// Creates a session with a fresh id, running `agent`, and fills it with `fill`, on a
+    /// blocking thread. The session appears (to the listing and every route) only once `fill`
+    /// succeeded; when it fails, nothing of it is left behind. An unknown agent creates nothing.
     pub async fn create_session_with<T: Send + 'static>(
         self: &Arc<Self>,
         owner: &Tenant,
+        agent: Option<String>,
         fill: impl FnOnce(&mut SessionDb) -> Result<T, ServiceError> + Send + 'static,
     ) -> Result<(SessionId, T), ServiceError> {
+        let agent = self.agents.get(agent.as_deref())?.clone();
         let id = SessionId::random().map_err(|e| ServiceError::Storage(e.into()))?;
         let (service, created, owner) = (self.clone(), id.clone(), owner.clone());
         let filled = tokio::task::spawn_blocking(move || {
-            service.create_blocking(&created, &owner, |sessions, id| sessions.create(id), fill)
+            service.create_blocking(&created, &owner, Some(&agent), |sessions, id| sessions.create(id), fill)
         })
         .await??;
         Ok((id, filled))
     }
 
     /// Creates the session `id` (which must not exist) for `owner` with `start` (a new
-    /// database, or a copy), fills it with `fill`, and publishes it. Blocking.
+    /// database, or a copy), records its agent (a copy keeps its own when `agent` is `None`),
+    /// fills it with `fill`, and publishes it. Blocking.
     pub(super) fn create_blocking<T>(
         &self,
         id: &SessionId,
         owner: &Tenant,
+        agent: Option<&Agent>,
         start: impl FnOnce(&SessionStore, &SessionId) -> Result<SessionDb, OpenError>,
         fill: impl FnOnce(&mut SessionDb) -> Result<T, ServiceError>,
     ) -> Result<T, ServiceError> {
@@ -112,7 +127,14 @@ impl ChatService {
         let created = start(&self.sessions, id)
             .map_err(ServiceError::from)
             .and_then(|mut db| {
-                db.write(|s| s.meta().set(meta::OWNER, owner.name()))?;
+                db.write(|s| {
+                    s.meta().set(meta::OWNER, owner.name())?;
+                    if let Some(agent) = agent {
+                        s.meta().set(meta::AGENT, &agent.name)?;
+                        s.meta().set(meta::AGENT_HASH, &agent.hash)?;
+                    }
+                    Ok::<_, StorageError>(())
+                })?;
                 let filled = fill(&mut db)?;
                 self.sessions.publish(id, db)?;
                 Ok(filled)

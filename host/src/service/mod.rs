@@ -29,10 +29,10 @@ pub use self::events::{
 };
 pub use self::files::{PathView, WriteCondition, Written};
 pub use self::git_transport::UploadPack;
-pub use self::lifecycle::{Page, SessionBusy};
+pub use self::lifecycle::{Page, SessionBusy, SessionSetup};
 pub use self::locks::SessionLocks;
+use crate::agents::{Agents, UnknownAgent};
 use crate::chat::{self, ChatError, ChatLimits, ChatReply, ChatRequest};
-use crate::engine::AgentEngine;
 use crate::git::transport::ProtocolError;
 use crate::git::{GitError, Repo};
 use crate::import::ImportError;
@@ -83,6 +83,12 @@ pub enum ServiceError {
     /// A chat is running on the session.
     #[error(transparent)]
     Busy(#[from] SessionBusy),
+    /// A new session asked for an agent this server does not run.
+    #[error(transparent)]
+    UnknownAgent(#[from] UnknownAgent),
+    /// The session's agent is not one this server runs (any more).
+    #[error("the session's agent is missing: {0}")]
+    AgentGone(UnknownAgent),
     /// No more chats can start (the server is shutting down).
     #[error("the server is shutting down")]
     ShuttingDown,
@@ -106,6 +112,8 @@ impl ServiceError {
             Self::Task(_) => "internal",
             Self::Busy(_) => "busy",
             Self::ShuttingDown => "shutting_down",
+            Self::UnknownAgent(_) => "unknown_agent",
+            Self::AgentGone(_) => "agent_gone",
             Self::Shared(inner) => inner.kind(),
         }
     }
@@ -143,6 +151,10 @@ pub struct SessionInfo {
     pub git_author: GitAuthor,
     /// The tenant that owns the session (`None`: the default tenant).
     pub owner: Option<String>,
+    /// The agent it runs (`None`: the default agent; a session from before agents had names).
+    pub agent: Option<String>,
+    /// `sha256:<hex>` of the agent component it was created with (`None`: not recorded).
+    pub agent_hash: Option<String>,
 }
 
 /// A chat running in the background, as a watcher sees it.
@@ -218,7 +230,7 @@ pub struct LoadSnapshot {
 /// Every session of a server, and the chats running on them.
 pub struct ChatService {
     sessions: SessionStore,
-    engine: AgentEngine,
+    agents: Agents,
     providers: Arc<ProviderRegistry>,
     limits: ChatLimits,
     slots: Arc<Semaphore>,
@@ -229,18 +241,18 @@ pub struct ChatService {
 }
 
 impl ChatService {
-    /// A service over `sessions`, running `engine`'s guest with `providers`; at most
+    /// A service over `sessions`, running `agents` with `providers`; at most
     /// `max_concurrent_chats` chats run at once.
     pub fn new(
         sessions: SessionStore,
-        engine: AgentEngine,
+        agents: Agents,
         providers: Arc<ProviderRegistry>,
         limits: ChatLimits,
         max_concurrent_chats: u32,
     ) -> Self {
         Self {
             sessions,
-            engine,
+            agents,
             providers,
             limits,
             slots: Arc::new(Semaphore::new(max_concurrent_chats as usize)),
@@ -261,6 +273,11 @@ impl ChatService {
             queued: self.load.queued.load(Ordering::Relaxed),
             max: self.load.max,
         }
+    }
+
+    /// The agents this server runs.
+    pub fn agents(&self) -> &Agents {
+        &self.agents
     }
 
     /// The model providers.
@@ -354,6 +371,8 @@ impl ChatService {
                 head,
                 git_author: GitAuthor { name, email },
                 owner: meta.get(meta::OWNER)?.filter(|owner| !owner.is_empty()),
+                agent: meta.get(meta::AGENT)?,
+                agent_hash: meta.get(meta::AGENT_HASH)?,
             })
         })
         .await
@@ -441,14 +460,21 @@ impl ChatService {
                 tokio::task::spawn_blocking(move || {
                     let _in_chat = span.enter();
                     let mut db = service.open_or_create(&id, &owner)?;
+                    let name = db.read(|s| s.meta().get(meta::AGENT))?;
+                    let agent = service
+                        .agents
+                        .get(name.as_deref())
+                        .map_err(ServiceError::AgentGone)?
+                        .clone();
                     service.changing(&id)?;
                     // The files as the chat finds them (edits made since the last turn
                     // included): the checkpoint after the last message.
                     db.write(|s| Repo::new(s).record_checkpoint(s.conversation().last_seq()?))?;
-                    Ok::<_, ServiceError>(db)
+                    Ok::<_, ServiceError>((db, agent))
                 })
                 .await??
             };
+            let (opened, agent) = opened;
             let running = service.running.start(&id, chat_id);
             let message = request.message.clone();
             hub.append(chat_id, SessionEvent::ChatStart { message });
@@ -457,7 +483,7 @@ impl ChatService {
                 chat_id,
             });
             let run = chat::run_chat(
-                &service.engine,
+                &agent.engine,
                 service.providers.clone(),
                 chat::ChatDb {
                     db: opened,
@@ -616,6 +642,7 @@ impl ChatService {
                 self.create_blocking(
                     id,
                     owner,
+                    Some(self.agents.get(None)?),
                     |sessions, id| sessions.create(id),
                     |db| Ok(seed::seed(db, Template::Sample, None)?),
                 )?;

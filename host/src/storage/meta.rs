@@ -22,6 +22,11 @@ pub const GIT_AUTHOR_NAME: &str = "git_author_name";
 /// The email commits are authored with.
 pub const GIT_AUTHOR_EMAIL: &str = "git_author_email";
 
+/// The agent the session runs (absent: the default agent).
+pub const AGENT: &str = "agent";
+/// `sha256:<hex>` of the agent component the session was created with.
+pub const AGENT_HASH: &str = "agent_hash";
+
 /// The `meta` table.
 #[derive(Clone, Copy)]
 pub struct Meta<'a> {

@@ -30,6 +30,9 @@ pub struct NewSessionBody {
     pub reference: Option<String>,
     /// How many commits of `repo`'s history to fetch.
     pub depth: Option<u32>,
+    /// The agent the session runs: one the server was started with (`--guest NAME=PATH`);
+    /// default `pi`, the built-in agent.
+    pub agent: Option<String>,
 }
 
 /// A session started from a template. It has no other fields, so an import's answer never
@@ -152,6 +155,22 @@ pub struct SessionInfoBody {
     pub context_window: u64,
     /// The limits the session runs under.
     pub limits: Limits,
+    /// The agent the session runs.
+    pub agent: AgentInfo,
+}
+
+/// The agent a session runs, as `info` reports it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentInfo {
+    /// Its name (`pi`: the built-in agent).
+    pub name: String,
+    /// `sha256:<hex>` of the component the session was created with (`null` for a session
+    /// created before pi-worker recorded it).
+    pub created_with: Option<String>,
+    /// `sha256:<hex>` of the component the server runs under that name now, which the next
+    /// chat uses (`null` when the server runs no agent of that name).
+    pub current: Option<String>,
 }
 
 /// The query of `GET /sessions`.
@@ -207,4 +226,6 @@ pub struct ImportQuery {
     pub git_author_name: Option<String>,
     /// The commit author's email address.
     pub git_author_email: Option<String>,
+    /// The agent the session runs (default `pi`, the built-in agent).
+    pub agent: Option<String>,
 }
