@@ -1,5 +1,5 @@
 //! Access control. With a token configured (`PI_WORKER_TOKEN`, `--tokens-file`), every route but
-//! `/health` needs `Authorization: Bearer <token>` and answers 401 otherwise. The token names the
+//! `/health` and the web app's files (`/`, `/web/…`) needs `Authorization: Bearer <token>` and answers 401 otherwise. The token names the
 //! request's [`Tenant`], put in the request's extensions for handlers; a session owned by another
 //! tenant answers 404 on every route, exactly like one that does not exist.
 
@@ -24,7 +24,7 @@ fn session_segment(path: &str) -> Option<&str> {
 
 /// The middleware.
 pub async fn authenticate(State(state): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
-    if request.uri().path() == "/health" {
+    if request.uri().path() == "/health" || super::web::is_web_path(request.uri().path()) {
         return next.run(request).await;
     }
     let given = request

@@ -8,10 +8,12 @@ mod error;
 mod files;
 mod git_export;
 mod git_smart;
+mod git_views;
 mod import;
 mod notify;
 mod routes;
 mod sse;
+mod web;
 
 use std::sync::Arc;
 
@@ -72,6 +74,19 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/session/{id}/archive.tar", get(git_export::archive_tar))
         .route("/session/{id}/archive.tar.gz", get(git_export::archive_tar_gz))
+        .route("/models", get(git_views::models))
+        .route("/session/{id}/diff", get(git_views::worktree_diff))
+        .route("/session/{id}/log", get(git_views::log))
+        .route("/session/{id}/log/{*rev}", get(git_views::show))
+        .route(
+            "/session/{id}/checkpoints/{seq}/files",
+            get(git_views::checkpoint_files),
+        )
+        .route(
+            "/session/{id}/checkpoints/{seq}/files/{*path}",
+            get(git_views::checkpoint_file),
+        )
+        .merge(web::router())
         .fallback(routes::not_found)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
