@@ -1,7 +1,8 @@
 //! The web app in a real browser (headless Chromium over WebDriver): create a session, chat and
 //! watch the text stream in and a tool call appear, reload mid-chat and rejoin it, open the file
-//! the agent wrote and edit it, see the diff, press stop; and the token asked for once. The
-//! page's weight and first paint are measured and printed.
+//! the agent wrote and edit it, see the diff, press stop, open a checkpoint and fork from it,
+//! delete; upload an archive; and the token asked for once. The page's weight and first paint
+//! are measured and printed.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -222,6 +223,50 @@ async fn the_web_app_chats_rejoins_after_a_reload_shows_files_and_diffs_and_stop
     let usage = b.text("#usage").await;
     assert!(usage.starts_with("Last chat:"), "{usage}");
 
+    // A checkpoint along the chat: its files as they stood then, and a fork from it.
+    let written =
+        "[...document.querySelectorAll('.checkpoint button')].find(b => b.textContent.includes('A notes/hello.md'))";
+    b.wait_until("the checkpoint that wrote the note", written).await;
+    b.js(&format!("{written}.click()")).await;
+    b.wait_until(
+        "the checkpoint's panel",
+        "!document.getElementById('checkpoint-panel').hidden",
+    )
+    .await;
+    b.click("#checkpoint-panel li button[data-path='notes/hello.md']").await;
+    b.wait_for_text(".checkpoint-file", "Written by the agent.").await;
+    b.click("#fork-checkpoint").await;
+    b.wait_until(
+        "the fork opened",
+        &format!(
+            "location.hash.startsWith('#/session/') && !location.hash.endsWith({})",
+            json!(session)
+        ),
+    )
+    .await;
+    let fork = b
+        .js("return location.hash")
+        .await
+        .as_str()
+        .unwrap()
+        .trim_start_matches("#/session/")
+        .to_string();
+    b.wait_for_text(".msg.user", "Write a hello note").await;
+    assert_eq!(
+        api.get(&format!("/session/{fork}/files/notes/hello.md")).await.1,
+        Value::String(note.into())
+    );
+    // Deleted again, from the page.
+    b.click("#delete-session").await;
+    b.client.accept_alert().await.unwrap();
+    b.wait_until("back to the start", "location.hash === '#/'").await;
+    assert_eq!(api.get(&format!("/session/{fork}/info")).await.0, 404);
+    b.wait_until(
+        "the fork gone from the list",
+        &format!("!document.querySelector('#sessions li[data-id={}]')", json!(fork)),
+    )
+    .await;
+
     // The budgets: under 500 KB transferred, compressed, for the page with every file it ever
     // loads (the diff viewer loads on first use, after the reload above: not from the cache);
     // first paint (target 200 ms) loosely.
@@ -262,8 +307,37 @@ async fn the_web_app_asks_for_the_token_once_and_shows_errors_as_messages() {
         json!(token)
     );
 
+    // A session from an uploaded .tar.gz.
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("project.tar.gz");
+    {
+        let gz = flate2::write::GzEncoder::new(std::fs::File::create(&archive).unwrap(), Default::default());
+        let mut tar = tar::Builder::new(gz);
+        let text = b"uploaded from the browser\n";
+        let mut header = tar::Header::new_gnu();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        tar.append_data(&mut header, "docs/uploaded.md", &text[..]).unwrap();
+        tar.into_inner().unwrap().finish().unwrap();
+    }
+    b.js("const k = document.getElementById('new-kind'); k.value = 'upload'; k.dispatchEvent(new Event('change'))")
+        .await;
+    b.type_into("#new-file", archive.to_str().unwrap()).await;
     b.click("#create-session").await;
-    b.wait_until("a session opened", "location.hash.startsWith('#/session/')")
+    b.wait_until("the upload opened", "location.hash.startsWith('#/session/')")
+        .await;
+    b.click("[data-tab=files]").await;
+    b.click("#file-tree button.dir[data-path=docs]").await;
+    b.click("#file-tree button.file[data-path='docs/uploaded.md']").await;
+    b.wait_for_text("#file-content", "uploaded from the browser").await;
+    b.click("[data-tab=chat]").await;
+
+    // The sample project, where a chat fails for want of a provider.
+    b.js("const k = document.getElementById('new-kind'); k.value = 'sample'; k.dispatchEvent(new Event('change'))")
+        .await;
+    let uploaded = b.js("return location.hash").await;
+    b.click("#create-session").await;
+    b.wait_until("the new session opened", &format!("location.hash !== {uploaded}"))
         .await;
     b.wait_for_text("#messages", "No messages yet").await;
     b.type_into("#chat-input", "hello").await;

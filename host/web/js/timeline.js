@@ -51,7 +51,11 @@ async function openCheckpoint(sessionId, checkpoint, button) {
     const listing = await json(sessionPath(sessionId, `/checkpoints/${checkpoint.seq}/files`));
     files.replaceChildren(
       ...listing.files.map((f) =>
-        el("li", {}, el("button", { onclick: () => showFile(sessionId, checkpoint.seq, f.path, viewer) }, f.path)),
+        el(
+          "li",
+          {},
+          el("button", { dataset: { path: f.path }, onclick: () => showFile(sessionId, checkpoint.seq, f.path, viewer) }, f.path),
+        ),
       ),
     );
     if (!listing.files.length) files.replaceChildren(el("li", { class: "muted" }, "No files."));
