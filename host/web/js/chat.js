@@ -30,7 +30,7 @@ function setChatMark(id, mark) {
 export async function openChat(id) {
   closeChat();
   const controller = new AbortController();
-  session = { id, controller, live: null, running: false, lastEventId: null };
+  session = { id, controller, live: null, running: false, sending: false, lastEventId: null };
   $("messages").replaceChildren(el("p", { class: "muted" }, "Loading…"));
   const usage = localStorage.getItem(`pi-worker:usage:${id}`);
   $("usage").textContent = usage ?? "";
@@ -195,7 +195,8 @@ function onEvent(current, { event, data, id }) {
       break;
     case "chat_end":
       setChatMark(current.id, { start: chatMark(current.id)?.start ?? 0, ended: true });
-      if (body.stopReason === "error") showError("the chat failed; see the server's answer above");
+      // This tab's own chat shows the server's error from its request instead.
+      if (body.stopReason === "error" && !current.sending) showError("a chat on this session ended with an error");
       current.live = null;
       setRunning(false, body.stopReason);
       guard(reloadRecord);
@@ -308,6 +309,7 @@ export function setUpChat() {
 
 async function send(current, message, model) {
   setRunning(true);
+  current.sending = true;
   try {
     const body = { message, ...(model ? { model } : {}) };
     const reply = await json(sessionPath(current.id, "/chat"), { method: "POST", body });
@@ -321,6 +323,8 @@ async function send(current, message, model) {
     // A reload cuts the request, not the chat: the event stream shows how it goes on.
     if (e.name !== "AbortError") showError(e);
     if (session === current && !current.live) setRunning(false);
+  } finally {
+    current.sending = false;
   }
 }
 

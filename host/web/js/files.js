@@ -52,8 +52,15 @@ export async function openFile(path) {
     document.querySelector(`#file-tree button.file[data-path="${CSS.escape(path)}"]`)?.classList.add("selected");
     const response = await request(filePath(path));
     const etag = response.headers.get("ETag");
-    const text = await response.text();
-    showFile(path, text, etag);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    if (bytes.subarray(0, 8000).includes(0)) {
+      $("file-view").replaceChildren(
+        el("div", { class: "bar" }, el("strong", { id: "file-path" }, path)),
+        el("p", { class: "muted" }, `A binary file of ${bytes.length} bytes.`),
+      );
+      return;
+    }
+    showFile(path, new TextDecoder().decode(bytes), etag);
   });
 }
 
