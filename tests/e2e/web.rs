@@ -169,6 +169,7 @@ async fn the_web_app_chats_rejoins_after_a_reload_shows_files_and_diffs_and_stop
         api.get(&format!("/session/{session}/files/notes/hello.md")).await,
         (200, Value::String("# Hello\n\nEdited by hand.\n".into()))
     );
+    assert_eq!(b.text("#errors").await, "", "no errors so far");
     // Changed elsewhere meanwhile: the save is refused (If-Match), and the page says why.
     assert_eq!(
         api.put_file(&session, "notes/hello.md", "changed by someone else\n")
@@ -205,6 +206,7 @@ async fn the_web_app_chats_rejoins_after_a_reload_shows_files_and_diffs_and_stop
     b.click("#git-log button[data-commit]").await;
     b.wait_for_text("#diff-title", "Initial commit").await;
     b.wait_for_text(".d2h-file-name", "src/index.ts").await;
+    assert_eq!(b.text("#errors").await, "", "no errors in the git views");
     let with_diff = b.js(MEASURE).await;
     println!("web app, with the diff viewer loaded: {with_diff}");
 

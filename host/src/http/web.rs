@@ -5,9 +5,11 @@
 //! `ETag` with `Cache-Control: no-cache` (a reload costs a 304), and are gzipped when the browser
 //! accepts it.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -86,5 +88,9 @@ fn serve(path: &str, request: &HeaderMap) -> Response {
     if cached {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
-    (headers, file.data.into_owned()).into_response()
+    let body = match file.data {
+        Cow::Borrowed(bytes) => Body::from(bytes),
+        Cow::Owned(bytes) => Body::from(bytes),
+    };
+    (headers, body).into_response()
 }

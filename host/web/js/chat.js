@@ -336,5 +336,7 @@ async function loadModels() {
   $("model").title = configured.length
     ? `Any model of a configured provider: ${configured.join(", ")}`
     : "No provider is configured on the server";
-  $("models").replaceChildren(...models.map((m) => el("option", { value: m })));
+  // The named models, then a start for each configured prefix (`openai/…`) to type on from.
+  const prefixes = providers.filter((p) => p.configured && !p.unprefixed).map((p) => `${p.prefix}/`);
+  $("models").replaceChildren(...[...models, ...prefixes].map((m) => el("option", { value: m })));
 }
