@@ -33,6 +33,8 @@ const MEASURE: &str = r#"
         encodedBytes: sum('encodedBodySize'),
         decodedBytes: sum('decodedBodySize'),
         files: assets.length + 1,
+        htmlReceivedMs: nav.responseEnd,
+        stylesheetsReceivedMs: Math.max(...assets.filter(r => /(app|github\.min)\.css$/.test(r.name)).map(r => r.responseEnd)),
         diffViewerBytes: assets.filter(r => r.name.includes('diff2html')).reduce((n, r) => n + r.transferSize, 0),
     };
 "#;
@@ -149,6 +151,30 @@ async fn the_web_app_chats_rejoins_after_a_reload_shows_files_and_diffs_and_stop
     )
     .await;
 
+    // The working tree's diff against HEAD, unified then side by side; branch and clone URL.
+    b.click("[data-tab=git]").await;
+    b.wait_for_text("#git-branch", "main").await;
+    b.wait_for_text(".d2h-file-name", "notes/hello.md").await;
+    b.wait_for_text(".d2h-file-name", "src/utils.ts").await;
+    b.wait_for_text(".d2h-ins", "Written by the agent.").await;
+    b.wait_for_text(".d2h-ins", "return a - b;").await;
+    assert!(
+        b.text("#clone-url").await.ends_with(&format!("/session/{session}/git")),
+        "{}",
+        b.text("#clone-url").await
+    );
+    b.screenshot("web-diff.png").await;
+    b.click("input[name=diff-style][value=side-by-side]").await;
+    b.wait_until("the side-by-side view", "document.querySelector('.d2h-file-side-diff')")
+        .await;
+    // The log, with the first commit's diff.
+    b.click("#git-log button[data-commit]").await;
+    b.wait_for_text("#diff-title", "Initial commit").await;
+    b.wait_for_text(".d2h-file-name", "src/index.ts").await;
+    assert_eq!(b.text("#errors").await, "", "no errors in the git views");
+    let with_diff = b.js(MEASURE).await;
+    println!("web app, with the diff viewer loaded: {with_diff}");
+
     // The file the agent wrote, highlighted, then edited by hand through the file API.
     b.click("[data-tab=files]").await;
     b.click("#file-tree button.dir[data-path=notes]").await;
@@ -179,36 +205,13 @@ async fn the_web_app_chats_rejoins_after_a_reload_shows_files_and_diffs_and_stop
     b.click("#edit-file").await;
     b.click("#save-file").await;
     b.wait_for_text("#errors .error", "changed since you opened it").await;
+    b.click("#errors .error button").await;
+    b.wait_until("the message dismissed", "!document.querySelector('#errors .error')")
+        .await;
     assert_eq!(
         api.get(&format!("/session/{session}/files/notes/hello.md")).await.1,
         Value::String("changed by someone else\n".into())
     );
-
-    // The working tree's diff against HEAD, unified then side by side; branch and clone URL.
-    b.js("document.querySelectorAll('#errors .error').forEach(e => e.remove())")
-        .await;
-    b.click("[data-tab=git]").await;
-    b.wait_for_text("#git-branch", "main").await;
-    b.wait_for_text(".d2h-file-name", "notes/hello.md").await;
-    b.wait_for_text(".d2h-file-name", "src/utils.ts").await;
-    b.wait_for_text(".d2h-ins", "changed by someone else").await;
-    b.wait_for_text(".d2h-ins", "return a - b;").await;
-    assert!(
-        b.text("#clone-url").await.ends_with(&format!("/session/{session}/git")),
-        "{}",
-        b.text("#clone-url").await
-    );
-    b.screenshot("web-diff.png").await;
-    b.click("input[name=diff-style][value=side-by-side]").await;
-    b.wait_until("the side-by-side view", "document.querySelector('.d2h-file-side-diff')")
-        .await;
-    // The log, with the first commit's diff.
-    b.click("#git-log button[data-commit]").await;
-    b.wait_for_text("#diff-title", "Initial commit").await;
-    b.wait_for_text(".d2h-file-name", "src/index.ts").await;
-    assert_eq!(b.text("#errors").await, "", "no errors in the git views");
-    let with_diff = b.js(MEASURE).await;
-    println!("web app, with the diff viewer loaded: {with_diff}");
 
     // Stop: a chat the model holds back, stopped from the page.
     b.click("[data-tab=chat]").await;

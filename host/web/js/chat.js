@@ -4,6 +4,7 @@
 
 import { ApiError, json, sessionPath, streamEvents } from "./api.js";
 import { el, guard, markdown, showError } from "./dom.js";
+import { refreshSessions } from "./sessions.js";
 import { renderTimeline } from "./timeline.js";
 
 /** A tool result longer than this many characters (or lines) starts collapsed. */
@@ -200,6 +201,7 @@ function onEvent(current, { event, data, id }) {
       current.live = null;
       setRunning(false, body.stopReason);
       guard(reloadRecord);
+      guard(refreshSessions);
       break;
     case "reset":
       guard(reloadRecord);
