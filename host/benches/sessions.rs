@@ -15,7 +15,7 @@ use pi_worker::config::ServerConfig;
 use pi_worker::git::Repo;
 use pi_worker::message::{ContentBlock, Message, Role};
 use pi_worker::seed::Template;
-use pi_worker::service::{ChatService, ServiceError};
+use pi_worker::service::{ChatService, ServiceError, SessionSetup};
 use pi_worker::sessions::SessionId;
 use pi_worker::tenants::Tenant;
 
@@ -81,7 +81,7 @@ fn main() {
         addr: "127.0.0.1:0".parse().unwrap(),
         data_dir: tmp.path().join("data"),
         cache_dir: tmp.path().join("cache"),
-        guest: None,
+        guests: Vec::new(),
         storage: Default::default(),
         chat: pi_worker::chat::ChatLimits {
             max_turns: 50,
@@ -107,7 +107,7 @@ fn main() {
         let state = tokio::task::block_in_place(|| pi_worker::server::build_state(config)).unwrap();
         let service = state.service.clone();
         let owner = Tenant::default_tenant();
-        let id = service.create_session(&owner, Template::Empty, None).await.unwrap();
+        let id = service.create_session(&owner, Template::Empty, SessionSetup::default()).await.unwrap();
         service
             .write(&id, move |s| {
                 for i in 0..files {

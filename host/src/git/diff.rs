@@ -256,6 +256,14 @@ impl Repo<'_> {
             .collect();
         file_diffs(&self.stores.objects(), &changes)
     }
+
+    /// The working tree against HEAD's files, untracked files included (as added): everything a
+    /// commit of all changes would record. Without commits, every file is added.
+    pub fn worktree_diff(&self) -> Result<Vec<FileDiff>, GitError> {
+        self.require_repo()?;
+        let changes = snapshot_changes(&self.head_files()?, &self.worktree()?);
+        file_diffs(&self.stores.objects(), &changes)
+    }
 }
 
 #[cfg(test)]

@@ -18,9 +18,10 @@ use crate::tenants::Tenant;
 /// The routes anyone may call: liveness, and the API's description (it holds no data).
 pub const PUBLIC_PATHS: &[&str] = &["/health", "/openapi.json", "/docs", super::docs::SCRIPT_PATH];
 
-/// Whether `path` needs no token.
+/// Whether `path` needs no token: a [public](PUBLIC_PATHS) route, or the web app's files (the
+/// app asks for the token when the API answers 401).
 pub fn is_public(path: &str) -> bool {
-    PUBLIC_PATHS.contains(&path)
+    PUBLIC_PATHS.contains(&path) || super::web::is_web_path(path)
 }
 
 /// The session id a path names (`/session/<id>` or `/session/<id>/…`), as written.

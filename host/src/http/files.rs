@@ -98,7 +98,13 @@ pub async fn get(
 }
 
 /// A file's bytes, whole or the one range asked for.
-fn file_response(path: &str, contents: Vec<u8>, blob_id: ObjectId, mtime_ms: u64, request: &HeaderMap) -> Response {
+pub(super) fn file_response(
+    path: &str,
+    contents: Vec<u8>,
+    blob_id: ObjectId,
+    mtime_ms: u64,
+    request: &HeaderMap,
+) -> Response {
     let etag = etag(blob_id);
     let mut headers = HeaderMap::new();
     let mime = mime_guess::from_path(path).first_or_octet_stream();

@@ -11,6 +11,7 @@ mod error;
 mod files;
 mod git_export;
 mod git_smart;
+mod git_views;
 mod import;
 mod notify;
 mod observe;
@@ -18,10 +19,12 @@ mod openapi;
 mod routes;
 mod sse;
 mod stream_events;
+mod web;
 
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
 use axum::{Extension, Router};
 use utoipa_axum::router::UtoipaMethodRouterExt as _;
 use utoipa_axum::routes;
@@ -51,7 +54,7 @@ pub struct AppState {
 
 /// Every route of the API: the one place to add one. A route given with `routes!` is in the
 /// router and in the OpenAPI document (`GET /openapi.json`) at once, described by its handlers'
-/// `#[utoipa::path]`; `undocumented_get` is for static routes the document leaves out, with the
+/// `#[utoipa::path]`; `undocumented` is for static routes the document leaves out, with the
 /// reason. JSON bodies are limited to `max_body_bytes`; raw uploads (a file, an archive, a push)
 /// to `max_upload_bytes`, and a file also to the largest file size.
 pub fn api_routes(config: &ServerConfig) -> ApiRoutes<Arc<AppState>> {
@@ -63,7 +66,7 @@ pub fn api_routes(config: &ServerConfig) -> ApiRoutes<Arc<AppState>> {
         .documented(routes!(observe::metrics))
         .documented(routes!(openapi::openapi_json))
         .documented(routes!(docs::page))
-        .undocumented_get(docs::SCRIPT_PATH, docs::script, "the script of /docs")
+        .undocumented(docs::SCRIPT_PATH, get(docs::script), "the script of /docs")
         .documented(routes!(routes::list_sessions))
         .documented(routes!(routes::new_session).layer(upload_limit))
         .documented(routes!(routes::delete_session))
@@ -76,9 +79,9 @@ pub fn api_routes(config: &ServerConfig) -> ApiRoutes<Arc<AppState>> {
         .documented(routes!(conversation::revert))
         .documented(routes!(conversation::fork))
         .documented(routes!(files::get_root))
-        .undocumented_get(
+        .undocumented(
             "/session/{id}/files/",
-            files::get_root,
+            get(files::get_root),
             "the same as /session/{id}/files",
         )
         .documented(routes!(files::get, files::put, files::delete).layer(file_limit))
@@ -88,6 +91,18 @@ pub fn api_routes(config: &ServerConfig) -> ApiRoutes<Arc<AppState>> {
         .documented(routes!(git_smart::receive_pack).layer(upload_limit))
         .documented(routes!(git_export::archive_tar))
         .documented(routes!(git_export::archive_tar_gz))
+        .documented(routes!(git_views::worktree_diff))
+        .documented(routes!(git_views::log))
+        .documented(routes!(git_views::show))
+        .documented(routes!(git_views::checkpoint_files))
+        .documented(routes!(git_views::checkpoint_file))
+        .documented(routes!(git_views::models))
+        .undocumented("/", get(web::index).layer(web::compression()), "the web app's page")
+        .undocumented(
+            "/web/{*path}",
+            get(web::asset).layer(web::compression()),
+            "the web app's files",
+        )
 }
 
 /// The router of the whole API: [`api_routes`], with the document, the fallback, the default

@@ -2,7 +2,7 @@
 //!
 //! [`ApiRoutes`] is the only way routes get into the router: [`ApiRoutes::documented`] takes a
 //! `utoipa_axum::routes!(handler, …)` (handlers annotated with `#[utoipa::path]`) and adds it to
-//! both the router and the document, so they cannot drift; [`ApiRoutes::undocumented_get`] adds
+//! both the router and the document, so they cannot drift; [`ApiRoutes::undocumented`] adds
 //! a static GET route (an alias, an asset) with the reason it is not described, listed in the
 //! document under `x-undocumented-routes`. The document is served at `GET /openapi.json`.
 
@@ -10,10 +10,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::Extension;
-use axum::handler::Handler;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::MethodRouter;
 use utoipa::openapi::extensions::Extensions;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response as DocResponse};
@@ -146,13 +145,9 @@ impl<S: Clone + Send + Sync + 'static> ApiRoutes<S> {
         self
     }
 
-    /// Adds a GET route that the document deliberately leaves out, saying why.
-    pub fn undocumented_get<H, T>(mut self, path: &str, handler: H, why: &str) -> Self
-    where
-        H: Handler<T, S>,
-        T: 'static,
-    {
-        self.router = self.router.route(path, get(handler));
+    /// Adds a route that the document deliberately leaves out, saying why.
+    pub fn undocumented(mut self, path: &str, route: MethodRouter<S>, why: &str) -> Self {
+        self.router = self.router.route(path, route);
         self.undocumented.push((path.to_string(), why.to_string()));
         self
     }
@@ -209,7 +204,7 @@ mod tests {
     #[test]
     fn undocumented_routes_are_listed_with_their_reason() {
         let (_, doc) = ApiRoutes::<()>::default()
-            .undocumented_get("/asset.js", || async { "x" }, "an asset")
+            .undocumented("/asset.js", axum::routing::get(|| async { "x" }), "an asset")
             .finish();
         let doc: serde_json::Value = serde_json::from_str(&doc.json).unwrap();
         assert_eq!(doc["x-undocumented-routes"]["/asset.js"], "an asset");

@@ -23,7 +23,7 @@ pub use self::config::LlmConfig;
 pub use self::context::ContextWindows;
 pub use self::http_provider::{HttpProvider, WireFormat};
 pub use self::openai::{ChatCompletions, MaxTokensField, OpenAiProvider};
-pub use self::registry::{ProviderRegistry, ProviderRegistryBuilder};
+pub use self::registry::{KnownProvider, ProviderRegistry, ProviderRegistryBuilder};
 use crate::message::{Message, ToolCall, Usage};
 
 /// A tool the model may call.

@@ -24,6 +24,17 @@ enum Entry {
     },
 }
 
+/// A model prefix a [`ProviderRegistry`] knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownProvider {
+    /// The prefix (`anthropic`, `openai`).
+    pub prefix: String,
+    /// Whether its provider has settings (a key or a base URL); if not, its models answer 503.
+    pub configured: bool,
+    /// Whether model names without a prefix go to it too.
+    pub unprefixed: bool,
+}
+
 /// The configured providers, keyed by model prefix, and the choice of one per model name.
 #[derive(Clone)]
 pub struct ProviderRegistry {
@@ -181,6 +192,31 @@ impl ProviderRegistry {
                 "no {provider} provider for model '{model}': {advice}"
             ))),
         }
+    }
+
+    /// Every provider prefix the registry knows, in registration order, with whether it is
+    /// configured and whether it also serves model names without a prefix.
+    pub fn providers(&self) -> Vec<KnownProvider> {
+        self.entries
+            .iter()
+            .map(|(prefix, entry)| KnownProvider {
+                prefix: prefix.clone(),
+                configured: matches!(entry, Entry::Ready(_)),
+                unprefixed: self.unprefixed.as_deref() == Some(prefix.as_str()),
+            })
+            .collect()
+    }
+
+    /// The models the operator named: the default model, then each one given its own context
+    /// window (`--model-context`), without repeats.
+    pub fn named_models(&self) -> Vec<String> {
+        let mut models = vec![self.default_model.clone()];
+        for (model, _) in &self.windows.per_model {
+            if !models.contains(model) {
+                models.push(model.clone());
+            }
+        }
+        models
     }
 
     /// The known prefixes, for errors.

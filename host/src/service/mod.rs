@@ -10,6 +10,7 @@ mod checkpoints;
 mod events;
 mod files;
 mod git_transport;
+mod git_views;
 mod import;
 mod lifecycle;
 mod locks;
@@ -29,6 +30,7 @@ pub use self::events::{
 };
 pub use self::files::{PathView, WriteCondition, Written};
 pub use self::git_transport::UploadPack;
+pub use self::git_views::{CheckpointFiles, WorktreeDiff};
 pub use self::lifecycle::{Page, SessionBusy, SessionSetup};
 pub use self::locks::SessionLocks;
 use crate::agents::{Agents, UnknownAgent};

@@ -1,6 +1,7 @@
-//! Test support: the fake model, the real server as a child process, an HTTP client, and stock
-//! `git http-backend` serving repositories.
+//! Test support: the fake model, the real server as a child process, an HTTP client, stock
+//! `git http-backend` serving repositories, and a headless browser.
 
+pub mod browser;
 pub mod fake_llm;
 pub mod git_http_backend;
 mod openai_wire;
