@@ -1,5 +1,7 @@
 //! Runtime overhead, measured on the real guest with an in-process, zero-latency model:
-//! guest instantiation per chat, and host + guest overhead per agent turn (no tool work).
+//! compile and cache-load time, guest instantiation per chat, and host + guest overhead per
+//! agent turn (no tool work). With `BENCH_FOREIGN_GUEST=<component.wasm>` (and optionally
+//! `BENCH_FOREIGN_GUEST_NAME`), another agent is measured in the same run, beside ours.
 //!
 //! Run with `cargo bench -p pi-worker --bench runtime`.
 
@@ -59,21 +61,36 @@ fn limits() -> ChatLimits {
 }
 
 fn main() {
-    let tmp = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
     let _guard = runtime.enter();
+    let mut guests = vec![("ours (Rust)".to_string(), pi_worker::DEFAULT_GUEST.to_vec())];
+    // Another agent component beside ours, e.g. the JavaScript agent of examples/js-agent built
+    // with componentize-js (`scripts/bench` builds it when node is installed).
+    if let Ok(path) = std::env::var("BENCH_FOREIGN_GUEST") {
+        let name = std::env::var("BENCH_FOREIGN_GUEST_NAME").unwrap_or_else(|_| "foreign".into());
+        guests.push((name, std::fs::read(&path).unwrap()));
+    }
+    println!("| guest | component | compile | load from cache | instantiate | chat of 1 turn | per agent turn |");
+    println!("|---|---|---|---|---|---|---|");
+    for (name, wasm) in &guests {
+        measure(&runtime, name, wasm);
+    }
+}
 
+/// Prints one row: `wasm`'s size, compile and cache-load times, instantiation per chat, and the
+/// cost of a chat of one turn and of each further turn.
+fn measure(runtime: &tokio::runtime::Runtime, name: &str, wasm: &[u8]) {
+    let tmp = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    let engine = AgentEngine::new(pi_worker::DEFAULT_GUEST, &tmp.path().join("cache"), 256 << 20).unwrap();
+    let engine = AgentEngine::new(wasm, &tmp.path().join("cache"), 256 << 20).unwrap();
     let cold = started.elapsed();
     let started = Instant::now();
-    let engine_again = AgentEngine::new(pi_worker::DEFAULT_GUEST, &tmp.path().join("cache"), 256 << 20).unwrap();
+    let engine_again = AgentEngine::new(wasm, &tmp.path().join("cache"), 256 << 20).unwrap();
     let warm = started.elapsed();
     drop(engine_again);
-    println!("guest start-up: compile {cold:.2?}, load from cache {warm:.2?}");
 
     let open = |name: &str| {
         let path = tmp.path().join(format!("{name}.sqlite"));
@@ -85,15 +102,12 @@ fn main() {
     };
 
     // Instantiation: a new store and instance per chat, as the server does.
-    let iterations = 2000;
+    let iterations = 500;
     let providers = Arc::new(ProviderRegistry::builder("m").build());
-    let db_path_session = "instantiate";
-    drop(open(db_path_session));
-    let mut store_and_instance = Duration::ZERO;
+    drop(open("instantiate"));
     let mut instance_only = Duration::ZERO;
     for _ in 0..iterations {
-        let db = open(db_path_session);
-        let t0 = Instant::now();
+        let db = open("instantiate");
         let mut store = new_store(
             &engine,
             providers.clone(),
@@ -104,17 +118,10 @@ fn main() {
         );
         let t1 = Instant::now();
         let instance = runtime.block_on(engine.pre().instantiate_async(&mut store)).unwrap();
-        let t2 = Instant::now();
+        instance_only += t1.elapsed();
         std::hint::black_box(instance);
-        drop(store);
-        store_and_instance += t2 - t0;
-        instance_only += t2 - t1;
     }
-    println!(
-        "instantiate guest: {:.1} µs (store + instance {:.1} µs), mean of {iterations}",
-        instance_only.as_secs_f64() * 1e6 / iterations as f64,
-        store_and_instance.as_secs_f64() * 1e6 / iterations as f64
-    );
+    let instantiate = instance_only / iterations;
 
     // Per-turn overhead: chats of 1 and of 21 turns; the difference over 20 is the cost of a turn.
     let time_chat = |turns: usize, name: &str| {
@@ -128,17 +135,15 @@ fn main() {
                 .serve_unprefixed("bench")
                 .build(),
         );
-        let engine = &engine;
-        let db = open(name);
         let request = ChatRequest {
             message: "go".into(),
             model: None,
         };
         let t0 = Instant::now();
         let reply = runtime.block_on(run_chat(
-            engine,
+            &engine,
             providers,
-            db.into(),
+            open(name).into(),
             request,
             limits(),
             None,
@@ -148,22 +153,19 @@ fn main() {
         assert_eq!(reply.reply.unwrap().tool_calls.len(), turns - 1);
         elapsed
     };
-    let rounds = 50;
+    let rounds = 20;
     let (mut one, mut many) = (Duration::ZERO, Duration::ZERO);
     for round in 0..rounds {
         // A fresh conversation each round, so history length is the same every time.
         one += time_chat(1, &format!("one-{round}"));
         many += time_chat(21, &format!("many-{round}"));
     }
-    let one = one / rounds;
-    let many = many / rounds;
+    let (one, many) = (one / rounds, many / rounds);
     println!(
-        "chat of 1 turn: {:.0} µs; chat of 21 turns: {:.0} µs",
+        "| {name} | {:.1} MB | {cold:.2?} | {warm:.2?} | {:.0} µs | {:.0} µs | {:.0} µs |",
+        wasm.len() as f64 / 1e6,
+        instantiate.as_secs_f64() * 1e6,
         one.as_secs_f64() * 1e6,
-        many.as_secs_f64() * 1e6
-    );
-    println!(
-        "overhead per agent turn: {:.0} µs",
         (many - one).as_secs_f64() * 1e6 / 20.0
     );
 }

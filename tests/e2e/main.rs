@@ -9,6 +9,7 @@
 
 mod abort;
 mod access;
+mod agents;
 mod bad_input;
 mod checkpoints;
 mod cli;

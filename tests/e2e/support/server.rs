@@ -106,6 +106,13 @@ impl Server {
         self.url = url;
     }
 
+    /// Kills the process and starts a new one on the same data directory with other flags.
+    pub fn restart_with(&mut self, args: &[&str]) {
+        self.kill();
+        self.options.args = args.iter().map(|s| s.to_string()).collect();
+        self.start_again();
+    }
+
     /// Sends SIGTERM and waits for the process to exit; returns whether it exited successfully.
     pub fn terminate(&mut self) -> bool {
         let status = Command::new("kill")
