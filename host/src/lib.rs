@@ -7,21 +7,18 @@
 //! A program that is not an HTTP server drives sessions through [`service::ChatService`]: create
 //! a session, chat on it (with live events), read its files, git objects and conversation.
 //!
-//! Embedders can link the host interfaces into their own Wasmtime store type:
+//! # Our host in your Wasmtime
 //!
-//! ```no_run
-//! use pi_worker::interfaces::{git, llm, session, workspace};
-//! use wasmtime::component::Linker;
+//! Each `pi:worker` import is implemented in [`interfaces`] with an `add_to_linker` for any
+//! store type that hands out its view, so another program can run the agent ([`DEFAULT_GUEST`]
+//! or its own) in a `Store` of its own, on a [`SessionDb`](storage::SessionDb) at a path of its
+//! choosing, and bring its own model by implementing the generated
+//! [`llm::Host`](bindings::pi::worker::llm::Host) trait over [`interfaces::llm::ResponseStream`].
+//! This is `host/examples/embed.rs` (`cargo run -p pi-worker --example embed`), run here as a
+//! doctest: one chat with a canned model that writes a file, with no HTTP server.
 //!
-//! fn link<T: workspace::WorkspaceView + git::GitView + llm::LlmView + session::SessionView + 'static>(
-//!     linker: &mut Linker<T>,
-//! ) -> wasmtime::Result<()> {
-//!     workspace::add_to_linker(linker)?;
-//!     git::add_to_linker(linker)?;
-//!     llm::add_to_linker(linker)?;
-//!     session::add_to_linker(linker)?;
-//!     Ok(())
-//! }
+//! ```
+#![doc = include_str!("../examples/embed.rs")]
 //! ```
 
 pub mod abort;

@@ -1,4 +1,5 @@
-//! `pi:worker/llm`: model calls for the guest, through the configured [`ProviderRegistry`].
+//! `pi:worker/llm`: model calls for the guest, through the configured [`ProviderRegistry`] (an
+//! embedder may instead implement the generated [`Host`] itself, streaming [`ResponseStream`]s).
 //!
 //! Both functions are `async` on the host: the chat's fiber is suspended while the provider
 //! answers, so a chat waiting for the model holds no thread (and, with a session database to
@@ -21,7 +22,11 @@ use crate::open_dbs::{self, DbPermit};
 use crate::storage::SessionDb;
 use crate::telemetry;
 
-/// A streamed answer held for the guest.
+/// A streamed answer held for the guest: the `response-stream` resource of `pi:worker/llm`.
+///
+/// An embedder implementing the generated [`Host`] trait with its own model makes one with
+/// [`ResponseStream::new`] and reads it back in its [`HostResponseStream::next`] with
+/// [`ResponseStream::next_event`] (see `host/examples/embed.rs`).
 pub struct ResponseStream {
     events: EventStream,
     finished: bool,
@@ -32,6 +37,42 @@ pub struct ResponseStream {
 }
 
 impl ResponseStream {
+    /// An answer from `model`, its events read from `events`.
+    pub fn new(model: impl Into<String>, events: EventStream) -> Self {
+        Self {
+            events,
+            finished: false,
+            model: model.into(),
+            started: Instant::now(),
+            answered: false,
+        }
+    }
+
+    /// The next event in its WIT form, `Ok(None)` once the answer ended (after `finish`, a
+    /// failure, or the end of the events).
+    pub async fn next_event(&mut self) -> Result<Option<wit::StreamEvent>, wit::LlmError> {
+        if self.finished {
+            return Ok(None);
+        }
+        match self.events.next().await {
+            Some(Ok(event)) => {
+                self.finished = matches!(event, StreamEvent::Finish { .. });
+                self.observe(&event);
+                Ok(Some(event_to_wit(event)))
+            }
+            Some(Err(e)) => {
+                self.finished = true;
+                telemetry::model_failed(&self.model, e.kind());
+                tracing::warn!(error = %e, "model stream failed");
+                Err(e.into())
+            }
+            None => {
+                self.finished = true;
+                Ok(None)
+            }
+        }
+    }
+
     /// Counts `event` in the call's metrics.
     fn observe(&mut self, event: &StreamEvent) {
         match event {
@@ -307,11 +348,8 @@ impl Host for LlmCtxView<'_> {
         };
         match started {
             Ok(events) => Ok(Ok(self.table.push(ResponseStream {
-                events,
-                finished: false,
-                model,
                 started: called,
-                answered: false,
+                ..ResponseStream::new(model, events)
             })?)),
             Err(e) => {
                 telemetry::model_failed(&model, e.kind());
@@ -332,28 +370,13 @@ impl HostResponseStream for LlmCtxView<'_> {
         }
         let suspended = self.idle();
         let stream = self.table.get_mut(&stream_handle)?;
-        let next = self.ctx.wait_unless_aborted(stream.events.next()).await;
+        let next = self.ctx.wait_unless_aborted(stream.next_event()).await;
         self.resume(suspended).await;
-        let stream = self.table.get_mut(&stream_handle)?;
-        let Some(next) = next else {
-            stream.finished = true;
-            return Ok(Err(wit::LlmError::Aborted));
-        };
         match next {
-            Some(Ok(event)) => {
-                stream.finished = matches!(event, StreamEvent::Finish { .. });
-                stream.observe(&event);
-                Ok(Ok(Some(event_to_wit(event))))
-            }
-            Some(Err(e)) => {
-                stream.finished = true;
-                telemetry::model_failed(&stream.model, e.kind());
-                tracing::warn!(error = %e, "model stream failed");
-                Ok(Err(e.into()))
-            }
+            Some(event) => Ok(event),
             None => {
-                stream.finished = true;
-                Ok(Ok(None))
+                self.table.get_mut(&stream_handle)?.finished = true;
+                Ok(Err(wit::LlmError::Aborted))
             }
         }
     }
