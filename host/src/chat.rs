@@ -21,11 +21,13 @@ use crate::engine::AgentEngine;
 use crate::git::GitError;
 use crate::interfaces::git::{GitCtxView, GitView};
 use crate::interfaces::llm::{LlmCtx, LlmCtxView, LlmView};
+use crate::interfaces::process::{ProcessCtx, ProcessCtxView, ProcessView};
 use crate::interfaces::session::{EventSink, SessionCtx, SessionCtxView, SessionView};
 use crate::interfaces::workspace::{WorkspaceCtxView, WorkspaceView};
 use crate::llm::{LlmError, ProviderRegistry};
 use crate::message::Usage;
 use crate::open_dbs::DbPermit;
+use crate::program::RunLimits;
 use crate::storage::{FsError, SessionDb, StorageError};
 
 /// Per-chat limits.
@@ -41,6 +43,8 @@ pub struct ChatLimits {
     pub max_memory_bytes: usize,
     /// How full a model's context window may get, in percent, before the agent compacts.
     pub compact_at_percent: u8,
+    /// Limits of each program the agent runs (`pi:worker/process`).
+    pub run: RunLimits,
 }
 
 /// What a client asked.
@@ -180,6 +184,7 @@ pub struct ChatState {
     db_permit: Option<DbPermit>,
     llm: LlmCtx,
     session: SessionCtx,
+    process: ProcessCtx,
 }
 
 impl WasiView for ChatState {
@@ -209,6 +214,15 @@ impl LlmView for ChatState {
             ctx: &mut self.llm,
             table: &mut self.table,
             idle_db: Some((&mut self.db, &mut self.db_permit)),
+        }
+    }
+}
+
+impl ProcessView for ChatState {
+    fn process(&mut self) -> ProcessCtxView<'_> {
+        ProcessCtxView {
+            ctx: &mut self.process,
+            db: &mut self.db,
         }
     }
 }
@@ -244,6 +258,11 @@ pub fn new_store(
         db_permit: db.permit,
         llm: LlmCtx::new(providers).with_abort(abort.clone()),
         session: SessionCtx { events, abort },
+        process: ProcessCtx {
+            runner: engine.programs().clone(),
+            limits: limits.run,
+            ran: Duration::ZERO,
+        },
     };
     let mut store = Store::new(engine.engine(), state);
     store.limiter(|s| &mut s.limits);
@@ -254,7 +273,8 @@ pub fn new_store(
     // Checked every epoch tick while the guest runs: its CPU time is wall time less model waits
     // and less time yielded. Within budget, it yields to the executor (fairness) and goes on.
     store.epoch_deadline_callback(move |ctx| {
-        let off_cpu = ctx.data().llm.waited() + Duration::from_nanos(yielded.load(Ordering::Relaxed));
+        let off_cpu =
+            ctx.data().llm.waited() + ctx.data().process.ran + Duration::from_nanos(yielded.load(Ordering::Relaxed));
         if started.elapsed().saturating_sub(off_cpu) > budget {
             return Err(CpuLimitExceeded.into());
         }

@@ -1,0 +1,95 @@
+//! A program's stdout and stderr, captured into one buffer in the order written and cut at a
+//! byte limit: past it, writes still succeed (the program is not punished for talking) but
+//! their bytes are dropped and the output is marked truncated.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+
+use tokio::io::AsyncWrite;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+
+/// The shared buffer behind a program's stdout and stderr. Cloning shares it.
+#[derive(Debug, Clone)]
+pub struct CapturedOutput {
+    inner: Arc<Mutex<Captured>>,
+}
+
+#[derive(Debug, Default)]
+struct Captured {
+    bytes: Vec<u8>,
+    limit: usize,
+    truncated: bool,
+}
+
+impl CapturedOutput {
+    /// An empty buffer that keeps at most `limit` bytes.
+    pub fn new(limit: usize) -> Self {
+        Self {
+            inner: Arc::new(Mutex::new(Captured {
+                limit,
+                ..Captured::default()
+            })),
+        }
+    }
+
+    /// What was kept, as text (invalid UTF-8 replaced), and whether anything was dropped.
+    pub fn take(&self) -> (String, bool) {
+        let captured = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        (
+            String::from_utf8_lossy(&captured.bytes).into_owned(),
+            captured.truncated,
+        )
+    }
+
+    fn append(&self, buf: &[u8]) {
+        let mut captured = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let room = captured.limit.saturating_sub(captured.bytes.len());
+        if buf.len() > room {
+            captured.truncated = true;
+        }
+        captured.bytes.extend_from_slice(&buf[..buf.len().min(room)]);
+    }
+}
+
+impl IsTerminal for CapturedOutput {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for CapturedOutput {
+    fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+impl AsyncWrite for CapturedOutput {
+    fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.append(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_head_and_says_it_cut() {
+        let out = CapturedOutput::new(5);
+        out.append(b"abc");
+        assert_eq!(out.take(), ("abc".to_string(), false));
+        out.clone().append(b"defg");
+        assert_eq!(out.take(), ("abcde".to_string(), true));
+    }
+}
