@@ -12,7 +12,7 @@ const PROGRAM: &str = env!("PI_WORKER_RUN_PROGRAM_WASM");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_tool_runs_workspace_programs_within_their_limits() {
-    let args = ["--run-cpu-secs", "1", "--run-memory-mib", "32"];
+    let args = ["--run-cpu-secs", "1", "--run-memory-mib", "32", "--run-output-kib", "1"];
     let (fake, _server, api) = setup_with(Provider::Anthropic, vec![], &args).await;
     let s = api.new_session().await;
     let wasm = std::fs::read(PROGRAM).expect("the run program was built");
@@ -36,6 +36,19 @@ async fn run_tool_runs_workspace_programs_within_their_limits() {
         out.starts_with("hello, big world\nto stderr\nPWD=/\n\n[Exit code 0 after "),
         "{out}"
     );
+
+    // Output past the limit is cut, and the program is not stopped for it.
+    let (out, err) = call(
+        &fake,
+        &api,
+        &s,
+        "run",
+        json!({ "command": "./tools/prog.wasm flood 1000" }),
+    )
+    .await;
+    assert!(!err && out.starts_with("line 0\nline 1\n"), "{out}");
+    assert!(out.contains("[Output cut at") && out.contains("Exit code 0"), "{out}");
+    assert!(out.len() < 1200, "{}", out.len());
 
     // A non-zero exit is an error result with the code (wasi-libc's `exit` reports failure as 1).
     let (out, err) = call(&fake, &api, &s, "run", json!({ "command": "tools/prog.wasm exit 3" })).await;

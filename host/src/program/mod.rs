@@ -25,6 +25,9 @@ use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
 pub use self::output::CapturedOutput;
 use crate::engine::EPOCH_TICK;
 
+/// Programs kept compiled per runner.
+const MAX_COMPILED_PROGRAMS: usize = 64;
+
 /// Limits of one program run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunLimits {
@@ -123,10 +126,12 @@ impl ProgramRunner {
         // A component that imports more than WASI, or exports no `wasi:cli/run`, fails here.
         let pre = self.linker.instantiate_pre(&component).map_err(not_runnable)?;
         wasmtime_wasi::p2::bindings::CommandPre::new(pre).map_err(not_runnable)?;
-        self.compiled
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(id, component.clone());
+        let mut compiled = self.compiled.lock().unwrap_or_else(PoisonError::into_inner);
+        // Bounded: past the cap, start over (compiling again is the only cost).
+        if compiled.len() >= MAX_COMPILED_PROGRAMS {
+            compiled.clear();
+        }
+        compiled.insert(id, component.clone());
         Ok(component)
     }
 

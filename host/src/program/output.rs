@@ -2,13 +2,16 @@
 //! byte limit: past it, writes still succeed (the program is not punished for talking) but
 //! their bytes are dropped and the output is marked truncated.
 
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
 /// The shared buffer behind a program's stdout and stderr. Cloning shares it.
 #[derive(Debug, Clone)]
@@ -59,9 +62,41 @@ impl IsTerminal for CapturedOutput {
     }
 }
 
+/// Both streams write straight into the one buffer, synchronously: no background writer task,
+/// so what the program wrote is there, in order, the moment a write returns.
 impl StdoutStream for CapturedOutput {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+
     fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
         Box::new(self.clone())
+    }
+}
+
+impl OutputStream for CapturedOutput {
+    fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
+        self.append(&bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        // Always room: past the limit, bytes are dropped rather than refused.
+        Ok(64 * 1024)
+    }
+}
+
+impl Pollable for CapturedOutput {
+    fn ready<'a, 'b>(&'a mut self) -> Pin<Box<dyn Future<Output = ()> + Send + 'b>>
+    where
+        'a: 'b,
+        Self: 'b,
+    {
+        Box::pin(std::future::ready(()))
     }
 }
 

@@ -1,5 +1,6 @@
 //! A WASI command the end-to-end tests run with the `run` tool. Its first argument says what to
-//! do: `hello NAME` (print to stdout and stderr), `write PATH TEXT` (write a file), `exit CODE`,
+//! do: `hello NAME` (print to stdout and stderr), `write PATH TEXT` (write a file), `flood N`
+//! (print N lines), `exit CODE`,
 //! `spin` (loop forever), `hoard` (allocate without bound), `escape` (read outside `/`, open a
 //! socket, and say what happened).
 
@@ -21,6 +22,11 @@ fn main() {
             }
             std::fs::write(path, arg(3)).expect("write");
             println!("wrote {}", arg(2));
+        }
+        "flood" => {
+            for i in 0..arg(2).parse().unwrap_or(0) {
+                println!("line {i}");
+            }
         }
         "exit" => std::process::exit(arg(2).parse().unwrap_or(2)),
         "spin" => {
