@@ -35,7 +35,9 @@ pub fn run(runner: &mut dyn Runner, args: Args) -> ToolOutput {
     let outcome = runner.run(&RunRequest { argv, timeout_ms }).map_err(|e| describe(&e))?;
     let head = truncate_head(outcome.output.trim_end_matches('\n'), MAX_LINES, MAX_BYTES);
     let mut notices = Vec::new();
-    if head.truncated_by.is_some() || outcome.output_truncated {
+    if outcome.output_truncated {
+        notices.push("Output cut at the server's limit".to_string());
+    } else if head.truncated_by.is_some() {
         notices.push(format!(
             "Output cut at {} lines or {}",
             MAX_LINES,
