@@ -90,7 +90,12 @@ impl Host for ProcessCtxView<'_> {
         };
         self.ctx.ran += run.elapsed;
         let changes = tree::changes(dir.path(), &before)?;
-        match self.db.write(|s| tree::apply(s, &changes)) {
+        let stored = if changes.is_empty() {
+            Ok(())
+        } else {
+            self.db.write(|s| tree::apply(s, &changes))
+        };
+        match stored {
             Ok(()) => {}
             Err(e @ FsError::Storage(_)) => return Err(e.into()),
             Err(e) => return Ok(Err(wit::RunError::WriteBack(e.to_string()))),
