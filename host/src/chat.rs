@@ -22,12 +22,12 @@ use crate::git::GitError;
 use crate::interfaces::git::{GitCtxView, GitView};
 use crate::interfaces::llm::{LlmCtx, LlmCtxView, LlmView};
 use crate::interfaces::process::{ProcessCtx, ProcessCtxView, ProcessView};
-use crate::interfaces::session::{EventSink, SessionCtx, SessionCtxView, SessionView};
+use crate::interfaces::session::{ChatEvent, EventSink, SessionCtx, SessionCtxView, SessionView};
 use crate::interfaces::workspace::{WorkspaceCtxView, WorkspaceView};
 use crate::llm::{LlmError, ProviderRegistry};
 use crate::message::Usage;
 use crate::open_dbs::DbPermit;
-use crate::program::RunLimits;
+use crate::program::{LiveOutput, RunLimits};
 use crate::storage::{FsError, SessionDb, StorageError};
 
 /// Per-chat limits.
@@ -220,9 +220,25 @@ impl LlmView for ChatState {
 
 impl ProcessView for ChatState {
     fn process(&mut self) -> ProcessCtxView<'_> {
+        // A program's output streams as `tool-output` events of the tool call in flight.
+        let live = match (&self.session.events, &self.session.tool_call) {
+            (Some(events), Some(id)) => {
+                let (events, id) = (events.clone(), id.clone());
+                let live: LiveOutput = Arc::new(move |stream, bytes| {
+                    events.emit(ChatEvent::ToolOutput {
+                        id: id.clone(),
+                        stream,
+                        text: String::from_utf8_lossy(bytes).into_owned(),
+                    });
+                });
+                Some(live)
+            }
+            _ => None,
+        };
         ProcessCtxView {
             ctx: &mut self.process,
             db: &mut self.db,
+            live,
         }
     }
 }
@@ -257,7 +273,11 @@ pub fn new_store(
         db: db.db,
         db_permit: db.permit,
         llm: LlmCtx::new(providers).with_abort(abort.clone()),
-        session: SessionCtx { events, abort },
+        session: SessionCtx {
+            events,
+            abort,
+            tool_call: None,
+        },
         process: ProcessCtx {
             runner: engine.programs().clone(),
             limits: limits.run,

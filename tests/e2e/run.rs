@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use crate::support::{Provider, call, setup_with};
+use crate::support::{Provider, Reply, call, setup_with};
 
 const PROGRAM: &str = env!("PI_WORKER_RUN_PROGRAM_WASM");
 
@@ -49,6 +49,36 @@ async fn run_tool_runs_workspace_programs_within_their_limits() {
     assert!(!err && out.starts_with("line 0\nline 1\n"), "{out}");
     assert!(out.contains("[Output cut at the server's limit. Exit code 0"), "{out}");
     assert!(out.len() < 1200, "{}", out.len());
+
+    // A streaming chat shows the program's output live, as `tool_output` events of its call,
+    // between its `tool_start` and `tool_end`.
+    fake.push([
+        Reply::tool("run", json!({ "command": "./tools/prog.wasm hello stream" })),
+        Reply::text("done"),
+    ]);
+    let (status, events) = api.chat_stream(&s, "run it").await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = events.iter().map(|(name, _)| name.as_str()).collect();
+    let start = names.iter().position(|n| *n == "tool_start").expect("tool_start");
+    let end = names.iter().position(|n| *n == "tool_end").expect("tool_end");
+    let id = &events[start].1["id"];
+    let live: Vec<(String, String)> = events[start..end]
+        .iter()
+        .filter(|(name, data)| name == "tool_output" && &data["id"] == id)
+        .map(|(_, data)| {
+            (
+                data["stream"].as_str().unwrap().into(),
+                data["text"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let joined: String = live.iter().map(|(_, text)| text.as_str()).collect();
+    assert_eq!(joined, "hello, stream\nto stderr\nPWD=/\n", "{live:?}");
+    assert!(
+        live.iter()
+            .any(|(stream, text)| stream == "stderr" && text.contains("to stderr")),
+        "{live:?}"
+    );
 
     // A non-zero exit is an error result with the code (wasi-libc's `exit` reports failure as 1).
     let (out, err) = call(&fake, &api, &s, "run", json!({ "command": "tools/prog.wasm exit 3" })).await;

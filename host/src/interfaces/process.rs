@@ -12,7 +12,7 @@ use wasmtime::component::{HasData, Linker};
 
 use crate::bindings::pi::worker::process::{self as wit, Host};
 use crate::program::tree;
-use crate::program::{ProgramError, ProgramExit, ProgramRunner, RunLimits};
+use crate::program::{LiveOutput, ProgramError, ProgramExit, ProgramRunner, RunLimits};
 use crate::storage::objects::object_id;
 use crate::storage::path::normalize;
 use crate::storage::{FsError, SessionDb};
@@ -34,6 +34,8 @@ pub struct ProcessCtxView<'a> {
     pub ctx: &'a mut ProcessCtx,
     /// The session's database.
     pub db: &'a mut SessionDb,
+    /// Where a program's output goes as it is written (the chat's `tool-output` events).
+    pub live: Option<LiveOutput>,
 }
 
 /// A store type that can hand out a [`ProcessCtxView`].
@@ -83,7 +85,10 @@ impl Host for ProcessCtxView<'_> {
         if request.timeout_ms > 0 {
             limits.max_wall = limits.max_wall.min(Duration::from_millis(request.timeout_ms));
         }
-        let run = match runner.run(&component, &request.argv, dir.path(), limits).await {
+        let run = match runner
+            .run(&component, &request.argv, dir.path(), limits, self.live.clone())
+            .await
+        {
             Ok(run) => run,
             Err(ProgramError::NotRunnable(e)) => return Ok(Err(wit::RunError::NotRunnable(e))),
             Err(e @ ProgramError::Directory(_)) => return Err(e.into()),

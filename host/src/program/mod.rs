@@ -22,7 +22,7 @@ use wasmtime::{Engine, ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::p2::bindings::Command;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
 
-pub use self::output::CapturedOutput;
+pub use self::output::{CapturedOutput, LiveOutput};
 use crate::engine::EPOCH_TICK;
 
 /// Programs kept compiled per runner.
@@ -143,20 +143,22 @@ impl ProgramRunner {
             .cloned()
     }
 
-    /// Runs `component` with `argv`, `dir` preopened as `/` read-write, to its end or a limit.
+    /// Runs `component` with `argv`, `dir` preopened as `/` read-write, to its end or a limit;
+    /// its output also goes to `live` as it is written.
     pub async fn run(
         &self,
         component: &Component,
         argv: &[String],
         dir: &Path,
         limits: RunLimits,
+        live: Option<LiveOutput>,
     ) -> Result<ProgramRun, ProgramError> {
-        let output = CapturedOutput::new(limits.max_output_bytes);
+        let output = CapturedOutput::new(limits.max_output_bytes, live);
         let mut wasi = WasiCtx::builder();
         wasi.args(argv)
             .envs(&[("PWD", "/"), ("HOME", "/"), ("TERM", "dumb")])
             .stdout(output.clone())
-            .stderr(output.clone())
+            .stderr(output.as_stream("stderr"))
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)

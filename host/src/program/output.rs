@@ -1,6 +1,7 @@
 //! A program's stdout and stderr, captured into one buffer in the order written and cut at a
 //! byte limit: past it, writes still succeed (the program is not punished for talking) but
-//! their bytes are dropped and the output is marked truncated.
+//! their bytes are dropped and the output is marked truncated. What is kept is also handed, as
+//! it is written, to a [`LiveOutput`] (the chat's `tool_output` events).
 
 use std::future::Future;
 use std::io;
@@ -13,10 +14,15 @@ use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
-/// The shared buffer behind a program's stdout and stderr. Cloning shares it.
-#[derive(Debug, Clone)]
+/// Receives each kept write as it happens: the stream's name (`stdout`, `stderr`) and the bytes.
+pub type LiveOutput = Arc<dyn Fn(&'static str, &[u8]) + Send + Sync>;
+
+/// The shared buffer behind a program's stdout and stderr, as one of them. Cloning shares it.
+#[derive(Clone)]
 pub struct CapturedOutput {
     inner: Arc<Mutex<Captured>>,
+    stream: &'static str,
+    live: Option<LiveOutput>,
 }
 
 #[derive(Debug, Default)]
@@ -27,13 +33,24 @@ struct Captured {
 }
 
 impl CapturedOutput {
-    /// An empty buffer that keeps at most `limit` bytes.
-    pub fn new(limit: usize) -> Self {
+    /// An empty buffer that keeps at most `limit` bytes, as `stdout`; each kept write also goes
+    /// to `live`.
+    pub fn new(limit: usize, live: Option<LiveOutput>) -> Self {
         Self {
             inner: Arc::new(Mutex::new(Captured {
                 limit,
                 ..Captured::default()
             })),
+            stream: "stdout",
+            live,
+        }
+    }
+
+    /// The same buffer, written as the stream `name`.
+    pub fn as_stream(&self, name: &'static str) -> Self {
+        Self {
+            stream: name,
+            ..self.clone()
         }
     }
 
@@ -47,12 +64,21 @@ impl CapturedOutput {
     }
 
     fn append(&self, buf: &[u8]) {
-        let mut captured = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let room = captured.limit.saturating_sub(captured.bytes.len());
-        if buf.len() > room {
-            captured.truncated = true;
+        let kept = {
+            let mut captured = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+            let room = captured.limit.saturating_sub(captured.bytes.len());
+            if buf.len() > room {
+                captured.truncated = true;
+            }
+            let kept = &buf[..buf.len().min(room)];
+            captured.bytes.extend_from_slice(kept);
+            kept
+        };
+        if let Some(live) = &self.live
+            && !kept.is_empty()
+        {
+            live(self.stream, kept);
         }
-        captured.bytes.extend_from_slice(&buf[..buf.len().min(room)]);
     }
 }
 
@@ -120,11 +146,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keeps_the_head_and_says_it_cut() {
-        let out = CapturedOutput::new(5);
+    fn keeps_the_head_says_it_cut_and_streams_what_it_keeps() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let live: LiveOutput = Arc::new(move |stream, bytes| {
+            log.lock()
+                .unwrap()
+                .push(format!("{stream}:{}", String::from_utf8_lossy(bytes)))
+        });
+        let out = CapturedOutput::new(5, Some(live));
         out.append(b"abc");
         assert_eq!(out.take(), ("abc".to_string(), false));
-        out.clone().append(b"defg");
+        out.as_stream("stderr").append(b"defg");
+        out.append(b"h");
         assert_eq!(out.take(), ("abcde".to_string(), true));
+        assert_eq!(*seen.lock().unwrap(), ["stdout:abc", "stderr:de"]);
     }
 }
