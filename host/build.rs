@@ -1,7 +1,8 @@
 //! Builds the guest components for `wasm32-wasip2` with a nested cargo, as Wasmtime's
 //! test-programs artifacts do, and tells the crate where they are:
 //! `PI_WORKER_GUEST_WASM` (the built-in agent, embedded in the binary) and
-//! `PI_WORKER_HOSTILE_GUEST_WASM` (a misbehaving agent for the end-to-end tests).
+//! `PI_WORKER_HOSTILE_GUEST_WASM` (a misbehaving agent for the end-to-end tests) and
+//! `PI_WORKER_RUN_PROGRAM_WASM` (a WASI command the `run` tool's tests run).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,12 +15,17 @@ const GUESTS: &[(&str, &str, &str)] = &[
         "pi_worker_hostile_guest",
         "PI_WORKER_HOSTILE_GUEST_WASM",
     ),
+    (
+        "pi-worker-run-program",
+        "pi-worker-run-program",
+        "PI_WORKER_RUN_PROGRAM_WASM",
+    ),
 ];
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let root = manifest_dir.parent().expect("workspace root").to_path_buf();
-    for watched in ["guest", "wit", "tests/hostile-guest", "Cargo.lock"] {
+    for watched in ["guest", "wit", "tests/hostile-guest", "tests/run-program", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));

@@ -7,8 +7,10 @@
 //! files its workspace side shows. Each tool is then handed only the half it needs (see
 //! [`crate::tools::Tool`]): file tools a [`Workspace`], git tools a [`Git`].
 
+use crate::bindings::pi::worker::process::{self, Outcome, RunError, RunRequest};
 use crate::fs::{HostWorkspace, Workspace};
 use crate::git::{Git, HostGit};
+use crate::tools::run::Runner;
 
 /// The session's workspace and repository, as a tool call sees them.
 pub trait Host {
@@ -16,6 +18,8 @@ pub trait Host {
     fn workspace(&mut self) -> &mut dyn Workspace;
     /// The session's git repository, whose working tree is [`Host::workspace`].
     fn git(&mut self) -> &mut dyn Git;
+    /// What runs programs over the workspace.
+    fn runner(&mut self) -> &mut dyn Runner;
 }
 
 /// The real session, through the `workspace` and `git` imports.
@@ -31,5 +35,14 @@ impl Host for Imports {
     }
     fn git(&mut self) -> &mut dyn Git {
         &mut self.git
+    }
+    fn runner(&mut self) -> &mut dyn Runner {
+        self
+    }
+}
+
+impl Runner for Imports {
+    fn run(&mut self, request: &RunRequest) -> Result<Outcome, RunError> {
+        process::run(request)
     }
 }

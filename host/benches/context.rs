@@ -99,6 +99,7 @@ fn main() {
         max_guest_cpu: Duration::from_secs(60),
         max_memory_bytes: 256 << 20,
         compact_at_percent: 80,
+        run: Default::default(),
     };
     let page = "All work and no play makes a dull log line. ".repeat(70);
 

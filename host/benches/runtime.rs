@@ -57,6 +57,7 @@ fn limits() -> ChatLimits {
         max_guest_cpu: Duration::from_secs(60),
         max_memory_bytes: 256 << 20,
         compact_at_percent: 80,
+        run: Default::default(),
     }
 }
 

@@ -89,6 +89,7 @@ fn main() {
             max_guest_cpu: Duration::from_secs(60),
             max_memory_bytes: 256 << 20,
             compact_at_percent: 80,
+            run: Default::default(),
         },
         max_body_bytes: 1 << 20,
         max_upload_bytes: 256 << 20,

@@ -1,8 +1,9 @@
 //! A foreign host runs the pi-worker agent in its own Wasmtime store, with no HTTP server: it
 //! links our `workspace`, `git` and `session` interfaces with their `add_to_linker`, backs them
 //! with a session database of ours in a directory of its choosing, and brings its own `llm`: a
-//! canned model that first asks to write a file, then answers in text. It runs one chat, prints
-//! what happened and checks it (a wrong result ends the program with an error).
+//! canned model that first asks to write a file, then answers in text; and its own `process`,
+//! which runs no programs (the agent's `run` tool then says so). It runs one chat, prints what
+//! happened and checks it (a wrong result ends the program with an error).
 //!
 //! Run it with `cargo run -p pi-worker --example embed`.
 
@@ -12,6 +13,7 @@ use futures_util::stream;
 use pi_worker::bindings::AgentWorld;
 use pi_worker::bindings::exports::pi::worker::agent::{ChatOutcome, ChatRequest};
 use pi_worker::bindings::pi::worker::llm::{self as wit_llm, Host, HostResponseStream};
+use pi_worker::bindings::pi::worker::process as wit_process;
 use pi_worker::interfaces::git::{self, GitCtxView, GitView};
 use pi_worker::interfaces::llm::ResponseStream;
 use pi_worker::interfaces::session::{self, SessionCtx, SessionCtxView, SessionView};
@@ -83,6 +85,16 @@ impl Host for Embedder {
     }
 }
 
+/// No programs run in this host: `run` answers `unsupported`, a clean error the agent reports.
+impl wit_process::Host for Embedder {
+    async fn run(
+        &mut self,
+        _request: wit_process::RunRequest,
+    ) -> wasmtime::Result<Result<wit_process::Outcome, wit_process::RunError>> {
+        Ok(Err(wit_process::RunError::Unsupported("this host runs no programs".into())))
+    }
+}
+
 impl HostResponseStream for Embedder {
     async fn next(
         &mut self,
@@ -139,6 +151,7 @@ async fn embed() -> wasmtime::Result<()> {
     git::add_to_linker(&mut linker)?;
     session::add_to_linker(&mut linker)?;
     wit_llm::add_to_linker::<_, HasSelf<Embedder>>(&mut linker, |state| state)?;
+    wit_process::add_to_linker::<_, HasSelf<Embedder>>(&mut linker, |state| state)?;
 
     let state = Embedder {
         wasi: WasiCtx::builder().build(),

@@ -20,6 +20,7 @@ wasmtime::component::bindgen!({
     imports: {
         "pi:worker/llm.complete": async | trappable,
         "pi:worker/llm.[method]response-stream.next": async | trappable,
+        "pi:worker/process.run": async | trappable,
         default: trappable,
     },
     exports: { default: async },

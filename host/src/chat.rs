@@ -21,11 +21,13 @@ use crate::engine::AgentEngine;
 use crate::git::GitError;
 use crate::interfaces::git::{GitCtxView, GitView};
 use crate::interfaces::llm::{LlmCtx, LlmCtxView, LlmView};
-use crate::interfaces::session::{EventSink, SessionCtx, SessionCtxView, SessionView};
+use crate::interfaces::process::{ProcessCtx, ProcessCtxView, ProcessView};
+use crate::interfaces::session::{ChatEvent, EventSink, SessionCtx, SessionCtxView, SessionView};
 use crate::interfaces::workspace::{WorkspaceCtxView, WorkspaceView};
 use crate::llm::{LlmError, ProviderRegistry};
 use crate::message::Usage;
 use crate::open_dbs::DbPermit;
+use crate::program::{LiveOutput, RunLimits};
 use crate::storage::{FsError, SessionDb, StorageError};
 
 /// Per-chat limits.
@@ -41,6 +43,8 @@ pub struct ChatLimits {
     pub max_memory_bytes: usize,
     /// How full a model's context window may get, in percent, before the agent compacts.
     pub compact_at_percent: u8,
+    /// Limits of each program the agent runs (`pi:worker/process`).
+    pub run: RunLimits,
 }
 
 /// What a client asked.
@@ -180,6 +184,7 @@ pub struct ChatState {
     db_permit: Option<DbPermit>,
     llm: LlmCtx,
     session: SessionCtx,
+    process: ProcessCtx,
 }
 
 impl WasiView for ChatState {
@@ -209,6 +214,31 @@ impl LlmView for ChatState {
             ctx: &mut self.llm,
             table: &mut self.table,
             idle_db: Some((&mut self.db, &mut self.db_permit)),
+        }
+    }
+}
+
+impl ProcessView for ChatState {
+    fn process(&mut self) -> ProcessCtxView<'_> {
+        // A program's output streams as `tool-output` events of the tool call in flight.
+        let live = match (&self.session.events, &self.session.tool_call) {
+            (Some(events), Some(id)) => {
+                let (events, id) = (events.clone(), id.clone());
+                let live: LiveOutput = Arc::new(move |stream, bytes| {
+                    events.emit(ChatEvent::ToolOutput {
+                        id: id.clone(),
+                        stream,
+                        text: String::from_utf8_lossy(bytes).into_owned(),
+                    });
+                });
+                Some(live)
+            }
+            _ => None,
+        };
+        ProcessCtxView {
+            ctx: &mut self.process,
+            db: &mut self.db,
+            live,
         }
     }
 }
@@ -243,7 +273,16 @@ pub fn new_store(
         db: db.db,
         db_permit: db.permit,
         llm: LlmCtx::new(providers).with_abort(abort.clone()),
-        session: SessionCtx { events, abort },
+        session: SessionCtx {
+            events,
+            abort,
+            tool_call: None,
+        },
+        process: ProcessCtx {
+            runner: engine.programs().clone(),
+            limits: limits.run,
+            ran: Duration::ZERO,
+        },
     };
     let mut store = Store::new(engine.engine(), state);
     store.limiter(|s| &mut s.limits);
@@ -254,7 +293,8 @@ pub fn new_store(
     // Checked every epoch tick while the guest runs: its CPU time is wall time less model waits
     // and less time yielded. Within budget, it yields to the executor (fairness) and goes on.
     store.epoch_deadline_callback(move |ctx| {
-        let off_cpu = ctx.data().llm.waited() + Duration::from_nanos(yielded.load(Ordering::Relaxed));
+        let off_cpu =
+            ctx.data().llm.waited() + ctx.data().process.ran + Duration::from_nanos(yielded.load(Ordering::Relaxed));
         if started.elapsed().saturating_sub(off_cpu) > budget {
             return Err(CpuLimitExceeded.into());
         }

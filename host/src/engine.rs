@@ -4,6 +4,7 @@ mod cache;
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::{Component, Linker};
@@ -14,6 +15,7 @@ use self::cache::PrivateDir;
 use crate::bindings::AgentWorldPre;
 use crate::chat::ChatState;
 use crate::interfaces;
+use crate::program::ProgramRunner;
 
 /// How often the epoch ticker advances the engine's epoch; the granularity of CPU limits.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -22,6 +24,7 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 pub struct AgentEngine {
     engine: Engine,
     pre: AgentWorldPre<ChatState>,
+    programs: Arc<ProgramRunner>,
 }
 
 impl AgentEngine {
@@ -56,17 +59,24 @@ impl AgentEngine {
         interfaces::git::add_to_linker(&mut linker)?;
         interfaces::llm::add_to_linker(&mut linker)?;
         interfaces::session::add_to_linker(&mut linker)?;
+        interfaces::process::add_to_linker(&mut linker)?;
         let instance_pre = linker
             .instantiate_pre(&component)
             .context("the guest does not fit the pi:worker agent-world (missing or mismatched imports)")?;
         let pre = AgentWorldPre::new(instance_pre)
             .context("the guest does not export pi:worker/agent as the agent-world describes")?;
-        Ok(Self { engine, pre })
+        let programs = Arc::new(ProgramRunner::new(&engine)?);
+        Ok(Self { engine, pre, programs })
     }
 
     /// The engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The runner of the programs the agent runs (`pi:worker/process`), on this engine.
+    pub fn programs(&self) -> &Arc<ProgramRunner> {
+        &self.programs
     }
 
     /// The pre-instantiated guest.

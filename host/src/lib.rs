@@ -35,6 +35,7 @@ pub mod llm;
 pub mod message;
 pub mod notify;
 pub mod open_dbs;
+pub mod program;
 pub mod search;
 pub mod seed;
 pub mod server;

@@ -12,6 +12,7 @@ use pi_worker::config::{ServerConfig, default_max_chats, load_vars};
 use pi_worker::import::remote::RemoteOptions;
 use pi_worker::import::remote::policy::AllowList;
 use pi_worker::llm::{ContextWindows, LlmConfig};
+use pi_worker::program::RunLimits;
 use pi_worker::storage::StorageOptions;
 
 mod cli;
@@ -117,6 +118,18 @@ struct ServeArgs {
     #[arg(long, env = "PI_WORKER_COMPACT_AT_PERCENT", default_value_t = 80,
           value_parser = clap::value_parser!(u8).range(10..=95))]
     compact_at_percent: u8,
+    /// CPU seconds each program the agent runs (the `run` tool) may use.
+    #[arg(long, env = "PI_WORKER_RUN_CPU_SECS", default_value_t = 10)]
+    run_cpu_secs: u64,
+    /// Wall-clock seconds each program the agent runs may take (a call may ask for less).
+    #[arg(long, env = "PI_WORKER_RUN_TIMEOUT_SECS", default_value_t = 30)]
+    run_timeout_secs: u64,
+    /// Linear memory limit of each program the agent runs, in MiB.
+    #[arg(long, env = "PI_WORKER_RUN_MEMORY_MIB", default_value_t = 256)]
+    run_memory_mib: usize,
+    /// Output (stdout and stderr together) kept of each program the agent runs, in KiB.
+    #[arg(long, env = "PI_WORKER_RUN_OUTPUT_KIB", default_value_t = 1024)]
+    run_output_kib: usize,
     /// How log lines are written to stderr: `text` for people, `json` (one object a line, with
     /// the session and chat ids of a chat's lines) for log collectors.
     #[arg(long, env = "PI_WORKER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -218,6 +231,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_guest_cpu: Duration::from_secs_f64(args.guest_cpu_secs),
             max_memory_bytes: args.memory_mib.saturating_mul(1024 * 1024),
             compact_at_percent: args.compact_at_percent,
+            run: RunLimits {
+                max_cpu: Duration::from_secs(args.run_cpu_secs.max(1)),
+                max_wall: Duration::from_secs(args.run_timeout_secs.max(1)),
+                max_memory_bytes: args.run_memory_mib.max(1).saturating_mul(1024 * 1024),
+                max_output_bytes: args.run_output_kib.max(1).saturating_mul(1024),
+            },
         },
         max_body_bytes: args.max_body_bytes,
         max_upload_bytes: args.max_upload_bytes,

@@ -6,6 +6,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("agent.wit", include_str!("../../wit/agent.wit")),
     ("git.wit", include_str!("../../wit/git.wit")),
     ("llm.wit", include_str!("../../wit/llm.wit")),
+    ("process.wit", include_str!("../../wit/process.wit")),
     ("session.wit", include_str!("../../wit/session.wit")),
     ("workspace.wit", include_str!("../../wit/workspace.wit")),
     ("world.wit", include_str!("../../wit/world.wit")),

@@ -34,7 +34,7 @@ async fn each_chat_continues_the_conversation(p: Provider) {
             // Prompt-caching breakpoints: system prompt, last tool, last message.
             assert!(second["system"][0]["text"].as_str().unwrap().contains("coding agent"));
             assert_eq!(second["system"][0]["cache_control"], json!({ "type": "ephemeral" }));
-            assert_eq!(second["tools"][18]["cache_control"], json!({ "type": "ephemeral" }));
+            assert_eq!(second["tools"][19]["cache_control"], json!({ "type": "ephemeral" }));
             assert_eq!(
                 second["messages"][2]["content"][0]["cache_control"],
                 json!({ "type": "ephemeral" })
@@ -52,7 +52,7 @@ async fn each_chat_continues_the_conversation(p: Provider) {
             assert_eq!(second["tools"][0]["type"], "function");
         }
     }
-    assert_eq!(second["tools"].as_array().unwrap().len(), 19);
+    assert_eq!(second["tools"].as_array().unwrap().len(), 20);
 
     let (status, body) = api.get(&format!("/session/{s}/messages")).await;
     assert_eq!(status, 200);

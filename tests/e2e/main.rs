@@ -28,6 +28,7 @@ mod notify;
 mod observability;
 mod openapi;
 mod providers;
+mod run;
 mod scale;
 mod sessions;
 mod smart_http;

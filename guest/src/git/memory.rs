@@ -14,9 +14,11 @@ use std::collections::BTreeMap;
 use self::diff::Tree;
 use super::Git;
 use crate::bindings::pi::worker::git::{CommitInfo, GitError};
+use crate::bindings::pi::worker::process::{Outcome, RunError, RunRequest};
 use crate::fs::Workspace;
 use crate::fs::memory::MemoryWorkspace;
 use crate::host::Host;
+use crate::tools::run::Runner;
 
 /// A commit and the tree it records.
 struct Commit {
@@ -61,6 +63,18 @@ impl Host for MemoryRepo {
     }
     fn git(&mut self) -> &mut dyn Git {
         self
+    }
+    fn runner(&mut self) -> &mut dyn Runner {
+        self
+    }
+}
+
+/// The in-memory session runs no programs.
+impl Runner for MemoryRepo {
+    fn run(&mut self, _request: &RunRequest) -> Result<Outcome, RunError> {
+        Err(RunError::Unsupported(
+            "the in-memory test session runs no programs".into(),
+        ))
     }
 }
 

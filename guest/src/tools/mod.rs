@@ -9,6 +9,7 @@ mod ls;
 mod mv;
 mod read;
 mod rm;
+pub mod run;
 mod tree;
 mod write;
 
@@ -110,6 +111,9 @@ pub fn all() -> Vec<Tool> {
         Tool::files(tree::NAME, tree::DESCRIPTION, tree::run),
         Tool::files(rm::NAME, rm::DESCRIPTION, rm::run),
         Tool::files(mv::NAME, mv::DESCRIPTION, mv::run),
+        Tool::new(run::NAME, run::DESCRIPTION, |host: &mut dyn Host, args| {
+            run::run(host.runner(), args)
+        }),
         Tool::git(
             git::inspect::STATUS,
             git::inspect::STATUS_DESCRIPTION,

@@ -14,8 +14,8 @@ use serde::Deserialize;
 
 use super::api_types::{
     Aborted, AgentInfo, ChatBody, ChatQuery, ChatReplyBody, ErrorBody, EventsQuery, GitAuthorBody, GitAuthorJson,
-    ImportQuery, Limits, ListQuery, NewSessionBody, NewSessionReply, ServerLoad, SessionCreated, SessionInfoBody,
-    SessionList, SessionListEntry, SessionPath,
+    ImportQuery, Limits, ListQuery, NewSessionBody, NewSessionReply, RunLimitsJson, ServerLoad, SessionCreated,
+    SessionInfoBody, SessionList, SessionListEntry, SessionPath,
 };
 use super::stream_events::StreamEvent;
 use super::{ApiError, AppState, disconnect, import, notify, sse};
@@ -361,6 +361,12 @@ pub async fn info(
             spill_threshold_bytes: config.storage.spill_threshold,
             max_body_bytes: config.max_body_bytes,
             max_upload_bytes: config.max_upload_bytes,
+            run: RunLimitsJson {
+                max_cpu_ms: config.chat.run.max_cpu.as_millis() as u64,
+                timeout_ms: config.chat.run.max_wall.as_millis() as u64,
+                max_memory_bytes: config.chat.run.max_memory_bytes,
+                max_output_bytes: config.chat.run.max_output_bytes,
+            },
         },
         agent: AgentInfo {
             current: state

@@ -26,7 +26,8 @@ use tokio::sync::oneshot;
 use super::ApiError;
 use super::api_types::json_or_text;
 use super::stream_events::{
-    ChatEnd, ChatStart, CompactionEvent, Lagged, Reset, StreamError, StreamEvent, TextDelta, ToolEnd, ToolStart,
+    ChatEnd, ChatStart, CompactionEvent, Lagged, Reset, StreamError, StreamEvent, TextDelta, ToolEnd, ToolOutput,
+    ToolStart,
 };
 use crate::chat::ChatReply;
 use crate::interfaces::session::ChatEvent;
@@ -53,6 +54,11 @@ fn chat_event(e: &ChatEvent) -> Event {
             tool: tool.clone(),
             is_error: *is_error,
             result: result.clone(),
+        }),
+        ChatEvent::ToolOutput { id, stream, text } => StreamEvent::ToolOutput(ToolOutput {
+            id: id.clone(),
+            stream: (*stream).to_string(),
+            text: text.clone(),
         }),
         ChatEvent::Compaction {
             tokens_before,

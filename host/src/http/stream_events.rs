@@ -41,6 +41,17 @@ pub struct ToolEnd {
     pub result: String,
 }
 
+/// `tool_output`: output of a program the `run` tool is running, as it is written.
+#[derive(Serialize, ToSchema)]
+pub struct ToolOutput {
+    /// The id of the tool call running it (its `tool_start` and `tool_end` carry it too).
+    pub id: String,
+    /// `stdout` or `stderr`.
+    pub stream: String,
+    /// The text written.
+    pub text: String,
+}
+
 /// `compaction`: older turns were summarised (estimated prompt sizes).
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -100,7 +111,7 @@ pub struct StreamError {
 /// One server-sent event: `event` is the SSE event name, `data` its JSON. Each carries an SSE
 /// `id:` too (see `Last-Event-ID`), except `lagged` and `reset`.
 ///
-/// A streaming chat sends `text_delta`, `tool_start`, `tool_end`, `compaction` and `lagged`,
+/// A streaming chat sends `text_delta`, `tool_start`, `tool_output`, `tool_end`, `compaction` and `lagged`,
 /// then `done` or `error`; or `reset` alone when it rejoins events no longer buffered.
 /// `GET /session/{id}/events` sends every chat between `chat_start` and `chat_end`, and starts
 /// with `reset` when the events it was asked to resume after are gone.
@@ -113,6 +124,8 @@ pub enum StreamEvent {
     ToolStart(ToolStart),
     /// A tool call finished.
     ToolEnd(ToolEnd),
+    /// A program's output, live.
+    ToolOutput(ToolOutput),
     /// Older turns were summarised.
     Compaction(CompactionEvent),
     /// Events were dropped for a slow client.

@@ -7,5 +7,6 @@
 
 pub mod git;
 pub mod llm;
+pub mod process;
 pub mod session;
 pub mod workspace;

@@ -39,6 +39,15 @@ pub enum ChatEvent {
         /// What it returned.
         result: String,
     },
+    /// Output of a program a tool call is running (`pi:worker/process`), as it is written.
+    ToolOutput {
+        /// The id of the tool call running it.
+        id: String,
+        /// `stdout` or `stderr`.
+        stream: &'static str,
+        /// The text written (a write's bytes, invalid UTF-8 replaced).
+        text: String,
+    },
     /// Older turns were summarised.
     Compaction {
         /// The estimated prompt size before, in tokens.
@@ -62,6 +71,9 @@ pub struct SessionCtx {
     pub events: Option<Arc<dyn EventSink>>,
     /// Raised when someone asks the chat to stop.
     pub abort: Arc<AbortSignal>,
+    /// The tool call in flight (from the last `tool-start` without its `tool-end`): what a
+    /// program's live output belongs to.
+    pub tool_call: Option<String>,
 }
 
 /// Borrowed access to what `pi:worker/session` needs.
@@ -148,8 +160,13 @@ impl Host for SessionCtxView<'_> {
     }
 
     fn emit(&mut self, event: wit::AgentEvent) -> wasmtime::Result<()> {
-        if let wit::AgentEvent::ToolEnd(end) = &event {
-            crate::telemetry::tool_call(&end.tool, end.is_error);
+        match &event {
+            wit::AgentEvent::ToolStart(start) => self.ctx.tool_call = Some(start.id.clone()),
+            wit::AgentEvent::ToolEnd(end) => {
+                crate::telemetry::tool_call(&end.tool, end.is_error);
+                self.ctx.tool_call = None;
+            }
+            _ => {}
         }
         let Some(events) = &self.ctx.events else {
             return Ok(());

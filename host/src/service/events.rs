@@ -62,6 +62,7 @@ impl SessionEvent {
             SessionEvent::Chat(ChatEvent::TextDelta(text)) => text.len(),
             SessionEvent::Chat(ChatEvent::ToolStart { id, tool, args }) => id.len() + tool.len() + args.len(),
             SessionEvent::Chat(ChatEvent::ToolEnd { id, tool, result, .. }) => id.len() + tool.len() + result.len(),
+            SessionEvent::Chat(ChatEvent::ToolOutput { id, text, .. }) => id.len() + text.len(),
             SessionEvent::Chat(ChatEvent::Compaction { .. }) => 0,
             SessionEvent::ChatEnd { stop_reason, outcome } => {
                 let reply = size_of::<Result<ChatReply, Arc<ServiceError>>>();

@@ -45,6 +45,12 @@ export async function instantiate(wasmPath, host) {
       'pi:worker/git': host.git.imports(),
       'pi:worker/llm': host.model.imports(),
       'pi:worker/session': host.session.imports(),
+      // This host runs no programs: `run` answers with a clean error the agent can read.
+      'pi:worker/process': {
+        run: () => {
+          throw { payload: { tag: 'unsupported', val: 'this host runs no programs' } };
+        },
+      },
     });
     return instance.agent;
   } finally {

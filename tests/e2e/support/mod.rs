@@ -121,10 +121,10 @@ impl Api {
     }
 
     /// PUTs a file through the file API; returns the status.
-    pub async fn put_file(&self, session: &str, path: &str, contents: &str) -> u16 {
+    pub async fn put_file(&self, session: &str, path: &str, contents: impl AsRef<[u8]>) -> u16 {
         self.client
             .put(format!("{}/session/{session}/files/{path}", self.base))
-            .body(contents.to_string())
+            .body(contents.as_ref().to_vec())
             .send()
             .await
             .unwrap()

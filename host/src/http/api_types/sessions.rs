@@ -113,6 +113,23 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Bytes of an upload (a file, an archive, a push).
     pub max_upload_bytes: usize,
+    /// Limits of each program the agent runs (the `run` tool).
+    pub run: RunLimitsJson,
+}
+
+/// Limits of each program the agent runs (`--run-cpu-secs`, `--run-timeout-secs`,
+/// `--run-memory-mib`, `--run-output-kib`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunLimitsJson {
+    /// CPU time, in milliseconds.
+    pub max_cpu_ms: u64,
+    /// Wall-clock time, in milliseconds.
+    pub timeout_ms: u64,
+    /// Linear memory, in bytes.
+    pub max_memory_bytes: usize,
+    /// Output kept (stdout and stderr together), in bytes.
+    pub max_output_bytes: usize,
 }
 
 /// `GET /session/{id}/info`'s answer.

@@ -1,0 +1,122 @@
+//! `pi:worker/process`: programs run over the session's workspace (see [`crate::program`]).
+//!
+//! A run reads the program and the workspace in one read transaction, writes the files into a
+//! private temporary directory, runs the program there, and stores what it changed in one write
+//! transaction: all of it, or (a quota, a refused path) none of it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gix_object::Kind;
+use wasmtime::component::{HasData, Linker};
+
+use crate::bindings::pi::worker::process::{self as wit, Host};
+use crate::program::tree;
+use crate::program::{LiveOutput, ProgramError, ProgramExit, ProgramRunner, RunLimits};
+use crate::storage::objects::object_id;
+use crate::storage::path::normalize;
+use crate::storage::{FsError, SessionDb};
+
+/// State behind `pi:worker/process` that is not the database.
+#[derive(Debug, Clone)]
+pub struct ProcessCtx {
+    /// The engine's runner and its compiled programs.
+    pub runner: Arc<ProgramRunner>,
+    /// Limits of each run.
+    pub limits: RunLimits,
+    /// Wall-clock time spent in runs, so the chat's own CPU budget does not count it.
+    pub ran: Duration,
+}
+
+/// Borrowed access to what `pi:worker/process` needs.
+pub struct ProcessCtxView<'a> {
+    /// The runner and limits.
+    pub ctx: &'a mut ProcessCtx,
+    /// The session's database.
+    pub db: &'a mut SessionDb,
+    /// Where a program's output goes as it is written (the chat's `tool-output` events).
+    pub live: Option<LiveOutput>,
+}
+
+/// A store type that can hand out a [`ProcessCtxView`].
+pub trait ProcessView: Send {
+    /// The view used by the `process` host functions.
+    fn process(&mut self) -> ProcessCtxView<'_>;
+}
+
+/// [`HasData`] marker for `pi:worker/process`.
+pub struct HasProcess;
+
+impl HasData for HasProcess {
+    type Data<'a> = ProcessCtxView<'a>;
+}
+
+/// Adds `pi:worker/process` to `linker`.
+pub fn add_to_linker<T: ProcessView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    wit::add_to_linker::<T, HasProcess>(linker, T::process)
+}
+
+impl Host for ProcessCtxView<'_> {
+    async fn run(&mut self, request: wit::RunRequest) -> wasmtime::Result<Result<wit::Outcome, wit::RunError>> {
+        let Some(program) = request.argv.first() else {
+            return Ok(Err(wit::RunError::EmptyCommand));
+        };
+        let path = match normalize(program) {
+            Ok(path) => path,
+            Err(e) => return Ok(Err(wit::RunError::NotFound(format!("{program}: {e}")))),
+        };
+        let dir = tempfile::Builder::new().prefix("pi-worker-run-").tempdir()?;
+        let prepared = self.db.read(|s| {
+            let wasm = s.worktree().read(&path)?;
+            let before = tree::materialise(s, dir.path())?;
+            Ok::<_, FsError>((wasm, before))
+        });
+        let (wasm, before) = match prepared {
+            Ok(prepared) => prepared,
+            Err(FsError::NotFound(_) | FsError::NotAFile(_)) => return Ok(Err(wit::RunError::NotFound(path))),
+            Err(e) => return Err(e.into()),
+        };
+        let runner = self.ctx.runner.clone();
+        let component = match runner.component(object_id(Kind::Blob, &wasm), &wasm) {
+            Ok(component) => component,
+            Err(e) => return Ok(Err(wit::RunError::NotRunnable(e.to_string()))),
+        };
+        let mut limits = self.ctx.limits;
+        if request.timeout_ms > 0 {
+            limits.max_wall = limits.max_wall.min(Duration::from_millis(request.timeout_ms));
+        }
+        let run = match runner
+            .run(&component, &request.argv, dir.path(), limits, self.live.clone())
+            .await
+        {
+            Ok(run) => run,
+            Err(ProgramError::NotRunnable(e)) => return Ok(Err(wit::RunError::NotRunnable(e))),
+            Err(e @ ProgramError::Directory(_)) => return Err(e.into()),
+        };
+        self.ctx.ran += run.elapsed;
+        let changes = tree::changes(dir.path(), &before)?;
+        let stored = if changes.is_empty() {
+            Ok(())
+        } else {
+            self.db.write(|s| tree::apply(s, &changes))
+        };
+        match stored {
+            Ok(()) => {}
+            Err(e @ FsError::Storage(_)) => return Err(e.into()),
+            Err(e) => return Ok(Err(wit::RunError::WriteBack(e.to_string()))),
+        }
+        Ok(Ok(wit::Outcome {
+            exit: match run.exit {
+                ProgramExit::Code(code) => wit::Exit::Code(code),
+                ProgramExit::Trap(message) => wit::Exit::Trap(message),
+                ProgramExit::CpuLimit => wit::Exit::CpuLimit,
+                ProgramExit::Timeout => wit::Exit::Timeout,
+                ProgramExit::MemoryLimit => wit::Exit::MemoryLimit,
+            },
+            output: run.output,
+            output_truncated: run.output_truncated,
+            changed: changes.iter().map(|c| c.path().to_string()).collect(),
+            elapsed_ms: run.elapsed.as_millis() as u64,
+        }))
+    }
+}

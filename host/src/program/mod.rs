@@ -1,0 +1,266 @@
+//! Programs the agent runs over its workspace: WASI commands (`wasi:cli/command` components) in
+//! their own store, with their own limits, and the workspace as their preopened `/`.
+//!
+//! One [`ProgramRunner`] per engine: it links WASI once and keeps each program compiled, by the
+//! blob id of its bytes, so a second run of the same file skips compilation. A run
+//! ([`ProgramRunner::run`]) gets a fresh store: no network (sockets and name lookup refused),
+//! env `PWD=/`, `HOME=/`, `TERM=dumb`, stdout and stderr into one [`CapturedOutput`], a memory
+//! cap, a CPU budget in epoch ticks (yielding to other tasks every tick) and a wall-clock
+//! timeout.
+
+mod output;
+pub mod tree;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use gix_hash::ObjectId;
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Engine, ResourceLimiter, Store, UpdateDeadline};
+use wasmtime_wasi::p2::bindings::Command;
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
+
+pub use self::output::{CapturedOutput, LiveOutput};
+use crate::engine::EPOCH_TICK;
+
+/// Programs kept compiled per runner.
+const MAX_COMPILED_PROGRAMS: usize = 64;
+
+/// Limits of one program run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunLimits {
+    /// CPU time a run may use (time spent yielding to other tasks not counted).
+    pub max_cpu: Duration,
+    /// Wall-clock time a run may take; a request may ask for less.
+    pub max_wall: Duration,
+    /// Largest linear memory a program may grow to.
+    pub max_memory_bytes: usize,
+    /// Output (stdout and stderr together) kept, in bytes.
+    pub max_output_bytes: usize,
+}
+
+impl Default for RunLimits {
+    fn default() -> Self {
+        Self {
+            max_cpu: Duration::from_secs(10),
+            max_wall: Duration::from_secs(30),
+            max_memory_bytes: 256 << 20,
+            max_output_bytes: 1 << 20,
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProgramExit {
+    /// Returned or called `exit` with this code.
+    Code(u32),
+    /// Trapped, with the trap's message.
+    Trap(String),
+    /// Used up its CPU time.
+    CpuLimit,
+    /// Took longer than its wall-clock time.
+    Timeout,
+    /// Tried to grow its memory past the limit.
+    MemoryLimit,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct ProgramRun {
+    /// How it ended.
+    pub exit: ProgramExit,
+    /// stdout and stderr interleaved, cut at the limit.
+    pub output: String,
+    /// The output was cut.
+    pub output_truncated: bool,
+    /// Wall-clock time of the run (not of compiling it).
+    pub elapsed: Duration,
+}
+
+/// Why a program could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ProgramError {
+    /// The bytes are not a `wasi:cli/command` component this host can link.
+    #[error("{0}")]
+    NotRunnable(String),
+    /// The workspace directory could not be preopened (a host fault).
+    #[error("cannot open the program's directory: {0}")]
+    Directory(String),
+}
+
+/// Compiles, caches and runs programs on one engine.
+pub struct ProgramRunner {
+    engine: Engine,
+    linker: Linker<ProgramState>,
+    compiled: Mutex<HashMap<ObjectId, Component>>,
+}
+
+impl std::fmt::Debug for ProgramRunner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProgramRunner").finish_non_exhaustive()
+    }
+}
+
+impl ProgramRunner {
+    /// A runner on `engine` (which must have epoch interruption on), with WASI linked.
+    pub fn new(engine: &Engine) -> wasmtime::Result<Self> {
+        let mut linker = Linker::new(engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        Ok(Self {
+            engine: engine.clone(),
+            linker,
+            compiled: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The program whose bytes are `wasm` (blob `id`), compiled once per runner.
+    pub fn component(&self, id: ObjectId, wasm: &[u8]) -> Result<Component, ProgramError> {
+        if let Some(component) = self.cached(id) {
+            return Ok(component);
+        }
+        let not_runnable = |e: wasmtime::Error| ProgramError::NotRunnable(format!("{e:#}"));
+        let component = Component::new(&self.engine, wasm).map_err(not_runnable)?;
+        // A component that imports more than WASI, or exports no `wasi:cli/run`, fails here.
+        let pre = self.linker.instantiate_pre(&component).map_err(not_runnable)?;
+        wasmtime_wasi::p2::bindings::CommandPre::new(pre).map_err(not_runnable)?;
+        let mut compiled = self.compiled.lock().unwrap_or_else(PoisonError::into_inner);
+        // Bounded: past the cap, start over (compiling again is the only cost).
+        if compiled.len() >= MAX_COMPILED_PROGRAMS {
+            compiled.clear();
+        }
+        compiled.insert(id, component.clone());
+        Ok(component)
+    }
+
+    fn cached(&self, id: ObjectId) -> Option<Component> {
+        self.compiled
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+            .cloned()
+    }
+
+    /// Runs `component` with `argv`, `dir` preopened as `/` read-write, to its end or a limit;
+    /// its output also goes to `live` as it is written.
+    pub async fn run(
+        &self,
+        component: &Component,
+        argv: &[String],
+        dir: &Path,
+        limits: RunLimits,
+        live: Option<LiveOutput>,
+    ) -> Result<ProgramRun, ProgramError> {
+        let output = CapturedOutput::new(limits.max_output_bytes, live);
+        let mut wasi = WasiCtx::builder();
+        wasi.args(argv)
+            .envs(&[("PWD", "/"), ("HOME", "/"), ("TERM", "dumb")])
+            .stdout(output.clone())
+            .stderr(output.as_stream("stderr"))
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .preopened_dir(dir, "/", FsPerms::ReadWrite)
+            .map_err(|e| ProgramError::Directory(format!("{e:#}")))?;
+        let state = ProgramState {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            memory: MemoryLimit {
+                max_bytes: limits.max_memory_bytes,
+                hit: false,
+            },
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.memory);
+        let budget = limits.max_cpu.as_nanos() / EPOCH_TICK.as_nanos().max(1);
+        let mut ticks: u128 = 0;
+        store.epoch_deadline_callback(move |_| {
+            ticks += 1;
+            if ticks > budget {
+                return Err(CpuLimitExceeded.into());
+            }
+            Ok(UpdateDeadline::Yield(1))
+        });
+        store.set_epoch_deadline(1);
+
+        let started = Instant::now();
+        let run = async {
+            let command = Command::instantiate_async(&mut store, component, &self.linker).await?;
+            command.wasi_cli_run().call_run(&mut store).await
+        };
+        let ended = tokio::time::timeout(limits.max_wall, run).await;
+        let elapsed = started.elapsed();
+        let exit = match ended {
+            Err(_) => ProgramExit::Timeout,
+            Ok(Ok(Ok(()))) => ProgramExit::Code(0),
+            Ok(Ok(Err(()))) => ProgramExit::Code(1),
+            Ok(Err(e)) => exit_of(&e, store.data().memory.hit),
+        };
+        let (output, output_truncated) = output.take();
+        Ok(ProgramRun {
+            exit,
+            output,
+            output_truncated,
+            elapsed,
+        })
+    }
+}
+
+/// How a run that failed ended: an exit code, a limit, or a trap.
+fn exit_of(e: &wasmtime::Error, memory_hit: bool) -> ProgramExit {
+    if let Some(exit) = e.downcast_ref::<I32Exit>() {
+        return ProgramExit::Code(exit.0 as u32);
+    }
+    if e.downcast_ref::<CpuLimitExceeded>().is_some() {
+        return ProgramExit::CpuLimit;
+    }
+    if memory_hit {
+        return ProgramExit::MemoryLimit;
+    }
+    // The trap's own message ("wasm `unreachable` instruction executed"), not the backtrace.
+    match e.downcast_ref::<wasmtime::Trap>() {
+        Some(trap) => ProgramExit::Trap(trap.to_string()),
+        None => ProgramExit::Trap(e.root_cause().to_string()),
+    }
+}
+
+/// Marker error raised by the epoch callback when a program's CPU budget is spent.
+#[derive(Debug, thiserror::Error)]
+#[error("program CPU time limit exceeded")]
+struct CpuLimitExceeded;
+
+/// A program's store: its WASI context and its memory cap.
+struct ProgramState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    memory: MemoryLimit,
+}
+
+impl WasiView for ProgramState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Refuses memory growth past `max_bytes`, and remembers that it did.
+struct MemoryLimit {
+    max_bytes: usize,
+    hit: bool,
+}
+
+impl ResourceLimiter for MemoryLimit {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let allowed = desired <= self.max_bytes;
+        self.hit |= !allowed;
+        Ok(allowed)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 1 << 20)
+    }
+}

@@ -1,0 +1,133 @@
+//! The `run` tool through the real server: a WASI command (`tests/run-program`, built for
+//! `wasm32-wasip2` by `host/build.rs`) uploaded into the workspace and run by the agent, with
+//! its output, exit code, written files, CPU and memory limits, and sandbox.
+
+use std::time::Instant;
+
+use serde_json::json;
+
+use crate::support::{Provider, Reply, call, setup_with};
+
+const PROGRAM: &str = env!("PI_WORKER_RUN_PROGRAM_WASM");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_tool_runs_workspace_programs_within_their_limits() {
+    let args = ["--run-cpu-secs", "1", "--run-memory-mib", "32", "--run-output-kib", "1"];
+    let (fake, _server, api) = setup_with(Provider::Anthropic, vec![], &args).await;
+    let s = api.new_session().await;
+    let wasm = std::fs::read(PROGRAM).expect("the run program was built");
+    assert_eq!(api.put_file(&s, "tools/prog.wasm", &wasm).await / 100, 2);
+
+    let limits = &api.info(&s).await["limits"]["run"];
+    assert_eq!(limits["maxCpuMs"], 1000, "{limits}");
+    assert_eq!(limits["maxMemoryBytes"], 32 << 20, "{limits}");
+
+    // Output, stdout and stderr interleaved in order, arguments split like a shell's, env.
+    let (out, err) = call(
+        &fake,
+        &api,
+        &s,
+        "run",
+        json!({ "command": "./tools/prog.wasm hello 'big world'" }),
+    )
+    .await;
+    assert!(!err, "{out}");
+    assert!(
+        out.starts_with("hello, big world\nto stderr\nPWD=/\n\n[Exit code 0 after "),
+        "{out}"
+    );
+
+    // Output past the limit is cut, and the program is not stopped for it.
+    let (out, err) = call(
+        &fake,
+        &api,
+        &s,
+        "run",
+        json!({ "command": "./tools/prog.wasm flood 1000" }),
+    )
+    .await;
+    assert!(!err && out.starts_with("line 0\nline 1\n"), "{out}");
+    assert!(out.contains("[Output cut at the server's limit. Exit code 0"), "{out}");
+    assert!(out.len() < 1200, "{}", out.len());
+
+    // A streaming chat shows the program's output live, as `tool_output` events of its call,
+    // between its `tool_start` and `tool_end`.
+    fake.push([
+        Reply::tool("run", json!({ "command": "./tools/prog.wasm hello stream" })),
+        Reply::text("done"),
+    ]);
+    let (status, events) = api.chat_stream(&s, "run it").await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = events.iter().map(|(name, _)| name.as_str()).collect();
+    let start = names.iter().position(|n| *n == "tool_start").expect("tool_start");
+    let end = names.iter().position(|n| *n == "tool_end").expect("tool_end");
+    let id = &events[start].1["id"];
+    let live: Vec<(String, String)> = events[start..end]
+        .iter()
+        .filter(|(name, data)| name == "tool_output" && &data["id"] == id)
+        .map(|(_, data)| {
+            (
+                data["stream"].as_str().unwrap().into(),
+                data["text"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let joined: String = live.iter().map(|(_, text)| text.as_str()).collect();
+    assert_eq!(joined, "hello, stream\nto stderr\nPWD=/\n", "{live:?}");
+    assert!(
+        live.iter()
+            .any(|(stream, text)| stream == "stderr" && text.contains("to stderr")),
+        "{live:?}"
+    );
+
+    // A non-zero exit is an error result with the code (wasi-libc's `exit` reports failure as 1).
+    let (out, err) = call(&fake, &api, &s, "run", json!({ "command": "tools/prog.wasm exit 3" })).await;
+    assert!(err && out.starts_with("[Exit code 1 after "), "{out}");
+
+    // Files it writes land in the workspace: git status sees them.
+    let (out, err) = call(
+        &fake,
+        &api,
+        &s,
+        "run",
+        json!({ "command": "/tools/prog.wasm write out/result.txt done" }),
+    )
+    .await;
+    assert!(!err && out.contains("Changed: /out/result.txt"), "{out}");
+    let (status, _) = call(&fake, &api, &s, "git_status", json!({})).await;
+    assert!(status.contains("out/"), "{status}");
+    let (read, _) = call(&fake, &api, &s, "read", json!({ "path": "out/result.txt" })).await;
+    assert!(read.starts_with("done"), "{read}");
+
+    // Reading outside `/` and opening a socket are refused.
+    let (out, err) = call(&fake, &api, &s, "run", json!({ "command": "./tools/prog.wasm escape" })).await;
+    assert!(!err, "{out}");
+    assert!(
+        out.contains("read outside: refused") && out.contains("socket: refused"),
+        "{out}"
+    );
+
+    // A spinning program is stopped by its CPU limit, and the server keeps serving meanwhile.
+    let started = Instant::now();
+    let other = api.new_session().await;
+    let (spin, listing) = tokio::join!(
+        call(&fake, &api, &s, "run", json!({ "command": "./tools/prog.wasm spin" })),
+        async {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            api.info(&other).await
+        }
+    );
+    assert!(spin.1 && spin.0.contains("CPU time limit"), "{}", spin.0);
+    assert!(listing["fileCount"].as_u64().is_some(), "{listing}");
+    assert!(started.elapsed().as_secs() < 10);
+
+    // An allocating program is stopped by its memory limit.
+    let (out, err) = call(&fake, &api, &s, "run", json!({ "command": "./tools/prog.wasm hoard" })).await;
+    assert!(err && out.contains("memory limit"), "{out}");
+
+    // What is not there, or not a program, is said so.
+    let (out, err) = call(&fake, &api, &s, "run", json!({ "command": "./nope.wasm" })).await;
+    assert!(err && out.contains("Program not found"), "{out}");
+    let (out, err) = call(&fake, &api, &s, "run", json!({ "command": "src/index.ts" })).await;
+    assert!(err && out.contains("Not a runnable"), "{out}");
+}
