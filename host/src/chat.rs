@@ -239,6 +239,7 @@ impl ProcessView for ChatState {
             ctx: &mut self.process,
             db: &mut self.db,
             live,
+            abort: self.session.abort.clone(),
         }
     }
 }

@@ -130,4 +130,27 @@ async fn run_tool_runs_workspace_programs_within_their_limits() {
     assert!(err && out.contains("Program not found"), "{out}");
     let (out, err) = call(&fake, &api, &s, "run", json!({ "command": "src/index.ts" })).await;
     assert!(err && out.contains("Not a runnable"), "{out}");
+
+    // Aborting the chat stops a running program at once, long before its CPU limit.
+    fake.push([
+        Reply::tool("run", json!({ "command": "./tools/prog.wasm spin" })),
+        Reply::text("done"),
+    ]);
+    let started = Instant::now();
+    let (chat, abort) = tokio::join!(api.chat(&s, "spin"), async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        api.post(&format!("/session/{s}/abort"), &json!({})).await
+    });
+    assert_eq!(abort.0, 202, "{abort:?}");
+    assert_eq!(
+        (chat.0, chat.1["stopReason"].as_str()),
+        (200, Some("aborted")),
+        "{chat:?}"
+    );
+    assert!(started.elapsed().as_millis() < 900, "{:?}", started.elapsed());
+    let (_, messages) = api.get(&format!("/session/{s}/messages")).await;
+    assert!(
+        messages.to_string().contains("Stopped: the chat was aborted"),
+        "{messages}"
+    );
 }

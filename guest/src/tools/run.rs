@@ -53,6 +53,7 @@ pub fn run(runner: &mut dyn Runner, args: Args) -> ToolOutput {
         Exit::CpuLimit => "Stopped: CPU time limit reached".to_string(),
         Exit::Timeout => "Stopped: time limit reached".to_string(),
         Exit::MemoryLimit => "Stopped: memory limit reached".to_string(),
+        Exit::Aborted => "Stopped: the chat was aborted".to_string(),
     };
     notices.push(format!("{status} after {} ms", outcome.elapsed_ms));
     let text = with_notices(head.content, &notices)

@@ -10,6 +10,7 @@ use std::time::Duration;
 use gix_object::Kind;
 use wasmtime::component::{HasData, Linker};
 
+use crate::abort::AbortSignal;
 use crate::bindings::pi::worker::process::{self as wit, Host};
 use crate::program::tree;
 use crate::program::{LiveOutput, ProgramError, ProgramExit, ProgramRunner, RunLimits};
@@ -36,6 +37,8 @@ pub struct ProcessCtxView<'a> {
     pub db: &'a mut SessionDb,
     /// Where a program's output goes as it is written (the chat's `tool-output` events).
     pub live: Option<LiveOutput>,
+    /// The chat's abort signal: raised, it stops the program.
+    pub abort: Arc<AbortSignal>,
 }
 
 /// A store type that can hand out a [`ProcessCtxView`].
@@ -86,7 +89,14 @@ impl Host for ProcessCtxView<'_> {
             limits.max_wall = limits.max_wall.min(Duration::from_millis(request.timeout_ms));
         }
         let run = match runner
-            .run(&component, &request.argv, dir.path(), limits, self.live.clone())
+            .run(
+                &component,
+                &request.argv,
+                dir.path(),
+                limits,
+                self.live.clone(),
+                &self.abort,
+            )
             .await
         {
             Ok(run) => run,
@@ -112,6 +122,7 @@ impl Host for ProcessCtxView<'_> {
                 ProgramExit::CpuLimit => wit::Exit::CpuLimit,
                 ProgramExit::Timeout => wit::Exit::Timeout,
                 ProgramExit::MemoryLimit => wit::Exit::MemoryLimit,
+                ProgramExit::Aborted => wit::Exit::Aborted,
             },
             output: run.output,
             output_truncated: run.output_truncated,

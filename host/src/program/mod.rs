@@ -23,6 +23,7 @@ use wasmtime_wasi::p2::bindings::Command;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
 
 pub use self::output::{CapturedOutput, LiveOutput};
+use crate::abort::AbortSignal;
 use crate::engine::EPOCH_TICK;
 
 /// Programs kept compiled per runner.
@@ -65,6 +66,8 @@ pub enum ProgramExit {
     Timeout,
     /// Tried to grow its memory past the limit.
     MemoryLimit,
+    /// Stopped because the chat was aborted.
+    Aborted,
 }
 
 /// What a run produced.
@@ -144,7 +147,7 @@ impl ProgramRunner {
     }
 
     /// Runs `component` with `argv`, `dir` preopened as `/` read-write, to its end or a limit;
-    /// its output also goes to `live` as it is written.
+    /// its output also goes to `live` as it is written; `abort` stops it.
     pub async fn run(
         &self,
         component: &Component,
@@ -152,6 +155,7 @@ impl ProgramRunner {
         dir: &Path,
         limits: RunLimits,
         live: Option<LiveOutput>,
+        abort: &AbortSignal,
     ) -> Result<ProgramRun, ProgramError> {
         let output = CapturedOutput::new(limits.max_output_bytes, live);
         let mut wasi = WasiCtx::builder();
@@ -190,13 +194,20 @@ impl ProgramRunner {
             let command = Command::instantiate_async(&mut store, component, &self.linker).await?;
             command.wasi_cli_run().call_run(&mut store).await
         };
-        let ended = tokio::time::timeout(limits.max_wall, run).await;
+        let ended = tokio::select! {
+            ended = tokio::time::timeout(limits.max_wall, run) => Some(ended),
+            () = abort.aborted() => None,
+        };
         let elapsed = started.elapsed();
         let exit = match ended {
-            Err(_) => ProgramExit::Timeout,
-            Ok(Ok(Ok(()))) => ProgramExit::Code(0),
-            Ok(Ok(Err(()))) => ProgramExit::Code(1),
-            Ok(Err(e)) => exit_of(&e, store.data().memory.hit),
+            None => ProgramExit::Aborted,
+            Some(Err(_)) => ProgramExit::Timeout,
+            Some(ended) => match ended {
+                Ok(Ok(Ok(()))) => ProgramExit::Code(0),
+                Ok(Ok(Err(()))) => ProgramExit::Code(1),
+                Ok(Err(e)) => exit_of(&e, store.data().memory.hit),
+                Err(_) => ProgramExit::Timeout,
+            },
         };
         let (output, output_truncated) = output.take();
         Ok(ProgramRun {
