@@ -91,7 +91,9 @@ impl wit_process::Host for Embedder {
         &mut self,
         _request: wit_process::RunRequest,
     ) -> wasmtime::Result<Result<wit_process::Outcome, wit_process::RunError>> {
-        Ok(Err(wit_process::RunError::Unsupported("this host runs no programs".into())))
+        Ok(Err(wit_process::RunError::Unsupported(
+            "this host runs no programs".into(),
+        )))
     }
 }
 
