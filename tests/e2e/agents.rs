@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::support::{Api, Provider, Reply, setup_with};
+use crate::support::{Api, Provider, Reply, node_host, setup_with};
 
 const HOSTILE: &str = env!("PI_WORKER_HOSTILE_GUEST_WASM");
 const BUILT_IN: &str = env!("PI_WORKER_GUEST_WASM");
@@ -109,16 +109,11 @@ async fn upload_tar(api: &Api, agent: &str) -> (u16, Value) {
 /// Builds `examples/js-agent/agent.js` into a component with componentize-js; `None` (with a
 /// notice) when this machine has no `node`.
 fn build_js_agent(out: &Path) -> Option<Value> {
-    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-    if Command::new("node").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: `node` is not installed, so the JavaScript agent is not built or run");
-        return None;
-    }
-    let host = root.join("hosts/node");
-    assert!(
-        host.join("node_modules/@bytecodealliance/componentize-js").exists(),
-        "hosts/node has no node_modules: run `npm ci` there (./scripts/test does)"
-    );
+    let host = node_host(
+        "@bytecodealliance/componentize-js",
+        "the JavaScript agent is not built or run",
+    )?;
+    let root = host.join("../..");
     let built = Command::new("node")
         .arg("src/componentize.mjs")
         .arg(root.join("examples/js-agent/agent.js"))

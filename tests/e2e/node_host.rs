@@ -8,19 +8,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-/// The Node host's directory, or `None` (with a notice) when this machine cannot run it.
-fn node_host() -> Option<&'static Path> {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../hosts/node"));
-    if Command::new("node").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: `node` is not installed, so our guest is not run in the Node host");
-        return None;
-    }
-    assert!(
-        dir.join("node_modules/@bytecodealliance/jco").exists(),
-        "hosts/node has no node_modules: run `npm ci` there (./scripts/test does)"
-    );
-    Some(dir)
-}
+use crate::support::node_host;
 
 /// Runs `scenario` (see `hosts/node/src/run-chat.mjs`) with our guest; returns what happened.
 fn run_chat(dir: &Path, scenario: &Value) -> Value {
@@ -43,9 +31,11 @@ fn run_chat(dir: &Path, scenario: &Value) -> Value {
 
 #[test]
 fn our_guest_writes_reads_and_edits_a_file_in_the_node_host() {
-    let Some(dir) = node_host() else { return };
+    let Some(dir) = node_host("@bytecodealliance/jco", "our guest is not run in the Node host") else {
+        return;
+    };
     let result = run_chat(
-        dir,
+        &dir,
         &json!({
             "files": { "/README.md": "# demo\n" },
             "git": [

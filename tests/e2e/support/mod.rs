@@ -145,6 +145,21 @@ async fn read(response: reqwest::Response) -> (u16, Value) {
     (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
+/// `hosts/node`, with the npm `package` installed there, or `None` (with a notice naming
+/// `skipped`) when this machine has no `node`: the tests that need it are skipped then.
+pub fn node_host(package: &str, skipped: &str) -> Option<std::path::PathBuf> {
+    if std::process::Command::new("node").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: `node` is not installed, so {skipped}");
+        return None;
+    }
+    let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../hosts/node")).to_path_buf();
+    assert!(
+        dir.join("node_modules").join(package).exists(),
+        "hosts/node has no {package}: run `npm ci` there (./scripts/test does)"
+    );
+    Some(dir)
+}
+
 /// The tool results at the end of a request the fake received, as `(content, is_error)`, in
 /// either wire format (Anthropic `tool_result` blocks, or OpenAI `tool` messages).
 pub fn tool_results(request: &Value) -> Vec<(String, bool)> {
