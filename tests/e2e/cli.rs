@@ -451,16 +451,20 @@ async fn on_a_terminal_chat_reads_and_sends_until_ctrl_d_and_ctrl_c_aborts_a_cha
         })
     };
     let mut keyboard = child.stdin.take().unwrap();
-    wait_for_screen(&screen, "› ").await;
+    // Each key goes in only once the prompt is back: rustyline puts the
+    // terminal in raw mode before it prints the prompt, and a key typed in
+    // cooked mode (between chats) is read differently (^D becomes a NUL).
+    const PROMPT: &str = "› ";
+    wait_for_screen(&screen, "", PROMPT).await;
     keyboard.write_all(b"what is this?\r").unwrap();
-    wait_for_screen(&screen, "First answer.").await;
+    wait_for_screen(&screen, "First answer.", PROMPT).await;
     keyboard.write_all(b"and then?\r").unwrap();
-    wait_for_screen(&screen, "Second answer.").await;
+    wait_for_screen(&screen, "Second answer.", PROMPT).await;
     // Ctrl-C on the terminal while a chat runs aborts it, and the loop goes on.
     keyboard.write_all(b"take your time\r").unwrap();
     wait_for(|| fake.received().len() == 4).await;
     keyboard.write_all(b"\x03").unwrap();
-    wait_for_screen(&screen, "— aborted · ").await;
+    wait_for_screen(&screen, "— aborted · ", PROMPT).await;
     keyboard.write_all(b"\x04").unwrap();
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
@@ -496,15 +500,21 @@ async fn wait_for(done: impl Fn() -> bool) {
     }
 }
 
-/// Waits (up to 20 s) until the terminal shows `text`.
-async fn wait_for_screen(screen: &Mutex<String>, text: &str) {
+/// Waits (up to 20 s) until the terminal shows `first`, then `then` after it.
+async fn wait_for_screen(screen: &Mutex<String>, first: &str, then: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let shown = screen.lock().unwrap().clone();
-        if shown.contains(text) {
+        if shown
+            .find(first)
+            .is_some_and(|at| shown[at + first.len()..].contains(then))
+        {
             return;
         }
-        assert!(Instant::now() < deadline, "{text:?} never showed:\n{shown}");
+        assert!(
+            Instant::now() < deadline,
+            "{first:?} then {then:?} never showed:\n{shown}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
