@@ -52,7 +52,7 @@ impl AgentEngine {
         let engine = Engine::new(&config)?;
         spawn_epoch_ticker(&engine);
 
-        let component = load_or_compile(&engine, wasm, cache_dir)?;
+        let component = load_or_compile(&engine, wasm, cache_dir, "guest")?;
         let mut linker: Linker<ChatState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         interfaces::workspace::add_to_linker(&mut linker)?;
@@ -65,7 +65,7 @@ impl AgentEngine {
             .context("the guest does not fit the pi:worker agent-world (missing or mismatched imports)")?;
         let pre = AgentWorldPre::new(instance_pre)
             .context("the guest does not export pi:worker/agent as the agent-world describes")?;
-        let programs = Arc::new(ProgramRunner::new(&engine)?);
+        let programs = Arc::new(ProgramRunner::new(&engine, cache_dir)?);
         Ok(Self { engine, pre, programs })
     }
 
@@ -101,26 +101,32 @@ fn spawn_epoch_ticker(engine: &Engine) {
         .unwrap_or_else(|e| tracing::error!("cannot start the epoch ticker: {e}"));
 }
 
-/// The cache file name for `wasm` compiled by `engine`: named by the guest's hash and the
-/// engine's compatibility hash, so a different guest or a different Wasmtime never loads a stale
-/// file.
-fn cache_file_name(engine: &Engine, wasm: &[u8]) -> String {
+/// The cache file name for `wasm` (a `kind`: `guest`, `program`) compiled by `engine`: named by
+/// the component's hash and the engine's compatibility hash, so a different component or a
+/// different Wasmtime never loads a stale file.
+fn cache_file_name(engine: &Engine, wasm: &[u8], kind: &str) -> String {
     let mut hasher = DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
     let engine_hash = hasher.finish();
     let guest_id = crate::storage::objects::object_id(gix_object::Kind::Blob, wasm)
         .to_hex()
         .to_string();
-    format!("guest-{}-{engine_hash:016x}.cwasm", &guest_id[..16])
+    format!("{kind}-{}-{engine_hash:016x}.cwasm", &guest_id[..16])
 }
 
-/// The compiled guest: loaded from the cache when a trusted copy is there, else compiled (and
-/// cached when the cache directory is trusted). See [`cache`] for what "trusted" means.
-fn load_or_compile(engine: &Engine, wasm: &[u8], cache_dir: &Path) -> wasmtime::Result<Component> {
+/// The compiled component (a `kind`: `guest`, `program`): loaded from the cache when a trusted
+/// copy is there, else compiled (and cached when the cache directory is trusted). See [`cache`]
+/// for what "trusted" means.
+pub(crate) fn load_or_compile(
+    engine: &Engine,
+    wasm: &[u8],
+    cache_dir: &Path,
+    kind: &str,
+) -> wasmtime::Result<Component> {
     let cached = match PrivateDir::open(cache_dir) {
-        Ok(dir) => Some((dir.join(&cache_file_name(engine, wasm)), dir)),
+        Ok(dir) => Some((dir.join(&cache_file_name(engine, wasm, kind)), dir)),
         Err(e) => {
-            tracing::warn!("not using the compiled-guest cache, compiling in memory: {e}");
+            tracing::warn!("not using the compiled-{kind} cache, compiling in memory: {e}");
             None
         }
     };
@@ -134,25 +140,25 @@ fn load_or_compile(engine: &Engine, wasm: &[u8], cache_dir: &Path) -> wasmtime::
                 #[allow(unsafe_code, reason = "loading our own precompiled guest from a private cache")]
                 match unsafe { Component::deserialize(engine, &bytes) } {
                     Ok(component) => {
-                        tracing::info!(path = %path.display(), "loaded the compiled guest from the cache");
+                        tracing::info!(path = %path.display(), "loaded the compiled {kind} from the cache");
                         return Ok(component);
                     }
-                    Err(e) => tracing::warn!(path = %path.display(), "ignoring unusable cached guest: {e}"),
+                    Err(e) => tracing::warn!(path = %path.display(), "ignoring unusable cached {kind}: {e}"),
                 }
             }
             Ok(None) => {}
-            Err(e) => tracing::warn!("not loading the cached guest, compiling it again: {e}"),
+            Err(e) => tracing::warn!("not loading the cached {kind}, compiling it again: {e}"),
         }
     }
     let started = std::time::Instant::now();
     let compiled = engine
         .precompile_component(wasm)
-        .context("the guest is not a valid component")?;
-    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "compiled the guest");
+        .with_context(|| format!("the {kind} is not a valid component"))?;
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "compiled the {kind}");
     if let Some((path, dir)) = &cached
         && let Err(e) = dir.write(path, &compiled)
     {
-        tracing::warn!(path = %path.display(), "cannot cache the compiled guest: {e}");
+        tracing::warn!(path = %path.display(), "cannot cache the compiled {kind}: {e}");
     }
     #[allow(unsafe_code, reason = "the bytes were produced by this engine a moment ago")]
     // SAFETY: `compiled` comes straight from `precompile_component` on this engine.

@@ -12,7 +12,16 @@ const PROGRAM: &str = env!("PI_WORKER_RUN_PROGRAM_WASM");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_tool_runs_workspace_programs_within_their_limits() {
-    let args = ["--run-cpu-secs", "1", "--run-memory-mib", "32", "--run-output-kib", "1"];
+    let args = [
+        "--run-cpu-secs",
+        "1",
+        "--run-memory-mib",
+        "32",
+        "--run-output-kib",
+        "1",
+        "--max-workspace-bytes",
+        "8000000",
+    ];
     let (fake, _server, api) = setup_with(Provider::Anthropic, vec![], &args).await;
     let s = api.new_session().await;
     let wasm = std::fs::read(PROGRAM).expect("the run program was built");
@@ -98,6 +107,58 @@ async fn run_tool_runs_workspace_programs_within_their_limits() {
     assert!(status.contains("out/"), "{status}");
     let (read, _) = call(&fake, &api, &s, "read", json!({ "path": "out/result.txt" })).await;
     assert!(read.starts_with("done"), "{read}");
+
+    // The next run sees the workspace as it is now, edits by the agent included, and a rename
+    // and a removal land as such.
+    call(
+        &fake,
+        &api,
+        &s,
+        "write",
+        json!({ "path": "out/b.txt", "content": "agent" }),
+    )
+    .await;
+    let (out, err) = call(
+        &fake,
+        &api,
+        &s,
+        "run",
+        json!({ "command": "./tools/prog.wasm mv out/b.txt out/c.txt" }),
+    )
+    .await;
+    assert!(!err && out.contains("Changed: /out/b.txt, /out/c.txt"), "{out}");
+    let (out, err) = call(
+        &fake,
+        &api,
+        &s,
+        "run",
+        json!({ "command": "./tools/prog.wasm rm out/result.txt" }),
+    )
+    .await;
+    assert!(!err && out.contains("Changed: /out/result.txt"), "{out}");
+    let (files, _) = call(&fake, &api, &s, "ls", json!({ "path": "out" })).await;
+    assert_eq!(files.trim(), "c.txt", "{files}");
+    let (read, _) = call(&fake, &api, &s, "read", json!({ "path": "out/c.txt" })).await;
+    assert!(read.starts_with("agent"), "{read}");
+
+    // A program cannot fill the disk: its writes stop with "no space" where the workspace's byte
+    // quota (8 MB, of which the program takes 0.2) would be passed, and what it wrote is stored.
+    let (out, err) = call(
+        &fake,
+        &api,
+        &s,
+        "run",
+        json!({ "command": "./tools/prog.wasm fill big.bin" }),
+    )
+    .await;
+    assert!(!err, "{out}");
+    assert!(out.contains("stopped after 7 MiB"), "{out}");
+    assert!(out.contains("writes past the workspace's quota were refused"), "{out}");
+    assert!(out.contains("Changed: /big.bin"), "{out}");
+    assert_eq!(
+        api.info(&s).await["totalBytes"].as_u64().map(|b| b > 7 << 20),
+        Some(true)
+    );
 
     // Reading outside `/` and opening a socket are refused.
     let (out, err) = call(&fake, &api, &s, "run", json!({ "command": "./tools/prog.wasm escape" })).await;

@@ -1,8 +1,9 @@
 //! `pi:worker/process`: programs run over the session's workspace (see [`crate::program`]).
 //!
-//! A run reads the program and the workspace in one read transaction, writes the files into a
-//! private temporary directory, runs the program there, and stores what it changed in one write
-//! transaction: all of it, or (a quota, a refused path) none of it.
+//! A run holds its session's directory (see [`crate::program::workdir`]) from start to end. It
+//! reads the program and brings the directory in step with the workspace in one read
+//! transaction, runs the program there, and stores what it changed in one write transaction:
+//! all of it, or (a quota, a refused path) none of it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,8 +13,8 @@ use wasmtime::component::{HasData, Linker};
 
 use crate::abort::AbortSignal;
 use crate::bindings::pi::worker::process::{self as wit, Host};
-use crate::program::tree;
-use crate::program::{LiveOutput, ProgramError, ProgramExit, ProgramRunner, RunLimits};
+use crate::program::workdir;
+use crate::program::{LiveOutput, ProgramError, ProgramExit, ProgramRunner, RunLimits, WriteBudget};
 use crate::storage::objects::object_id;
 use crate::storage::path::normalize;
 use crate::storage::{FsError, SessionDb};
@@ -68,22 +69,30 @@ impl Host for ProcessCtxView<'_> {
             Ok(path) => path,
             Err(e) => return Ok(Err(wit::RunError::NotFound(format!("{program}: {e}")))),
         };
-        let dir = tempfile::Builder::new().prefix("pi-worker-run-").tempdir()?;
+        let runner = self.ctx.runner.clone();
+        let workdir = runner.workdirs().get(self.db.path());
+        let mut workdir = workdir.lock().await;
         let prepared = self.db.read(|s| {
             let wasm = s.worktree().read(&path)?;
-            let before = tree::materialise(s, dir.path())?;
-            Ok::<_, FsError>((wasm, before))
+            workdir.sync(s)?;
+            Ok::<_, FsError>((wasm, s.worktree().stats()?))
         });
-        let (wasm, before) = match prepared {
-            Ok(prepared) => prepared,
+        let (wasm, stats) = match prepared {
+            Ok(wasm) => wasm,
             Err(FsError::NotFound(_) | FsError::NotAFile(_)) => return Ok(Err(wit::RunError::NotFound(path))),
             Err(e) => return Err(e.into()),
         };
-        let runner = self.ctx.runner.clone();
-        let component = match runner.component(object_id(Kind::Blob, &wasm), &wasm) {
+        let id = object_id(Kind::Blob, &wasm);
+        let component = match runner.component(id, wasm.into(), false).await {
             Ok(component) => component,
             Err(e) => return Ok(Err(wit::RunError::NotRunnable(e.to_string()))),
         };
+        // What the workspace's quotas leave: within it, what the program writes can be stored.
+        let options = self.db.options();
+        let budget = WriteBudget::new(
+            options.max_workspace_bytes.saturating_sub(stats.total_bytes),
+            options.max_workspace_files.saturating_sub(stats.file_count),
+        );
         let mut limits = self.ctx.limits;
         if request.timeout_ms > 0 {
             limits.max_wall = limits.max_wall.min(Duration::from_millis(request.timeout_ms));
@@ -92,8 +101,9 @@ impl Host for ProcessCtxView<'_> {
             .run(
                 &component,
                 &request.argv,
-                dir.path(),
+                workdir.path(),
                 limits,
+                budget,
                 self.live.clone(),
                 &self.abort,
             )
@@ -104,16 +114,27 @@ impl Host for ProcessCtxView<'_> {
             Err(e @ ProgramError::Directory(_)) => return Err(e.into()),
         };
         self.ctx.ran += run.elapsed;
-        let changes = tree::changes(dir.path(), &before)?;
+        let changes = match workdir.changes(&run.log) {
+            Ok(changes) => changes,
+            Err(e) => {
+                workdir.discard();
+                return Err(e.into());
+            }
+        };
         let stored = if changes.is_empty() {
             Ok(())
         } else {
-            self.db.write(|s| tree::apply(s, &changes))
+            self.db.write(|s| workdir::apply(s, &changes))
         };
         match stored {
-            Ok(()) => {}
-            Err(e @ FsError::Storage(_)) => return Err(e.into()),
-            Err(e) => return Ok(Err(wit::RunError::WriteBack(e.to_string()))),
+            Ok(()) => workdir.stored(&changes),
+            Err(e) => {
+                workdir.discard();
+                match e {
+                    FsError::Storage(_) => return Err(e.into()),
+                    e => return Ok(Err(wit::RunError::WriteBack(e.to_string()))),
+                }
+            }
         }
         Ok(Ok(wit::Outcome {
             exit: match run.exit {

@@ -1,28 +1,37 @@
 //! Programs the agent runs over its workspace: WASI commands (`wasi:cli/command` components) in
 //! their own store, with their own limits, and the workspace as their preopened `/`.
 //!
-//! One [`ProgramRunner`] per engine: it links WASI once and keeps each program compiled, by the
-//! blob id of its bytes, so a second run of the same file skips compilation. A run
+//! One [`ProgramRunner`] per engine: it links WASI once (its filesystem watched, see
+//! [`filesystem`]) and keeps each program compiled, by the blob id of its bytes, so a second
+//! run of the same file skips compilation; the built-in programs are also cached compiled on
+//! disk. Compiling runs on a blocking thread, never on the runtime's workers. A run
 //! ([`ProgramRunner::run`]) gets a fresh store: no network (sockets and name lookup refused),
 //! env `PWD=/`, `HOME=/`, `TERM=dumb`, stdout and stderr into one [`CapturedOutput`], a memory
-//! cap, a CPU budget in epoch ticks (yielding to other tasks every tick) and a wall-clock
-//! timeout.
+//! cap, a CPU budget in epoch ticks (yielding to other tasks every tick), a wall-clock timeout
+//! and a [`WriteBudget`]. Its session's directory comes from the runner's [`Workdirs`].
 
+pub mod filesystem;
 mod output;
-pub mod tree;
+pub mod workdir;
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::sync::{Mutex, PoisonError};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use gix_hash::ObjectId;
-use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::component::{Component, HasData, Linker, ResourceTable};
 use wasmtime::{Engine, ResourceLimiter, Store, UpdateDeadline};
+use wasmtime_wasi::filesystem::WasiFilesystemCtxView;
+use wasmtime_wasi::p2::OutputStream as _;
 use wasmtime_wasi::p2::bindings::Command;
+use wasmtime_wasi::p2::bindings::filesystem::types as wasi_fs;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
 
+use self::filesystem::WatchedFilesystem;
+pub use self::filesystem::{WriteBudget, WriteLog};
 pub use self::output::{CapturedOutput, LiveOutput};
+pub use self::workdir::{Workdir, Workdirs};
 use crate::abort::AbortSignal;
 use crate::engine::EPOCH_TICK;
 
@@ -71,7 +80,7 @@ pub enum ProgramExit {
 }
 
 /// What a run produced.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ProgramRun {
     /// How it ended.
     pub exit: ProgramExit,
@@ -81,6 +90,8 @@ pub struct ProgramRun {
     pub output_truncated: bool,
     /// Wall-clock time of the run (not of compiling it).
     pub elapsed: Duration,
+    /// The paths it may have changed.
+    pub log: WriteLog,
 }
 
 /// Why a program could not start.
@@ -99,6 +110,8 @@ pub struct ProgramRunner {
     engine: Engine,
     linker: Linker<ProgramState>,
     compiled: Mutex<HashMap<ObjectId, Component>>,
+    cache_dir: PathBuf,
+    workdirs: Workdirs,
 }
 
 impl std::fmt::Debug for ProgramRunner {
@@ -108,24 +121,52 @@ impl std::fmt::Debug for ProgramRunner {
 }
 
 impl ProgramRunner {
-    /// A runner on `engine` (which must have epoch interruption on), with WASI linked.
-    pub fn new(engine: &Engine) -> wasmtime::Result<Self> {
+    /// A runner on `engine` (which must have epoch interruption on), with WASI linked; the
+    /// built-in programs are cached compiled in `cache_dir` (see [`crate::engine`]'s cache).
+    pub fn new(engine: &Engine, cache_dir: &Path) -> wasmtime::Result<Self> {
         let mut linker = Linker::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        // The same filesystem, watched: replaces the definitions just added.
+        linker.allow_shadowing(true);
+        wasi_fs::add_to_linker::<ProgramState, Watched>(&mut linker, ProgramState::filesystem)?;
+        linker.allow_shadowing(false);
         Ok(Self {
             engine: engine.clone(),
             linker,
             compiled: Mutex::new(HashMap::new()),
+            cache_dir: cache_dir.to_path_buf(),
+            workdirs: Workdirs::new()?,
         })
     }
 
-    /// The program whose bytes are `wasm` (blob `id`), compiled once per runner.
-    pub fn component(&self, id: ObjectId, wasm: &[u8]) -> Result<Component, ProgramError> {
+    /// The sessions' directories.
+    pub fn workdirs(&self) -> &Workdirs {
+        &self.workdirs
+    }
+
+    /// The program whose bytes are `wasm` (blob `id`), compiled once per runner, on a blocking
+    /// thread. A built-in program (`cache_on_disk`) is also kept compiled on disk.
+    pub async fn component(
+        &self,
+        id: ObjectId,
+        wasm: Arc<[u8]>,
+        cache_on_disk: bool,
+    ) -> Result<Component, ProgramError> {
         if let Some(component) = self.cached(id) {
             return Ok(component);
         }
         let not_runnable = |e: wasmtime::Error| ProgramError::NotRunnable(format!("{e:#}"));
-        let component = Component::new(&self.engine, wasm).map_err(not_runnable)?;
+        let (engine, cache_dir) = (self.engine.clone(), self.cache_dir.clone());
+        let component = tokio::task::spawn_blocking(move || {
+            if cache_on_disk {
+                crate::engine::load_or_compile(&engine, &wasm, &cache_dir, "program")
+            } else {
+                Component::new(&engine, &wasm)
+            }
+        })
+        .await
+        .map_err(|e| ProgramError::NotRunnable(format!("compiling the program failed: {e}")))?
+        .map_err(not_runnable)?;
         // A component that imports more than WASI, or exports no `wasi:cli/run`, fails here.
         let pre = self.linker.instantiate_pre(&component).map_err(not_runnable)?;
         wasmtime_wasi::p2::bindings::CommandPre::new(pre).map_err(not_runnable)?;
@@ -147,13 +188,16 @@ impl ProgramRunner {
     }
 
     /// Runs `component` with `argv`, `dir` preopened as `/` read-write, to its end or a limit;
-    /// its output also goes to `live` as it is written; `abort` stops it.
+    /// its output also goes to `live` as it is written; `abort` stops it; its writes are
+    /// charged to `budget`.
+    #[allow(clippy::too_many_arguments, reason = "each is one independent part of a run")]
     pub async fn run(
         &self,
         component: &Component,
         argv: &[String],
         dir: &Path,
         limits: RunLimits,
+        budget: Arc<WriteBudget>,
         live: Option<LiveOutput>,
         abort: &AbortSignal,
     ) -> Result<ProgramRun, ProgramError> {
@@ -175,14 +219,15 @@ impl ProgramRunner {
                 max_bytes: limits.max_memory_bytes,
                 hit: false,
             },
+            log: WriteLog::new(budget.clone()),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.memory);
-        let budget = limits.max_cpu.as_nanos() / EPOCH_TICK.as_nanos().max(1);
+        let cpu_ticks = limits.max_cpu.as_nanos() / EPOCH_TICK.as_nanos().max(1);
         let mut ticks: u128 = 0;
         store.epoch_deadline_callback(move |_| {
             ticks += 1;
-            if ticks > budget {
+            if ticks > cpu_ticks {
                 return Err(CpuLimitExceeded.into());
             }
             Ok(UpdateDeadline::Yield(1))
@@ -199,6 +244,11 @@ impl ProgramRunner {
             () = abort.aborted() => None,
         };
         let elapsed = started.elapsed();
+        if budget.refused() {
+            // wasi-libc reports the refusal as a plain I/O error: say what it was.
+            let notice = "pi-worker: writes past the workspace's quota were refused (no space left)\n";
+            drop(output.as_stream("stderr").write(notice.into()));
+        }
         let exit = match ended {
             None => ProgramExit::Aborted,
             Some(Err(_)) => ProgramExit::Timeout,
@@ -215,6 +265,7 @@ impl ProgramRunner {
             output,
             output_truncated,
             elapsed,
+            log: store.into_data().log,
         })
     }
 }
@@ -242,11 +293,31 @@ fn exit_of(e: &wasmtime::Error, memory_hit: bool) -> ProgramExit {
 #[error("program CPU time limit exceeded")]
 struct CpuLimitExceeded;
 
-/// A program's store: its WASI context and its memory cap.
+/// A program's store: its WASI context, its memory cap and what it wrote.
 struct ProgramState {
     wasi: WasiCtx,
     table: ResourceTable,
     memory: MemoryLimit,
+    log: WriteLog,
+}
+
+impl ProgramState {
+    fn filesystem(&mut self) -> WatchedFilesystem<'_> {
+        WatchedFilesystem {
+            inner: WasiFilesystemCtxView {
+                ctx: self.wasi.filesystem(),
+                table: &mut self.table,
+            },
+            log: &mut self.log,
+        }
+    }
+}
+
+/// [`HasData`] marker for the watched `wasi:filesystem/types`.
+struct Watched;
+
+impl HasData for Watched {
+    type Data<'a> = WatchedFilesystem<'a>;
 }
 
 impl WasiView for ProgramState {

@@ -290,6 +290,11 @@ impl SessionDb {
     pub fn options(&self) -> StorageOptions {
         self.options
     }
+
+    /// The database file's path: the session's identity on this server.
+    pub fn path(&self) -> &Path {
+        &self.db_path
+    }
 }
 
 /// Whether the WAL and shared-memory files stay when the last connection closes (SQLite's

@@ -1,8 +1,8 @@
 //! A WASI command the end-to-end tests run with the `run` tool. Its first argument says what to
-//! do: `hello NAME` (print to stdout and stderr), `write PATH TEXT` (write a file), `flood N`
-//! (print N lines), `exit CODE`,
-//! `spin` (loop forever), `hoard` (allocate without bound), `escape` (read outside `/`, open a
-//! socket, and say what happened).
+//! do: `hello NAME` (print to stdout and stderr), `write PATH TEXT` (write a file), `mv FROM TO`,
+//! `rm PATH`, `fill PATH` (write 1 MiB chunks until a write fails, and say why), `flood N`
+//! (print N lines), `exit CODE`, `spin` (loop forever), `hoard` (allocate without bound),
+//! `escape` (read outside `/`, open a socket, and say what happened).
 
 use std::io::Write;
 
@@ -22,6 +22,18 @@ fn main() {
             }
             std::fs::write(path, arg(3)).expect("write");
             println!("wrote {}", arg(2));
+        }
+        "mv" => std::fs::rename(arg(2), arg(3)).expect("rename"),
+        "rm" => std::fs::remove_file(arg(2)).expect("remove"),
+        "fill" => {
+            let mut file = std::fs::File::create(arg(2)).expect("create");
+            let chunk = vec![b'x'; 1 << 20];
+            for written in 0.. {
+                if let Err(e) = file.write_all(&chunk).and_then(|()| file.flush()) {
+                    println!("stopped after {written} MiB: {e}");
+                    break;
+                }
+            }
         }
         "flood" => {
             for i in 0..arg(2).parse().unwrap_or(0) {

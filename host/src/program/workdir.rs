@@ -1,0 +1,272 @@
+//! The workspace as a directory for programs: one directory per session, kept in step with the
+//! workspace by blob ids, so a run writes only the files that changed since the last one.
+//!
+//! A program sees a real directory (wasmtime-wasi's `wasi:filesystem` over `cap-std`, which
+//! refuses any path that leaves it). Before a run, [`Workdir::sync`] compares the workspace's
+//! files (path → blob id) with what the directory holds and writes or removes the difference.
+//! After it, [`Workdir::changes`] reads back only the paths the program's [`WriteLog`] names,
+//! and returns each file whose bytes differ from its blob (or that is new, or gone) as a change
+//! for the workspace store to apply in one transaction.
+//!
+//! The directories live under one private temporary directory per runner, removed with it; the
+//! least recently used are dropped past [`MAX_WORKDIRS`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use gix_hash::ObjectId;
+use gix_object::Kind;
+
+use super::filesystem::{WriteLog, is_within};
+use crate::storage::objects::object_id;
+use crate::storage::{FsError, Stores};
+
+/// Session directories kept at once; the least recently used beyond it are removed.
+pub const MAX_WORKDIRS: usize = 16;
+
+/// A change a program made to a file, by workspace path (`/src/a.ts`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileChange {
+    /// Created or rewritten with these bytes.
+    Write(String, Vec<u8>),
+    /// Deleted.
+    Remove(String),
+}
+
+impl FileChange {
+    /// The workspace path it is about.
+    pub fn path(&self) -> &str {
+        match self {
+            Self::Write(path, _) | Self::Remove(path) => path,
+        }
+    }
+}
+
+/// Applies `changes` to the working tree (quotas and path rules apply as for any write).
+pub fn apply(stores: Stores<'_>, changes: &[FileChange]) -> Result<(), FsError> {
+    let worktree = stores.worktree();
+    for change in changes {
+        match change {
+            FileChange::Write(path, bytes) => drop(worktree.write(path, bytes)?),
+            FileChange::Remove(path) => worktree.remove(path, false)?,
+        }
+    }
+    Ok(())
+}
+
+/// The sessions' directories, by session (its database's path).
+#[derive(Debug)]
+pub struct Workdirs {
+    root: tempfile::TempDir,
+    open: Mutex<Open>,
+}
+
+#[derive(Debug, Default)]
+struct Open {
+    dirs: HashMap<PathBuf, (Arc<tokio::sync::Mutex<Workdir>>, u64)>,
+    clock: u64,
+}
+
+impl Workdirs {
+    /// An empty set, in a new private temporary directory.
+    pub fn new() -> io::Result<Self> {
+        Ok(Self {
+            root: tempfile::Builder::new().prefix("pi-worker-programs-").tempdir()?,
+            open: Mutex::default(),
+        })
+    }
+
+    /// The directory of the session whose database is `session` (made, empty, on first use).
+    /// Lock it from [`Workdir::sync`] to the write-back: one run at a time per session.
+    pub fn get(&self, session: &Path) -> Arc<tokio::sync::Mutex<Workdir>> {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        open.clock += 1;
+        let now = open.clock;
+        if let Some((dir, used)) = open.dirs.get_mut(session) {
+            *used = now;
+            return dir.clone();
+        }
+        if open.dirs.len() >= MAX_WORKDIRS
+            && let Some(oldest) = open
+                .dirs
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| k.clone())
+        {
+            // A run still holding it keeps it until it ends; its directory goes with it.
+            open.dirs.remove(&oldest);
+        }
+        let dir = Arc::new(tokio::sync::Mutex::new(Workdir {
+            dir: self.root.path().join(now.to_string()),
+            files: BTreeMap::new(),
+            stale: true,
+        }));
+        open.dirs.insert(session.to_path_buf(), (dir.clone(), now));
+        dir
+    }
+}
+
+/// One session's directory and what it holds.
+#[derive(Debug)]
+pub struct Workdir {
+    dir: PathBuf,
+    /// What the directory holds: git path → blob.
+    files: BTreeMap<String, ObjectId>,
+    /// The directory may hold something `files` does not say (never synced, or a program's
+    /// changes were not stored): the next sync starts it afresh.
+    stale: bool,
+}
+
+/// What a [`Workdir::sync`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Synced {
+    /// Files written into the directory.
+    pub written: usize,
+    /// Files removed from it.
+    pub removed: usize,
+}
+
+impl Workdir {
+    /// The directory, to preopen as the program's `/`.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Brings the directory in step with the workspace: writes the files whose blob differs
+    /// from what it holds, removes the ones the workspace no longer has.
+    pub fn sync(&mut self, stores: Stores<'_>) -> Result<Synced, FsError> {
+        let now = stores.worktree().files()?;
+        if !self.stale {
+            match self.sync_from(stores, &now) {
+                Ok(synced) => return Ok(synced),
+                // Something the program left in the way (a directory where a file now goes):
+                // start afresh.
+                Err(FsError::Refused(e)) => tracing::debug!("rebuilding a program directory: {e}"),
+                Err(e) => return Err(e),
+            }
+        }
+        self.stale = true;
+        match std::fs::remove_dir_all(&self.dir) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(io_fault("", &e)),
+            _ => {}
+        }
+        std::fs::create_dir_all(&self.dir).map_err(|e| io_fault("", &e))?;
+        self.files.clear();
+        self.sync_from(stores, &now)
+    }
+
+    fn sync_from(&mut self, stores: Stores<'_>, now: &crate::storage::Snapshot) -> Result<Synced, FsError> {
+        // Until it is done, the directory is neither what `files` says nor the workspace.
+        self.stale = true;
+        let mut synced = Synced::default();
+        for path in self.files.keys().filter(|p| !now.contains_key(*p)) {
+            match std::fs::remove_file(self.dir.join(path)) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(io_fault(path, &e)),
+                _ => synced.removed += 1,
+            }
+        }
+        let worktree = stores.worktree();
+        for (path, file) in now {
+            if self.files.get(path) == Some(&file.id) {
+                continue;
+            }
+            let bytes = worktree.read(&format!("/{path}"))?;
+            let target = self.dir.join(path);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| io_fault(path, &e))?;
+            }
+            std::fs::write(&target, bytes).map_err(|e| io_fault(path, &e))?;
+            synced.written += 1;
+        }
+        self.files = now.iter().map(|(path, file)| (path.clone(), file.id)).collect();
+        self.stale = false;
+        Ok(synced)
+    }
+
+    /// What differs, at the paths `log` names, between the directory now and what it held
+    /// after [`Workdir::sync`], in path order. Only regular files count: directories follow
+    /// from files, other kinds are ignored.
+    pub fn changes(&self, log: &WriteLog) -> io::Result<Vec<FileChange>> {
+        let scopes = log.touched().unwrap_or_else(|| vec![""]);
+        let mut out = BTreeMap::new();
+        for scope in scopes {
+            let mut now = BTreeMap::new();
+            let at = self.dir.join(scope);
+            match std::fs::symlink_metadata(&at) {
+                Ok(meta) if meta.is_dir() => collect_files(&at, scope, &mut now)?,
+                Ok(meta) if meta.is_file() => drop(now.insert(scope.to_string(), std::fs::read(&at)?)),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory => {}
+                Err(e) => return Err(e),
+            }
+            for (path, bytes) in now.iter() {
+                if self.files.get(path) != Some(&object_id(Kind::Blob, bytes)) {
+                    out.insert(path.clone(), FileChange::Write(format!("/{path}"), bytes.clone()));
+                }
+            }
+            for path in self
+                .files
+                .keys()
+                .filter(|p| is_within(p, scope) && !now.contains_key(*p))
+            {
+                out.insert(path.clone(), FileChange::Remove(format!("/{path}")));
+            }
+        }
+        Ok(out.into_values().collect())
+    }
+
+    /// Records that `changes` were stored: the directory now holds what the workspace does.
+    pub fn stored(&mut self, changes: &[FileChange]) {
+        for change in changes {
+            let path = change.path().trim_start_matches('/').to_string();
+            match change {
+                FileChange::Write(_, bytes) => drop(self.files.insert(path, object_id(Kind::Blob, bytes))),
+                FileChange::Remove(_) => drop(self.files.remove(&path)),
+            }
+        }
+    }
+
+    /// Records that a program's changes were not stored: the directory holds what the
+    /// workspace does not, and the next sync starts afresh.
+    pub fn discard(&mut self) {
+        self.stale = true;
+    }
+}
+
+impl Drop for Workdir {
+    fn drop(&mut self) {
+        match std::fs::remove_dir_all(&self.dir) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                tracing::warn!(dir = %self.dir.display(), "cannot remove a program directory: {e}");
+            }
+            _ => {}
+        }
+    }
+}
+
+fn collect_files(dir: &Path, prefix: &str, out: &mut BTreeMap<String, Vec<u8>>) -> io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        let path = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            collect_files(&entry.path(), &path, out)?;
+        } else if kind.is_file() {
+            out.insert(path, std::fs::read(entry.path())?);
+        }
+    }
+    Ok(())
+}
+
+fn io_fault(path: &str, e: &io::Error) -> FsError {
+    FsError::Refused(format!("cannot prepare {path} for the program: {e}"))
+}
