@@ -224,11 +224,11 @@ impl ProcessView for ChatState {
         let live = match (&self.session.events, &self.session.tool_call) {
             (Some(events), Some(id)) => {
                 let (events, id) = (events.clone(), id.clone());
-                let live: LiveOutput = Arc::new(move |stream, bytes| {
+                let live: LiveOutput = Arc::new(move |stream, text| {
                     events.emit(ChatEvent::ToolOutput {
                         id: id.clone(),
                         stream,
-                        text: String::from_utf8_lossy(bytes).into_owned(),
+                        text: text.to_string(),
                     });
                 });
                 Some(live)
