@@ -17,7 +17,7 @@
   function errorText(error) {
     const stack = typeof error.stack === "string" && error.stack.length > 0 ? error.stack : "";
     let head = `${error.name ?? "Error"}`;
-    if (error.code !== undefined && !head.includes("[")) head += ` [${error.code}]`;
+    if (typeof error.code === "string" && error.code.startsWith("ERR_") && !head.includes("[")) head += ` [${error.code}]`;
     head += error.message ? `: ${error.message}` : "";
     const frames = stack.split("\n").filter((line) => /^\s+at /.test(line));
     return frames.length ? head + "\n" + frames.join("\n") : head;

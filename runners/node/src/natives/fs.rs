@@ -3,7 +3,7 @@
 //! prefix into `err.code`.
 
 use std::io::{self, ErrorKind};
-use std::path::Path;
+use std::path::PathBuf;
 
 use boa_engine::object::ObjectInitializer;
 use boa_engine::object::builtins::{JsArray, JsArrayBuffer};
@@ -11,17 +11,32 @@ use boa_engine::property::Attribute;
 use boa_engine::{Context, JsError, JsNativeError, JsResult, JsString, JsValue, js_string};
 
 use super::arg;
+use crate::resolve::absolute;
+
+/// Argument `index` as a path: the text the script gave (for messages) and the absolute path
+/// (relative paths are resolved against the working directory, which WASI leaves to us).
+fn path_arg(args: &[JsValue], index: usize, context: &mut Context) -> JsResult<(String, PathBuf)> {
+    let text: String = arg(args, index, context)?;
+    let path = absolute(text.as_ref());
+    Ok((text, path))
+}
 
 /// Node's error code and description for an I/O error.
-fn code(error: &io::Error) -> (&'static str, &'static str) {
+fn code(error: &io::Error) -> (&'static str, String) {
+    let (code, description) = known_code(error);
+    (code, description.map_or_else(|| error.to_string(), str::to_string))
+}
+
+/// The code and node's description of the common errors.
+fn known_code(error: &io::Error) -> (&'static str, Option<&'static str>) {
     match error.kind() {
-        ErrorKind::NotFound => ("ENOENT", "no such file or directory"),
-        ErrorKind::AlreadyExists => ("EEXIST", "file already exists"),
-        ErrorKind::PermissionDenied => ("EACCES", "permission denied"),
-        ErrorKind::DirectoryNotEmpty => ("ENOTEMPTY", "directory not empty"),
-        ErrorKind::NotADirectory => ("ENOTDIR", "not a directory"),
-        ErrorKind::IsADirectory => ("EISDIR", "illegal operation on a directory"),
-        _ => ("EIO", "i/o error"),
+        ErrorKind::NotFound => ("ENOENT", Some("no such file or directory")),
+        ErrorKind::AlreadyExists => ("EEXIST", Some("file already exists")),
+        ErrorKind::PermissionDenied => ("EACCES", Some("permission denied")),
+        ErrorKind::DirectoryNotEmpty => ("ENOTEMPTY", Some("directory not empty")),
+        ErrorKind::NotADirectory => ("ENOTDIR", Some("not a directory")),
+        ErrorKind::IsADirectory => ("EISDIR", Some("illegal operation on a directory")),
+        _ => ("EIO", None),
     }
 }
 
@@ -35,9 +50,9 @@ fn fs_error(error: &io::Error, syscall: &str, path: &str) -> JsError {
 
 /// `readFile(path, binary)`: the file as a string, or as an `ArrayBuffer` when `binary`.
 pub fn read_file(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let path: String = arg(args, 0, context)?;
+    let (path, file) = path_arg(args, 0, context)?;
     let binary: bool = arg(args, 1, context)?;
-    let bytes = std::fs::read(&path).map_err(|e| fs_error(&e, "open", &path))?;
+    let bytes = std::fs::read(&file).map_err(|e| fs_error(&e, "open", &path))?;
     if binary {
         return bytes_to_buffer(&bytes, context);
     }
@@ -63,7 +78,7 @@ pub fn value_to_bytes(value: &JsValue, context: &mut Context) -> JsResult<Vec<u8
 
 /// `writeFile(path, data, append)`: data is a string or an `ArrayBuffer`.
 pub fn write_file(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let path: String = arg(args, 0, context)?;
+    let (path, file) = path_arg(args, 0, context)?;
     let data = value_to_bytes(args.get(1).unwrap_or(&JsValue::undefined()), context)?;
     let append: bool = arg(args, 2, context)?;
     let result = if append {
@@ -71,10 +86,10 @@ pub fn write_file(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsRes
         std::fs::OpenOptions::new()
             .append(true)
             .create(true)
-            .open(&path)
+            .open(&file)
             .and_then(|mut file| file.write_all(&data))
     } else {
-        std::fs::write(&path, data)
+        std::fs::write(&file, data)
     };
     result.map_err(|e| fs_error(&e, "open", &path))?;
     Ok(JsValue::undefined())
@@ -82,14 +97,14 @@ pub fn write_file(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsRes
 
 /// `exists(path)`.
 pub fn exists(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let path: String = arg(args, 0, context)?;
-    Ok(Path::new(&path).exists().into())
+    let (_, file) = path_arg(args, 0, context)?;
+    Ok(file.exists().into())
 }
 
 /// `readdir(path)`: the entry names, sorted.
 pub fn readdir(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let path: String = arg(args, 0, context)?;
-    let entries = std::fs::read_dir(&path).map_err(|e| fs_error(&e, "scandir", &path))?;
+    let (path, file) = path_arg(args, 0, context)?;
+    let entries = std::fs::read_dir(&file).map_err(|e| fs_error(&e, "scandir", &path))?;
     let mut names: Vec<String> = entries
         .filter_map(Result::ok)
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
@@ -101,12 +116,12 @@ pub fn readdir(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult
 
 /// `mkdir(path, recursive)`.
 pub fn mkdir(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let path: String = arg(args, 0, context)?;
+    let (path, file) = path_arg(args, 0, context)?;
     let recursive: bool = arg(args, 1, context)?;
     let result = if recursive {
-        std::fs::create_dir_all(&path)
+        std::fs::create_dir_all(&file)
     } else {
-        std::fs::create_dir(&path)
+        std::fs::create_dir(&file)
     };
     result.map_err(|e| fs_error(&e, "mkdir", &path))?;
     Ok(JsValue::undefined())
@@ -114,8 +129,8 @@ pub fn mkdir(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<J
 
 /// `stat(path)`: `{ kind: "file" | "directory" | "other", size, mtimeMs }`.
 pub fn stat(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let path: String = arg(args, 0, context)?;
-    let metadata = std::fs::metadata(&path).map_err(|e| fs_error(&e, "stat", &path))?;
+    let (path, file) = path_arg(args, 0, context)?;
+    let metadata = std::fs::metadata(&file).map_err(|e| fs_error(&e, "stat", &path))?;
     let kind = if metadata.is_file() {
         js_string!("file")
     } else if metadata.is_dir() {
@@ -138,13 +153,13 @@ pub fn stat(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<Js
 
 /// `rm(path, recursive, force)`: removes a file, or a directory when `recursive`.
 pub fn rm(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let path: String = arg(args, 0, context)?;
+    let (path, file) = path_arg(args, 0, context)?;
     let recursive: bool = arg(args, 1, context)?;
     let force: bool = arg(args, 2, context)?;
-    let result = match std::fs::symlink_metadata(&path) {
-        Ok(m) if m.is_dir() && recursive => std::fs::remove_dir_all(&path),
+    let result = match std::fs::symlink_metadata(&file) {
+        Ok(m) if m.is_dir() && recursive => std::fs::remove_dir_all(&file),
         Ok(m) if m.is_dir() => Err(io::Error::from(ErrorKind::IsADirectory)),
-        Ok(_) => std::fs::remove_file(&path),
+        Ok(_) => std::fs::remove_file(&file),
         Err(e) => Err(e),
     };
     match result {
@@ -155,8 +170,8 @@ pub fn rm(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsVa
 
 /// `rename(from, to)`.
 pub fn rename(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsValue> {
-    let from: String = arg(args, 0, context)?;
-    let to: String = arg(args, 1, context)?;
-    std::fs::rename(&from, &to).map_err(|e| fs_error(&e, "rename", &from))?;
+    let (from, from_file) = path_arg(args, 0, context)?;
+    let (_, to_file) = path_arg(args, 1, context)?;
+    std::fs::rename(&from_file, &to_file).map_err(|e| fs_error(&e, "rename", &from))?;
     Ok(JsValue::undefined())
 }
