@@ -3,7 +3,8 @@
 /// The bootstrap: a function taking the natives and returning the bridge object.
 pub const BOOTSTRAP: &str = include_str!("js/bootstrap.js");
 
-/// Builtin modules by name; each source is a factory `(function (pw, load) { ... })`.
+/// Builtin modules by name; each source is a factory `(function (pw, load) { ... })`. Names
+/// starting with `internal/` are only reachable from other builtins.
 const SOURCES: &[(&str, &str)] = &[
     ("assert", include_str!("js/assert.js")),
     (
@@ -14,13 +15,17 @@ const SOURCES: &[(&str, &str)] = &[
         "buffer",
         "(function (pw, load) { return { Buffer: globalThis.Buffer }; })",
     ),
+    ("events", include_str!("js/events.js")),
     ("fs", include_str!("js/fs.js")),
+    ("internal/inspect", include_str!("js/inspect.js")),
     ("fs/promises", "(function (pw, load) { return load('fs').promises; })"),
     ("path", include_str!("js/path.js")),
     ("path/posix", "(function (pw, load) { return load('path'); })"),
+    ("os", include_str!("js/os.js")),
     ("process", "(function (pw, load) { return globalThis.process; })"),
     ("test", include_str!("js/test.js")),
     ("timers", include_str!("js/timers.js")),
+    ("url", include_str!("js/url.js")),
     ("util", include_str!("js/util.js")),
 ];
 

@@ -66,6 +66,9 @@ impl Loader {
     fn load_file(&self, path: &Path, context: &mut Context) -> JsResult<Module> {
         let source = std::fs::read_to_string(path)
             .map_err(|_| JsNativeError::error().with_message(format!("Cannot find module '{}'", path.display())))?;
+        if path.extension().is_some_and(|e| e == "json") {
+            return Module::parse_json(JsString::from(source.as_str()), context);
+        }
         let transpiled = transpile(path, &source).map_err(|message| JsNativeError::syntax().with_message(message))?;
         match transpiled.format {
             Format::Esm => Module::parse(Source::from_bytes(&transpiled.code).with_path(path), None, context),
@@ -119,5 +122,21 @@ impl ModuleLoader for Loader {
             .map_err(|message| JsNativeError::error().with_message(message).into())
             .and_then(|target| self.load(target, &mut context.borrow_mut()));
         std::future::ready(result)
+    }
+
+    /// `import.meta.url`, `import.meta.filename` and `import.meta.dirname`.
+    fn init_import_meta(self: Rc<Self>, import_meta: &JsObject, module: &Module, context: &mut Context) {
+        let Some(path) = module.path() else { return };
+        let dirname = path.parent().unwrap_or(Path::new("/"));
+        let properties = [
+            ("url", format!("file://{}", path.display())),
+            ("filename", path.display().to_string()),
+            ("dirname", dirname.display().to_string()),
+        ];
+        for (key, value) in properties {
+            // Defining a property on a fresh ordinary object cannot fail.
+            let _ =
+                import_meta.create_data_property_or_throw(JsString::from(key), JsString::from(value.as_str()), context);
+        }
     }
 }

@@ -7,13 +7,16 @@ pub const BUILTINS: &[&str] = &[
     "assert",
     "assert/strict",
     "buffer",
+    "events",
     "fs",
     "fs/promises",
+    "os",
     "path",
     "path/posix",
     "process",
     "test",
     "timers",
+    "url",
     "util",
 ];
 

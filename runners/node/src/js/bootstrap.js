@@ -115,6 +115,45 @@
   globalThis.btoa = (text) => btoaBytes(Array.from(String(text), (c) => c.charCodeAt(0)));
   globalThis.atob = (text) => String.fromCharCode(...atobBytes(String(text)));
 
+  // --- structuredClone, performance, crypto (Math.random based: not for secrets) ---
+  globalThis.structuredClone = function structuredClone(value, seen = new Map()) {
+    if (value === null || typeof value !== "object") {
+      if (typeof value === "function" || typeof value === "symbol") throw new TypeError(`${String(value)} could not be cloned.`);
+      return value;
+    }
+    if (seen.has(value)) return seen.get(value);
+    let copy;
+    if (value instanceof Date) return new Date(value.getTime());
+    if (value instanceof RegExp) return new RegExp(value.source, value.flags);
+    if (ArrayBuffer.isView(value)) return value.slice();
+    if (value instanceof Map) {
+      copy = new Map();
+      seen.set(value, copy);
+      for (const [k, v] of value) copy.set(structuredClone(k, seen), structuredClone(v, seen));
+      return copy;
+    }
+    if (value instanceof Set) {
+      copy = new Set();
+      seen.set(value, copy);
+      for (const v of value) copy.add(structuredClone(v, seen));
+      return copy;
+    }
+    copy = Array.isArray(value) ? [] : {};
+    seen.set(value, copy);
+    for (const key of Object.keys(value)) copy[key] = structuredClone(value[key], seen);
+    return copy;
+  };
+  const started = Date.now();
+  globalThis.performance = { now: () => Date.now() - started, timeOrigin: started };
+  const hex = (n) => Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join("");
+  globalThis.crypto = {
+    randomUUID: () => `${hex(8)}-${hex(4)}-4${hex(3)}-${"89ab"[Math.floor(Math.random() * 4)]}${hex(3)}-${hex(12)}`,
+    getRandomValues(array) {
+      for (let i = 0; i < array.length; i++) array[i] = Math.floor(Math.random() * 256);
+      return array;
+    },
+  };
+
   // --- console ---
   const util = load("util");
   const counts = new Map();
@@ -164,6 +203,11 @@
   function requireFile(path) {
     const cached = cache.get(path);
     if (cached) return cached.exports;
+    if (path.endsWith(".json")) {
+      const module = { id: path, filename: path, exports: JSON.parse(pw.readFile(path, false)), loaded: true };
+      cache.set(path, module);
+      return module.exports;
+    }
     const module = { id: path, filename: path, path: dirname(path), exports: {}, loaded: false, children: [] };
     if (mainModule === undefined) mainModule = module;
     cache.set(path, module);
