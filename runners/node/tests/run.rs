@@ -242,3 +242,56 @@ fn argv_and_console_formatting() {
     );
     assert_eq!(stderr(&output), "to stderr\n");
 }
+
+#[test]
+fn esm_extras_import_meta_json_events_and_dynamic_import() {
+    let dir = project(&[
+        (
+            "main.mjs",
+            r#"import { fileURLToPath } from "node:url";
+import EventEmitter from "node:events";
+import data from "./data.json" with { type: "json" };
+const emitter = new EventEmitter();
+emitter.once("ping", (n) => console.log("ping", n));
+emitter.emit("ping", 1);
+emitter.emit("ping", 2);
+const lib = await import("./lib.cjs");
+console.log(fileURLToPath(import.meta.url) === import.meta.filename, import.meta.dirname === process.cwd(), data.answer, lib.default.v);
+"#,
+        ),
+        ("data.json", r#"{ "answer": 42 }"#),
+        ("lib.cjs", "module.exports = { v: 'cjs' };\n"),
+    ]);
+    let output = node(dir.path(), &["main.mjs"]);
+    assert_eq!(
+        stdout(&output),
+        "ping 1\ntrue true 42 cjs\n",
+        "stderr: {}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn top_level_await_without_imports_runs_as_esm() {
+    let dir = project(&[(
+        "tla.js",
+        "const v = await Promise.resolve(7);\nconsole.log(v, typeof require);\n",
+    )]);
+    let output = node(dir.path(), &["tla.js"]);
+    assert_eq!(stdout(&output), "7 undefined\n", "stderr: {}", stderr(&output));
+}
+
+#[test]
+fn inspect_layout_matches_node() {
+    // Expected text produced by node v20 for the same statements.
+    let dir = project(&[(
+        "fmt.js",
+        "console.log(Array.from({ length: 30 }, (_, i) => i));\nconsole.log({ a: { b: { c: { d: 1 } } } }, [, , 1]);\nconst c = { name: 'c' }; c.self = c; console.log(c);\nconsole.log({ 'a-b': 1, h: class Foo {} }, new Set([1]), Buffer.from('hi'));\n",
+    )]);
+    let output = node(dir.path(), &["fmt.js"]);
+    let expected = "[\n   0,  1,  2,  3,  4,  5,  6,  7,  8,\n   9, 10, 11, 12, 13, 14, 15, 16, 17,\n  18, 19, 20, 21, 22, 23, 24, 25, 26,\n  27, 28, 29\n]\n\
+{ a: { b: { c: [Object] } } } [ <2 empty items>, 1 ]\n\
+<ref *1> { name: 'c', self: [Circular *1] }\n\
+{ 'a-b': 1, h: [class Foo] } Set(1) { 1 } <Buffer 68 69>\n";
+    assert_eq!(stdout(&output), expected, "stderr: {}", stderr(&output));
+}

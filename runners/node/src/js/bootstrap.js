@@ -222,7 +222,6 @@
     module.loaded = true;
     return module.exports;
   }
-  globalThis.require = makeRequire(pw.cwd());
 
   const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
   return {
