@@ -65,11 +65,11 @@ pub fn find_file(candidate: &Path) -> Option<PathBuf> {
         return Some(candidate.to_path_buf());
     }
     let text = candidate.to_string_lossy();
-    let appended = ["ts", "js", "mjs", "tsx"]
+    let appended = ["ts", "js", "mjs"]
         .iter()
         .map(|ext| PathBuf::from(format!("{text}.{ext}")));
     let index = ["index.ts", "index.js"].iter().map(|name| candidate.join(name));
-    let typescript = [("js", "ts"), ("mjs", "mts"), ("cjs", "cts"), ("jsx", "tsx")]
+    let typescript = [("js", "ts"), ("mjs", "mts"), ("cjs", "cts")]
         .iter()
         .filter(|(js, _)| candidate.extension().is_some_and(|e| e == *js))
         .map(|(_, ts)| candidate.with_extension(ts));

@@ -30,10 +30,7 @@ pub struct Transpiled {
 
 /// Source text is JavaScript unless its extension says TypeScript.
 fn is_typescript(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("ts" | "mts" | "cts" | "tsx")
-    )
+    matches!(path.extension().and_then(|e| e.to_str()), Some("ts" | "mts" | "cts"))
 }
 
 /// The format fixed by the extension, if any: `.mjs`/`.mts` are ESM, `.cjs`/`.cts` CommonJS.

@@ -180,6 +180,7 @@
   // --- CommonJS ---
   const cache = new Map();
   let mainModule;
+  let mainPath;
   function dirname(path) {
     const i = path.lastIndexOf("/");
     return i <= 0 ? "/" : path.slice(0, i);
@@ -209,7 +210,7 @@
       return module.exports;
     }
     const module = { id: path, filename: path, path: dirname(path), exports: {}, loaded: false, children: [] };
-    if (mainModule === undefined) mainModule = module;
+    if (path === mainPath) mainModule = module;
     cache.set(path, module);
     try {
       const wrapper = pw.compileCommonJs(path);
@@ -231,7 +232,10 @@
       if (value === null || (typeof value !== "object" && typeof value !== "function")) return [];
       return Object.keys(value).filter((key) => key !== "default" && IDENTIFIER.test(key));
     },
-    setMain(path) { process.argv[1] = path; },
+    setMain(path) {
+      mainPath = path;
+      process.argv[1] = path;
+    },
     report(error) {
       pw.write(2, util.formatUncaught(error) + "\n");
     },
