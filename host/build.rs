@@ -1,6 +1,7 @@
 //! Builds the guest components for `wasm32-wasip2` with a nested cargo, as Wasmtime's
 //! test-programs artifacts do, and tells the crate where they are:
-//! `PI_WORKER_GUEST_WASM` (the built-in agent, embedded in the binary) and
+//! `PI_WORKER_GUEST_WASM` (the built-in agent, embedded in the binary),
+//! `PI_WORKER_NODE_WASM` (the built-in `node` program, `runners/node`, embedded too),
 //! `PI_WORKER_HOSTILE_GUEST_WASM` (a misbehaving agent for the end-to-end tests) and
 //! `PI_WORKER_RUN_PROGRAM_WASM` (a WASI command the `run` tool's tests run).
 
@@ -10,6 +11,7 @@ use std::process::Command;
 const TARGET: &str = "wasm32-wasip2";
 const GUESTS: &[(&str, &str, &str)] = &[
     ("pi-worker-guest", "pi_worker_guest", "PI_WORKER_GUEST_WASM"),
+    ("pi-worker-node", "node", "PI_WORKER_NODE_WASM"),
     (
         "pi-worker-hostile-guest",
         "pi_worker_hostile_guest",
@@ -25,7 +27,14 @@ const GUESTS: &[(&str, &str, &str)] = &[
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let root = manifest_dir.parent().expect("workspace root").to_path_buf();
-    for watched in ["guest", "wit", "tests/hostile-guest", "tests/run-program", "Cargo.lock"] {
+    for watched in [
+        "guest",
+        "wit",
+        "runners/node",
+        "tests/hostile-guest",
+        "tests/run-program",
+        "Cargo.lock",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));

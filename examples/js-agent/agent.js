@@ -1,9 +1,9 @@
 // A minimal pi-worker agent in JavaScript, built into a component with `jco componentize`
 // against ../../wit. A system prompt, a tool loop and three tools: read, write and ls.
 
-import { complete } from 'pi:worker/llm@0.2.1';
-import { read, write, list } from 'pi:worker/workspace@0.2.1';
-import { history, append, aborted, emit } from 'pi:worker/session@0.2.1';
+import { complete } from 'pi:worker/llm@0.2.2';
+import { read, write, list } from 'pi:worker/workspace@0.2.2';
+import { history, append, aborted, emit } from 'pi:worker/session@0.2.2';
 
 const SYSTEM = 'You are a small coding agent. Use the tools to read and change the files of the workspace, then answer briefly.';
 

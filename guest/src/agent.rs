@@ -4,6 +4,7 @@ use crate::bindings::exports::pi::worker::agent::{AgentError, ChatOutcome, ChatR
 use crate::bindings::pi::worker::llm::{
     self, ContentBlock, LlmError, Message, Request, Role, StreamEvent, ToolCall, ToolResult, ToolSpec, Usage,
 };
+use crate::bindings::pi::worker::process;
 use crate::bindings::pi::worker::session::{self, AgentEvent, ToolEnd, ToolStart};
 use crate::compaction::{Compacted, Window, compact};
 use crate::conversation::{Conversation, tokens_of_text};
@@ -72,11 +73,15 @@ pub fn chat(req: ChatRequest) -> Result<ChatResponse, AgentError> {
         return Err(AgentError::InvalidRequest("the message is empty".into()));
     }
     let tools = tools::all();
+    let builtins = process::builtins();
     let specs: Vec<ToolSpec> = tools
         .iter()
         .map(|t| ToolSpec {
             name: t.name.into(),
-            description: t.description.into(),
+            description: match t.name {
+                tools::run::NAME => tools::run::description(&builtins),
+                _ => t.description.into(),
+            },
             input_schema: t.schema.to_string(),
         })
         .collect();

@@ -18,6 +18,7 @@ use pi_worker::llm::{
     ContextWindows, LlmProvider, LlmRequest, ProviderRegistry, StopReason, StreamEvent, StreamFuture,
 };
 use pi_worker::message::{ContentBlock, Message, Role, ToolCall, Usage};
+use pi_worker::program::Programs;
 use pi_worker::storage::conversation::RecordEntry;
 use pi_worker::storage::{SessionDb, StorageOptions};
 
@@ -92,7 +93,13 @@ fn main() {
         .build()
         .unwrap();
     let _guard = runtime.enter();
-    let engine = AgentEngine::new(pi_worker::DEFAULT_GUEST, &tmp.path().join("cache"), 256 << 20).unwrap();
+    let engine = AgentEngine::new(
+        pi_worker::DEFAULT_GUEST,
+        &tmp.path().join("cache"),
+        &Programs::new(&tmp.path().join("programs")),
+        256 << 20,
+    )
+    .unwrap();
     let limits = ChatLimits {
         max_turns: 10,
         max_tool_output_bytes: 100_000,

@@ -15,6 +15,7 @@ use pi_worker::chat::{ChatLimits, ChatRequest, new_store, run_chat};
 use pi_worker::engine::AgentEngine;
 use pi_worker::llm::{LlmProvider, LlmRequest, ProviderRegistry, StopReason, StreamEvent, StreamFuture};
 use pi_worker::message::{ToolCall, Usage};
+use pi_worker::program::Programs;
 use pi_worker::storage::{SessionDb, StorageOptions};
 
 /// Answers instantly: a tool call (to a tool that does not exist, so the tool does no work;
@@ -86,10 +87,22 @@ fn main() {
 fn measure(runtime: &tokio::runtime::Runtime, name: &str, wasm: &[u8]) {
     let tmp = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    let engine = AgentEngine::new(wasm, &tmp.path().join("cache"), 256 << 20).unwrap();
+    let engine = AgentEngine::new(
+        wasm,
+        &tmp.path().join("cache"),
+        &Programs::new(&tmp.path().join("programs")),
+        256 << 20,
+    )
+    .unwrap();
     let cold = started.elapsed();
     let started = Instant::now();
-    let engine_again = AgentEngine::new(wasm, &tmp.path().join("cache"), 256 << 20).unwrap();
+    let engine_again = AgentEngine::new(
+        wasm,
+        &tmp.path().join("cache"),
+        &Programs::new(&tmp.path().join("programs")),
+        256 << 20,
+    )
+    .unwrap();
     let warm = started.elapsed();
     drop(engine_again);
 

@@ -24,6 +24,7 @@ use pi_worker::chat::{ChatLimits, ChatRequest, run_chat};
 use pi_worker::engine::AgentEngine;
 use pi_worker::llm::{LlmProvider, LlmRequest, ProviderRegistry, StopReason, StreamEvent, StreamFuture};
 use pi_worker::message::{ContentBlock, ToolCall, Usage};
+use pi_worker::program::Programs;
 use pi_worker::search::{SearchOptions, search};
 use pi_worker::storage::{EntryKind, SessionDb, StorageOptions};
 
@@ -227,7 +228,13 @@ fn main() {
         .build()
         .unwrap();
     let _guard = runtime.enter();
-    let engine = AgentEngine::new(pi_worker::DEFAULT_GUEST, &tmp.path().join("cache"), 256 << 20).unwrap();
+    let engine = AgentEngine::new(
+        pi_worker::DEFAULT_GUEST,
+        &tmp.path().join("cache"),
+        &Programs::new(&tmp.path().join("programs")),
+        256 << 20,
+    )
+    .unwrap();
     let chat = |tool: &str, args: &str| {
         let model = Arc::new(OneToolCall {
             tool: tool.into(),

@@ -82,6 +82,7 @@ fn main() {
         data_dir: tmp.path().join("data"),
         cache_dir: tmp.path().join("cache"),
         guests: Vec::new(),
+        programs: Vec::new(),
         storage: Default::default(),
         chat: pi_worker::chat::ChatLimits {
             max_turns: 50,

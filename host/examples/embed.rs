@@ -85,8 +85,13 @@ impl Host for Embedder {
     }
 }
 
-/// No programs run in this host: `run` answers `unsupported`, a clean error the agent reports.
+/// No programs run in this host: `run` answers `unsupported`, a clean error the agent reports,
+/// and there are no built-in programs.
 impl wit_process::Host for Embedder {
+    fn builtins(&mut self) -> wasmtime::Result<Vec<wit_process::Builtin>> {
+        Ok(Vec::new())
+    }
+
     async fn run(
         &mut self,
         _request: wit_process::RunRequest,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 
 use crate::engine::AgentEngine;
+use crate::program::Programs;
 
 /// The built-in agent's name, and the agent a session gets when it names none.
 pub const DEFAULT_AGENT: &str = "pi";
@@ -80,8 +81,14 @@ pub struct UnknownAgent {
 
 impl Agents {
     /// Compiles (or loads from `cache_dir`) the built-in agent and every `guests` component, a
-    /// later flag for a name replacing an earlier one.
-    pub fn load(guests: &[GuestSpec], cache_dir: &Path, max_memory_bytes: usize) -> anyhow::Result<Self> {
+    /// later flag for a name replacing an earlier one. Their sessions run `programs`, in a
+    /// directory per agent under `programs.dir` (a session has one agent).
+    pub fn load(
+        guests: &[GuestSpec],
+        cache_dir: &Path,
+        programs: &Programs,
+        max_memory_bytes: usize,
+    ) -> anyhow::Result<Self> {
         let mut sources: BTreeMap<&str, Option<&Path>> = BTreeMap::from([(DEFAULT_AGENT, None)]);
         for guest in guests {
             sources.insert(&guest.name, Some(&guest.path));
@@ -92,7 +99,7 @@ impl Agents {
                 Some(path) => std::fs::read(path).with_context(|| format!("cannot read guest {}", path.display()))?,
                 None => crate::DEFAULT_GUEST.to_vec(),
             };
-            let engine = AgentEngine::new(&wasm, cache_dir, max_memory_bytes)
+            let engine = AgentEngine::new(&wasm, cache_dir, &programs.under(name), max_memory_bytes)
                 .map_err(|e| anyhow::anyhow!("agent `{name}` cannot run: {e:?}"))?;
             let agent = Agent {
                 name: name.to_string(),

@@ -8,6 +8,7 @@ use crate::agents::GuestSpec;
 use crate::chat::ChatLimits;
 use crate::import::remote::RemoteOptions;
 use crate::llm::LlmConfig;
+use crate::program::ProgramSpec;
 use crate::storage::StorageOptions;
 
 /// Everything `pi-worker serve` needs. Not `Debug`: it holds secrets (the bearer token, the
@@ -22,6 +23,8 @@ pub struct ServerConfig {
     pub cache_dir: PathBuf,
     /// Agent components besides (or in place of) the built-in agent, by name.
     pub guests: Vec<GuestSpec>,
+    /// WASI commands the `run` tool provides by name, beside the built-in `node`.
+    pub programs: Vec<ProgramSpec>,
     /// Storage thresholds.
     pub storage: StorageOptions,
     /// Per-chat limits.

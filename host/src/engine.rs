@@ -15,7 +15,7 @@ use self::cache::PrivateDir;
 use crate::bindings::AgentWorldPre;
 use crate::chat::ChatState;
 use crate::interfaces;
-use crate::program::ProgramRunner;
+use crate::program::{ProgramRunner, Programs};
 
 /// How often the epoch ticker advances the engine's epoch; the granularity of CPU limits.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -31,13 +31,14 @@ impl AgentEngine {
     /// Compiles (or loads from `cache_dir`) the guest component `wasm`, links the host
     /// interfaces and pre-instantiates it. Starts the engine's epoch ticker. `cache_dir` is
     /// created with mode 0700 if missing, and used only while it and its files belong to this
-    /// user and nobody else can write them.
+    /// user and nobody else can write them. The programs its chats run (`process.run`) are
+    /// `programs`' (see [`ProgramRunner::new`]).
     ///
     /// Instances are allocated on demand, not from a pool: thousands of chats may be in flight,
     /// and a pool sized for them would reserve (and map) every slot up front; the kernel's limit
     /// on memory mappings would run out first. A guest's linear memory may grow to
     /// `max_memory_bytes`, which is also all the address space it reserves.
-    pub fn new(wasm: &[u8], cache_dir: &Path, max_memory_bytes: usize) -> wasmtime::Result<Self> {
+    pub fn new(wasm: &[u8], cache_dir: &Path, programs: &Programs, max_memory_bytes: usize) -> wasmtime::Result<Self> {
         let mut config = Config::new();
         config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
         // Reserve each memory's cap, not the default 4 GiB of address space (bounds are then
@@ -65,7 +66,7 @@ impl AgentEngine {
             .context("the guest does not fit the pi:worker agent-world (missing or mismatched imports)")?;
         let pre = AgentWorldPre::new(instance_pre)
             .context("the guest does not export pi:worker/agent as the agent-world describes")?;
-        let programs = Arc::new(ProgramRunner::new(&engine, cache_dir)?);
+        let programs = Arc::new(ProgramRunner::new(&engine, cache_dir, programs)?);
         Ok(Self { engine, pre, programs })
     }
 

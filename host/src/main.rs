@@ -12,7 +12,7 @@ use pi_worker::config::{ServerConfig, default_max_chats, load_vars};
 use pi_worker::import::remote::RemoteOptions;
 use pi_worker::import::remote::policy::AllowList;
 use pi_worker::llm::{ContextWindows, LlmConfig};
-use pi_worker::program::RunLimits;
+use pi_worker::program::{ProgramSpec, RunLimits};
 use pi_worker::storage::StorageOptions;
 
 mod cli;
@@ -54,6 +54,11 @@ struct ServeArgs {
     /// default). Repeatable; the environment variable takes a comma-separated list.
     #[arg(long, env = "PI_WORKER_GUEST", value_delimiter = ',', value_parser = GuestSpec::parse)]
     guest: Vec<GuestSpec>,
+    /// A WASI command (`wasi:cli/command` component) the `run` tool provides by name, as
+    /// NAME=PATH (`python=python.wasm`), beside the built-in `node`. Repeatable; the environment
+    /// variable takes a comma-separated list.
+    #[arg(long, env = "PI_WORKER_PROGRAM", value_delimiter = ',', value_parser = ProgramSpec::parse)]
+    program: Vec<ProgramSpec>,
     /// Where the compiled guest is cached [default: <data>/cache].
     #[arg(long, env = "PI_WORKER_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
@@ -219,6 +224,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         cache_dir: args.cache_dir.unwrap_or_else(|| args.data.join("cache")),
         data_dir: args.data,
         guests: args.guest,
+        programs: args.program,
         storage: StorageOptions {
             spill_threshold: args.spill_bytes,
             max_file_bytes: args.max_file_bytes,

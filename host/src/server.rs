@@ -10,13 +10,20 @@ use crate::config::ServerConfig;
 use crate::http::{self, AppState};
 use crate::llm::ProviderRegistry;
 use crate::notify::Notifier;
+use crate::program::Programs;
 use crate::service::ChatService;
 use crate::sessions::SessionStore;
 use crate::tenants::Tokens;
 
 /// Builds the server's shared state: sessions, providers and the compiled guest.
 pub fn build_state(config: ServerConfig) -> anyhow::Result<AppState> {
-    let agents = Agents::load(&config.guests, &config.cache_dir, config.chat.max_memory_bytes)?;
+    let programs = Programs::new(&config.data_dir.join("programs")).with(&config.programs)?;
+    let agents = Agents::load(
+        &config.guests,
+        &config.cache_dir,
+        &programs,
+        config.chat.max_memory_bytes,
+    )?;
     let sessions = SessionStore::new(config.data_dir.clone(), config.storage)
         .with_context(|| format!("cannot use data directory {}", config.data_dir.display()))?;
     let providers = Arc::new(ProviderRegistry::from_config(&config.llm)?);

@@ -215,3 +215,149 @@ async fn run_tool_runs_workspace_programs_within_their_limits() {
         "{messages}"
     );
 }
+
+/// The built-in `node` (`runners/node`) on the sample project: its TypeScript runs, a failing
+/// `node:assert` test fails the run with code 1, files it writes reach `git_status`, and the
+/// agent is told about it in the `run` tool's description.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_runs_the_samples_typescript_and_its_tests() {
+    let (fake, _server, api) = setup_with(Provider::Anthropic, vec![], &[]).await;
+    let s = api.new_session().await;
+
+    let (out, err) = call(&fake, &api, &s, "run", json!({ "command": "node src/index.ts" })).await;
+    assert!(!err, "{out}");
+    assert!(
+        out.starts_with("Hello, World!\n2 + 3 = 5\n\n[Exit code 0 after "),
+        "{out}"
+    );
+    let run_tool = &fake.received()[0].body["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "run")
+        .cloned()
+        .unwrap();
+    assert!(
+        run_tool["description"]
+            .as_str()
+            .unwrap()
+            .contains("Built-in programs: `node`: runs a JavaScript or TypeScript file"),
+        "{run_tool}"
+    );
+
+    // A test that fails: the assertion's message, and exit code 1.
+    let failing = "import assert from \"node:assert\";\nimport { add } from \"../src/utils\";\n\n\
+                   assert.strictEqual(add(2, 3), 5);\nassert.strictEqual(add(2, 2), 5, \"2 + 2 is not 5\");\n";
+    call(
+        &fake,
+        &api,
+        &s,
+        "write",
+        json!({ "path": "test/utils.test.ts", "content": failing }),
+    )
+    .await;
+    let (out, err) = call(&fake, &api, &s, "run", json!({ "command": "node test/utils.test.ts" })).await;
+    assert!(err, "{out}");
+    assert!(
+        out.contains("AssertionError") && out.contains("2 + 2 is not 5"),
+        "{out}"
+    );
+    assert!(out.contains("[Exit code 1 after "), "{out}");
+
+    // CommonJS, `node:fs` and `node:path`: what the script writes lands in the workspace.
+    let script = "const fs = require(\"node:fs\");\nconst path = require(\"path\");\n\
+                  const out = path.join(\"dist\", \"report.json\");\nfs.mkdirSync(\"dist\", { recursive: true });\n\
+                  fs.writeFileSync(out, JSON.stringify({ args: process.argv.slice(2) }));\nconsole.log(`wrote ${out}`);\n";
+    call(
+        &fake,
+        &api,
+        &s,
+        "write",
+        json!({ "path": "scripts/report.cjs", "content": script }),
+    )
+    .await;
+    let (out, err) = call(
+        &fake,
+        &api,
+        &s,
+        "run",
+        json!({ "command": "node scripts/report.cjs 'a b' c" }),
+    )
+    .await;
+    assert!(!err && out.starts_with("wrote dist/report.json\n"), "{out}");
+    assert!(out.contains("Changed: /dist/report.json"), "{out}");
+    let (status, _) = call(&fake, &api, &s, "git_status", json!({})).await;
+    assert!(status.contains("dist/"), "{status}");
+    let (read, _) = call(&fake, &api, &s, "read", json!({ "path": "dist/report.json" })).await;
+    assert!(read.starts_with(r#"{"args":["a b","c"]}"#), "{read}");
+
+    // A bare name that is not a built-in is said so.
+    let (out, err) = call(&fake, &api, &s, "run", json!({ "command": "npm test" })).await;
+    assert!(
+        err && out.contains("Program not found in the workspace or among the built-ins: npm"),
+        "{out}"
+    );
+}
+
+/// A second language from a registry: CPython, built into a WASI command by
+/// `scripts/build-python` (componentize-py from PyPI), which the operator adds by name with
+/// `--program python=…`; the agent is told about it and runs scripts with their standard library.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operators_python_runs_scripts_by_name() {
+    let wasm = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-python.wasm");
+    let built = std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/build-python"))
+        .arg(&wasm)
+        .status()
+        .expect("scripts/build-python runs");
+    assert!(
+        built.success(),
+        "scripts/build-python failed (it installs componentize-py from PyPI)"
+    );
+    let program = format!("python={}", wasm.display());
+    let (fake, _server, api) = setup_with(Provider::Anthropic, vec![], &["--program", &program]).await;
+    let s = api.new_session().await;
+
+    let script = "import json, pathlib, sys\n\
+                  from collections import Counter\n\
+                  words = Counter(pathlib.Path('README.md').read_text().split())\n\
+                  pathlib.Path('out').mkdir(exist_ok=True)\n\
+                  pathlib.Path('out/words.json').write_text(json.dumps({'args': sys.argv[1:], 'the': words['the']}))\n\
+                  print('counted', len(words), 'words')\n";
+    call(
+        &fake,
+        &api,
+        &s,
+        "write",
+        json!({ "path": "count.py", "content": script }),
+    )
+    .await;
+    let (out, err) = call(&fake, &api, &s, "run", json!({ "command": "python count.py 'x y'" })).await;
+    assert!(!err, "{out}");
+    assert!(
+        out.starts_with("counted ") && out.contains("Changed: /out/words.json"),
+        "{out}"
+    );
+    let (read, _) = call(&fake, &api, &s, "read", json!({ "path": "out/words.json" })).await;
+    assert!(read.starts_with(r#"{"args": ["x y"], "the": "#), "{read}");
+    let description = fake.received()[0].body["tools"].to_string();
+    assert!(
+        description.contains("`python ARGS…`: the program `e2e-python.wasm`"),
+        "{description}"
+    );
+
+    // An uncaught exception: the traceback, and a failed exit.
+    let failing = "def check(n):\n    assert n == 2, f'{n} is not 2'\n\ncheck(3)\n";
+    call(
+        &fake,
+        &api,
+        &s,
+        "write",
+        json!({ "path": "check.py", "content": failing }),
+    )
+    .await;
+    let (out, err) = call(&fake, &api, &s, "run", json!({ "command": "python check.py" })).await;
+    assert!(
+        err && out.contains("AssertionError: 3 is not 2") && out.contains("[Exit code 1 after "),
+        "{out}"
+    );
+}

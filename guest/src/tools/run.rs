@@ -4,15 +4,28 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::ToolOutput;
-use crate::bindings::pi::worker::process::{Exit, Outcome, RunError, RunRequest};
+use crate::bindings::pi::worker::process::{Builtin, Exit, Outcome, RunError, RunRequest};
 use crate::truncate::{MAX_BYTES, MAX_LINES, format_size, truncate_head, with_notices};
 
 pub const NAME: &str = "run";
 pub const DESCRIPTION: &str = "Run a command in a sandbox over the workspace, which it sees as `/` \
 (read-write; files it writes land in the workspace). The command is a `.wasm` program \
-(a wasi:cli/command component) in the workspace, by path, with arguments: `./tools/check.wasm src`. \
+(a wasi:cli/command component) in the workspace, by path, with arguments: `./tools/check.wasm src`, \
+or a built-in program by name. \
 The line is split like a shell's, with quotes and backslashes, but there are no pipes, redirections, \
 globs or variables. No network. Returns the exit code and stdout+stderr interleaved.";
+
+/// The tool's description with the host's built-in programs named (`process.builtins`).
+pub fn description(builtins: &[Builtin]) -> String {
+    if builtins.is_empty() {
+        return format!("{DESCRIPTION} This server has no built-in programs.");
+    }
+    let named: Vec<String> = builtins
+        .iter()
+        .map(|b| format!("`{}`: {}", b.name, b.summary))
+        .collect();
+    format!("{DESCRIPTION} Built-in programs: {}", named.join(" "))
+}
 
 #[derive(Deserialize, JsonSchema)]
 pub struct Args {
@@ -68,7 +81,7 @@ pub fn run(runner: &mut dyn Runner, args: Args) -> ToolOutput {
 fn describe(e: &RunError) -> String {
     match e {
         RunError::EmptyCommand => "Empty command".to_string(),
-        RunError::NotFound(path) => format!("Program not found in the workspace: {path}"),
+        RunError::NotFound(path) => format!("Program not found in the workspace or among the built-ins: {path}"),
         RunError::NotRunnable(why) => format!("Not a runnable wasi:cli/command component: {why}"),
         RunError::Unsupported(why) => format!("Cannot run programs here: {why}"),
         RunError::WriteBack(why) => format!("The program ran, but its files could not be stored: {why}"),
@@ -105,5 +118,15 @@ mod tests {
         assert_eq!(err, "hi\n\n[Changed: /out.txt. Exit code 3 after 4 ms]");
         let unclosed = serde_json::from_str(r#"{"command": "x 'a"}"#).unwrap();
         assert!(run(&mut runner, unclosed).unwrap_err().starts_with("Cannot parse"));
+    }
+
+    #[test]
+    fn the_description_names_the_hosts_built_in_programs() {
+        assert!(description(&[]).ends_with("This server has no built-in programs."));
+        let node = Builtin {
+            name: "node".into(),
+            summary: "Runs JavaScript.".into(),
+        };
+        assert!(description(&[node]).ends_with("Built-in programs: `node`: Runs JavaScript."));
     }
 }

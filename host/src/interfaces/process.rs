@@ -6,13 +6,14 @@
 //! all of it, or (a quota, a refused path) none of it.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use gix_object::Kind;
 use wasmtime::component::{HasData, Linker};
 
 use crate::abort::AbortSignal;
 use crate::bindings::pi::worker::process::{self as wit, Host};
+use crate::program::builtin::{self, Builtin};
 use crate::program::workdir;
 use crate::program::{LiveOutput, ProgramError, ProgramExit, ProgramRunner, RunLimits, WriteBudget};
 use crate::storage::objects::object_id;
@@ -26,7 +27,8 @@ pub struct ProcessCtx {
     pub runner: Arc<ProgramRunner>,
     /// Limits of each run.
     pub limits: RunLimits,
-    /// Wall-clock time spent in runs, so the chat's own CPU budget does not count it.
+    /// Wall-clock time spent in `run` calls (preparing, compiling, running, storing), so the
+    /// chat's own CPU budget does not count it.
     pub ran: Duration,
 }
 
@@ -60,30 +62,84 @@ pub fn add_to_linker<T: ProcessView + 'static>(linker: &mut Linker<T>) -> wasmti
     wit::add_to_linker::<T, HasProcess>(linker, T::process)
 }
 
+/// What `argv[0]` names.
+enum Program {
+    /// A built-in program.
+    Builtin(Arc<Builtin>),
+    /// A file in the workspace, by its normalised path.
+    Workspace(String),
+}
+
+/// A [`Program`], with the workspace file read.
+enum Loaded {
+    Builtin(Arc<Builtin>),
+    Wasm(Vec<u8>),
+    /// Nothing (or a directory) at the path.
+    Missing(String),
+}
+
 impl Host for ProcessCtxView<'_> {
+    fn builtins(&mut self) -> wasmtime::Result<Vec<wit::Builtin>> {
+        Ok(self
+            .ctx
+            .runner
+            .builtins()
+            .iter()
+            .map(|b| wit::Builtin {
+                name: b.name.clone(),
+                summary: b.summary.clone(),
+            })
+            .collect())
+    }
+
     async fn run(&mut self, request: wit::RunRequest) -> wasmtime::Result<Result<wit::Outcome, wit::RunError>> {
+        let started = Instant::now();
+        let ran = self.run_program(request).await;
+        // Preparing, compiling, running and storing are the host's time, not the agent's.
+        self.ctx.ran += started.elapsed();
+        ran
+    }
+}
+
+impl ProcessCtxView<'_> {
+    async fn run_program(&mut self, request: wit::RunRequest) -> wasmtime::Result<Result<wit::Outcome, wit::RunError>> {
         let Some(program) = request.argv.first() else {
             return Ok(Err(wit::RunError::EmptyCommand));
         };
-        let path = match normalize(program) {
-            Ok(path) => path,
-            Err(e) => return Ok(Err(wit::RunError::NotFound(format!("{program}: {e}")))),
-        };
+        // A bare name is a built-in program; anything else is a path in the workspace.
         let runner = self.ctx.runner.clone();
+        let program = if builtin::is_bare_name(program) {
+            match runner.find_builtin(program) {
+                Some(builtin) => Program::Builtin(builtin),
+                None => return Ok(Err(wit::RunError::NotFound(program.clone()))),
+            }
+        } else {
+            match normalize(program) {
+                Ok(path) => Program::Workspace(path),
+                Err(e) => return Ok(Err(wit::RunError::NotFound(format!("{program}: {e}")))),
+            }
+        };
         let workdir = runner.workdirs().get(self.db.path());
         let mut workdir = workdir.lock().await;
         let prepared = self.db.read(|s| {
-            let wasm = s.worktree().read(&path)?;
+            let program = match program {
+                Program::Workspace(path) => match s.worktree().read(&path) {
+                    Ok(wasm) => Loaded::Wasm(wasm),
+                    Err(FsError::NotFound(_) | FsError::NotAFile(_)) => Loaded::Missing(path),
+                    Err(e) => return Err(e),
+                },
+                Program::Builtin(builtin) => Loaded::Builtin(builtin),
+            };
             workdir.sync(s)?;
-            Ok::<_, FsError>((wasm, s.worktree().stats()?))
+            Ok::<_, FsError>((program, s.worktree().stats()?))
         });
-        let (wasm, stats) = match prepared {
-            Ok(wasm) => wasm,
-            Err(FsError::NotFound(_) | FsError::NotAFile(_)) => return Ok(Err(wit::RunError::NotFound(path))),
-            Err(e) => return Err(e.into()),
+        let (program, stats) = prepared?;
+        let component = match program {
+            Loaded::Builtin(builtin) => runner.builtin(builtin).await,
+            Loaded::Wasm(wasm) => runner.component(object_id(Kind::Blob, &wasm), wasm.into()).await,
+            Loaded::Missing(path) => return Ok(Err(wit::RunError::NotFound(path))),
         };
-        let id = object_id(Kind::Blob, &wasm);
-        let component = match runner.component(id, wasm.into(), false).await {
+        let component = match component {
             Ok(component) => component,
             Err(e) => return Ok(Err(wit::RunError::NotRunnable(e.to_string()))),
         };
@@ -113,7 +169,13 @@ impl Host for ProcessCtxView<'_> {
             Err(ProgramError::NotRunnable(e)) => return Ok(Err(wit::RunError::NotRunnable(e))),
             Err(e @ ProgramError::Directory(_)) => return Err(e.into()),
         };
-        self.ctx.ran += run.elapsed;
+        tracing::info!(
+            program = %request.argv[0],
+            exit = ?run.exit,
+            elapsed_ms = run.elapsed.as_millis() as u64,
+            memory_bytes = run.memory_bytes,
+            "program ran"
+        );
         let changes = match workdir.changes(&run.log) {
             Ok(changes) => changes,
             Err(e) => {

@@ -10,6 +10,7 @@
 //! cap, a CPU budget in epoch ticks (yielding to other tasks every tick), a wall-clock timeout
 //! and a [`WriteBudget`]. Its session's directory comes from the runner's [`Workdirs`].
 
+pub mod builtin;
 pub mod filesystem;
 mod output;
 pub mod workdir;
@@ -28,6 +29,7 @@ use wasmtime_wasi::p2::bindings::Command;
 use wasmtime_wasi::p2::bindings::filesystem::types as wasi_fs;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
 
+pub use self::builtin::{Builtin, ProgramSpec, Programs};
 use self::filesystem::WatchedFilesystem;
 pub use self::filesystem::{WriteBudget, WriteLog};
 pub use self::output::{CapturedOutput, LiveOutput};
@@ -92,6 +94,8 @@ pub struct ProgramRun {
     pub elapsed: Duration,
     /// The paths it may have changed.
     pub log: WriteLog,
+    /// The largest any of its linear memories grew to, in bytes.
+    pub memory_bytes: usize,
 }
 
 /// Why a program could not start.
@@ -110,7 +114,9 @@ pub struct ProgramRunner {
     engine: Engine,
     linker: Linker<ProgramState>,
     compiled: Mutex<HashMap<ObjectId, Component>>,
+    builtins: Mutex<HashMap<String, Component>>,
     cache_dir: PathBuf,
+    programs: Programs,
     workdirs: Workdirs,
 }
 
@@ -121,9 +127,11 @@ impl std::fmt::Debug for ProgramRunner {
 }
 
 impl ProgramRunner {
-    /// A runner on `engine` (which must have epoch interruption on), with WASI linked; the
-    /// built-in programs are cached compiled in `cache_dir` (see [`crate::engine`]'s cache).
-    pub fn new(engine: &Engine, cache_dir: &Path) -> wasmtime::Result<Self> {
+    /// A runner on `engine` (which must have epoch interruption on), with WASI linked, that
+    /// provides `programs`' built-ins (cached compiled in `cache_dir`, see [`crate::engine`]'s
+    /// cache) and runs programs in the sessions' directories under `programs.dir` (emptied
+    /// first).
+    pub fn new(engine: &Engine, cache_dir: &Path, programs: &Programs) -> wasmtime::Result<Self> {
         let mut linker = Linker::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         // The same filesystem, watched: replaces the definitions just added.
@@ -134,8 +142,10 @@ impl ProgramRunner {
             engine: engine.clone(),
             linker,
             compiled: Mutex::new(HashMap::new()),
+            builtins: Mutex::new(HashMap::new()),
             cache_dir: cache_dir.to_path_buf(),
-            workdirs: Workdirs::new()?,
+            workdirs: Workdirs::new(&programs.dir)?,
+            programs: programs.clone(),
         })
     }
 
@@ -144,33 +154,24 @@ impl ProgramRunner {
         &self.workdirs
     }
 
-    /// The program whose bytes are `wasm` (blob `id`), compiled once per runner, on a blocking
-    /// thread. A built-in program (`cache_on_disk`) is also kept compiled on disk.
-    pub async fn component(
-        &self,
-        id: ObjectId,
-        wasm: Arc<[u8]>,
-        cache_on_disk: bool,
-    ) -> Result<Component, ProgramError> {
-        if let Some(component) = self.cached(id) {
+    /// The programs it provides by name.
+    pub fn builtins(&self) -> &[Arc<Builtin>] {
+        &self.programs.builtins
+    }
+
+    /// The built-in program `argv0` names.
+    pub fn find_builtin(&self, argv0: &str) -> Option<Arc<Builtin>> {
+        self.programs.find(argv0).cloned()
+    }
+
+    /// A program from the workspace, whose bytes are `wasm` (blob `id`): compiled once per
+    /// runner, on a blocking thread, and kept in memory.
+    pub async fn component(&self, id: ObjectId, wasm: Arc<[u8]>) -> Result<Component, ProgramError> {
+        if let Some(component) = lock(&self.compiled).get(&id).cloned() {
             return Ok(component);
         }
-        let not_runnable = |e: wasmtime::Error| ProgramError::NotRunnable(format!("{e:#}"));
-        let (engine, cache_dir) = (self.engine.clone(), self.cache_dir.clone());
-        let component = tokio::task::spawn_blocking(move || {
-            if cache_on_disk {
-                crate::engine::load_or_compile(&engine, &wasm, &cache_dir, "program")
-            } else {
-                Component::new(&engine, &wasm)
-            }
-        })
-        .await
-        .map_err(|e| ProgramError::NotRunnable(format!("compiling the program failed: {e}")))?
-        .map_err(not_runnable)?;
-        // A component that imports more than WASI, or exports no `wasi:cli/run`, fails here.
-        let pre = self.linker.instantiate_pre(&component).map_err(not_runnable)?;
-        wasmtime_wasi::p2::bindings::CommandPre::new(pre).map_err(not_runnable)?;
-        let mut compiled = self.compiled.lock().unwrap_or_else(PoisonError::into_inner);
+        let component = self.compile(move |engine, _| Component::new(engine, &wasm)).await?;
+        let mut compiled = lock(&self.compiled);
         // Bounded: past the cap, start over (compiling again is the only cost).
         if compiled.len() >= MAX_COMPILED_PROGRAMS {
             compiled.clear();
@@ -179,12 +180,38 @@ impl ProgramRunner {
         Ok(component)
     }
 
-    fn cached(&self, id: ObjectId) -> Option<Component> {
-        self.compiled
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&id)
-            .cloned()
+    /// A built-in program: compiled once per runner, on a blocking thread, and kept compiled on
+    /// disk, so only the first run on a machine compiles it.
+    pub async fn builtin(&self, builtin: Arc<Builtin>) -> Result<Component, ProgramError> {
+        if let Some(component) = lock(&self.builtins).get(&builtin.name).cloned() {
+            return Ok(component);
+        }
+        let compiled = builtin.clone();
+        let component = self
+            .compile(move |engine, cache_dir| {
+                crate::engine::load_or_compile(engine, &compiled.wasm, cache_dir, &compiled.name)
+            })
+            .await?;
+        lock(&self.builtins).insert(builtin.name.clone(), component.clone());
+        Ok(component)
+    }
+
+    /// Runs `compile` on a blocking thread and checks that its component is a command this
+    /// runner can link.
+    async fn compile(
+        &self,
+        compile: impl FnOnce(&Engine, &Path) -> wasmtime::Result<Component> + Send + 'static,
+    ) -> Result<Component, ProgramError> {
+        let not_runnable = |e: wasmtime::Error| ProgramError::NotRunnable(format!("{e:#}"));
+        let (engine, cache_dir) = (self.engine.clone(), self.cache_dir.clone());
+        let component = tokio::task::spawn_blocking(move || compile(&engine, &cache_dir))
+            .await
+            .map_err(|e| ProgramError::NotRunnable(format!("compiling the program failed: {e}")))?
+            .map_err(not_runnable)?;
+        // A component that imports more than WASI, or exports no `wasi:cli/run`, fails here.
+        let pre = self.linker.instantiate_pre(&component).map_err(not_runnable)?;
+        wasmtime_wasi::p2::bindings::CommandPre::new(pre).map_err(not_runnable)?;
+        Ok(component)
     }
 
     /// Runs `component` with `argv`, `dir` preopened as `/` read-write, to its end or a limit;
@@ -218,6 +245,7 @@ impl ProgramRunner {
             memory: MemoryLimit {
                 max_bytes: limits.max_memory_bytes,
                 hit: false,
+                peak: 0,
             },
             log: WriteLog::new(budget.clone()),
         };
@@ -260,14 +288,20 @@ impl ProgramRunner {
             },
         };
         let (output, output_truncated) = output.take();
+        let state = store.into_data();
         Ok(ProgramRun {
             exit,
             output,
             output_truncated,
             elapsed,
-            log: store.into_data().log,
+            log: state.log,
+            memory_bytes: state.memory.peak,
         })
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// How a run that failed ended: an exit code, a limit, or a trap.
@@ -329,16 +363,21 @@ impl WasiView for ProgramState {
     }
 }
 
-/// Refuses memory growth past `max_bytes`, and remembers that it did.
+/// Refuses memory growth past `max_bytes`, and remembers that it did, and the largest size
+/// allowed (the initial size included: creating a memory asks too).
 struct MemoryLimit {
     max_bytes: usize,
     hit: bool,
+    peak: usize,
 }
 
 impl ResourceLimiter for MemoryLimit {
     fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         let allowed = desired <= self.max_bytes;
         self.hit |= !allowed;
+        if allowed {
+            self.peak = self.peak.max(desired);
+        }
         Ok(allowed)
     }
 

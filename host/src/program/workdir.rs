@@ -8,8 +8,8 @@
 //! and returns each file whose bytes differ from its blob (or that is new, or gone) as a change
 //! for the workspace store to apply in one transaction.
 //!
-//! The directories live under one private temporary directory per runner, removed with it; the
-//! least recently used are dropped past [`MAX_WORKDIRS`].
+//! The directories live under one root (`<data>/programs` for the server), emptied when the
+//! server starts; the least recently used are removed past [`MAX_WORKDIRS`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
@@ -59,7 +59,7 @@ pub fn apply(stores: Stores<'_>, changes: &[FileChange]) -> Result<(), FsError> 
 /// The sessions' directories, by session (its database's path).
 #[derive(Debug)]
 pub struct Workdirs {
-    root: tempfile::TempDir,
+    root: PathBuf,
     open: Mutex<Open>,
 }
 
@@ -70,10 +70,15 @@ struct Open {
 }
 
 impl Workdirs {
-    /// An empty set, in a new private temporary directory.
-    pub fn new() -> io::Result<Self> {
+    /// An empty set under `root`, which is emptied (a previous server's directories) or made.
+    pub fn new(root: &Path) -> io::Result<Self> {
+        match std::fs::remove_dir_all(root) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        std::fs::create_dir_all(root)?;
         Ok(Self {
-            root: tempfile::Builder::new().prefix("pi-worker-programs-").tempdir()?,
+            root: root.to_path_buf(),
             open: Mutex::default(),
         })
     }
@@ -99,7 +104,7 @@ impl Workdirs {
             open.dirs.remove(&oldest);
         }
         let dir = Arc::new(tokio::sync::Mutex::new(Workdir {
-            dir: self.root.path().join(now.to_string()),
+            dir: self.root.join(now.to_string()),
             files: BTreeMap::new(),
             stale: true,
         }));

@@ -45,11 +45,13 @@ export async function instantiate(wasmPath, host) {
       'pi:worker/git': host.git.imports(),
       'pi:worker/llm': host.model.imports(),
       'pi:worker/session': host.session.imports(),
-      // This host runs no programs: `run` answers with a clean error the agent can read.
+      // This host runs no programs: `run` answers with a clean error the agent can read, and
+      // there are no built-in programs to name.
       'pi:worker/process': {
         run: () => {
           throw { payload: { tag: 'unsupported', val: 'this host runs no programs' } };
         },
+        builtins: () => [],
       },
     });
     return instance.agent;
