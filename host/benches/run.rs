@@ -224,8 +224,6 @@ fn main() {
         median(samples)
     };
 
-    println!("| what | pi-worker | reference | reference's figure | pi-worker ÷ reference |");
-    println!("|---|---|---|---|---|");
     for (n, first, steady) in &rows {
         println!(
             "| `run` of a trivial program, {n} files in the workspace, first run | {} | the program alone (instantiate + run) | {} | {:.1}× |",
