@@ -21,7 +21,11 @@
     if (typeof error.code === "string" && error.code.startsWith("ERR_") && !head.includes("[")) head += ` [${error.code}]`;
     if (error.message) head += `: ${error.message}`;
     const stack = typeof error.stack === "string" ? error.stack : "";
-    const frames = stack.split("\n").filter((line) => /^\s+at /.test(line));
+    // Frames of the runtime itself (bootstrap, assert internals, native calls) are noise to
+    // the reader, as node hides its own from assertion errors.
+    const frames = stack
+      .split("\n")
+      .filter((line) => /^\s+at /.test(line) && !/\(native\)$|\(node:(internal\/|assert:)/.test(line));
     return frames.length ? head + "\n" + frames.join("\n") : head;
   }
 

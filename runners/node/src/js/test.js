@@ -77,7 +77,6 @@
         pw.write(1, `${indent}not ok ${number} - ${item.name}\n`);
         const detail = util.inspect(error).replace(/^/gm, `${indent}  # `);
         pw.write(1, detail + "\n");
-        pw.write(2, `✖ ${item.name}\n${util.inspect(error)}\n`);
       }
     }
     for (const fn of suite.after) await fn();
