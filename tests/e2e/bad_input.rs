@@ -73,14 +73,17 @@ async fn session_ids_are_validated_and_unknown_ones_are_404() {
     assert_eq!(status, 404);
     let (status, body) = api.get("/no/such/route").await;
     assert_eq!((status, body["error"].as_str()), (404, Some("no such route")));
-    // Nothing outside sessions/, blobs/ and the catalogue was created by those requests.
+    // Nothing outside sessions/, blobs/, the catalogue and the (empty) programs' directories was
+    // created by those requests.
     let mut entries: Vec<String> = std::fs::read_dir(server.data_dir())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .filter(|name| !name.starts_with("catalogue.sqlite"))
         .collect();
     entries.sort();
-    assert_eq!(entries, ["blobs", "sessions"]);
+    assert_eq!(entries, ["blobs", "programs", "sessions"]);
+    let programs = server.data_dir().join("programs/pi");
+    assert_eq!(std::fs::read_dir(programs).unwrap().count(), 0);
     assert_eq!(api.get("/sessions").await.1["sessions"], serde_json::json!([]));
     assert_eq!(
         std::fs::read_dir(server.data_dir().join("sessions")).unwrap().count(),
