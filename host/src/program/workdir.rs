@@ -93,6 +93,7 @@ impl Workdirs {
             *used = now;
             return dir.clone();
         }
+        let mut evicted = None;
         if open.dirs.len() >= MAX_WORKDIRS
             && let Some(oldest) = open
                 .dirs
@@ -101,7 +102,7 @@ impl Workdirs {
                 .map(|(k, _)| k.clone())
         {
             // A run still holding it keeps it until it ends; its directory goes with it.
-            open.dirs.remove(&oldest);
+            evicted = open.dirs.remove(&oldest);
         }
         let dir = Arc::new(tokio::sync::Mutex::new(Workdir {
             dir: self.root.join(now.to_string()),
@@ -109,6 +110,9 @@ impl Workdirs {
             stale: true,
         }));
         open.dirs.insert(session.to_path_buf(), (dir.clone(), now));
+        // Removing the evicted directory's files happens after the lock is released.
+        drop(open);
+        drop(evicted);
         dir
     }
 }
@@ -274,4 +278,23 @@ fn collect_files(dir: &Path, prefix: &str, out: &mut BTreeMap<String, Vec<u8>>) 
 
 fn io_fault(path: &str, e: &io::Error) -> FsError {
     FsError::Refused(format!("cannot prepare {path} for the program: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_least_recently_used_directory_goes_past_the_cap() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dirs = Workdirs::new(&tmp.path().join("programs")).unwrap();
+        let session = |i: usize| PathBuf::from(format!("s{i}"));
+        let first: Vec<_> = (0..MAX_WORKDIRS).map(|i| dirs.get(&session(i))).collect();
+        // s0 used again: s1 is now the least recently used, and one more session drops it.
+        assert!(Arc::ptr_eq(&first[0], &dirs.get(&session(0))));
+        dirs.get(Path::new("one more"));
+        assert!(Arc::ptr_eq(&first[0], &dirs.get(&session(0))));
+        assert!(Arc::ptr_eq(&first[2], &dirs.get(&session(2))));
+        assert!(!Arc::ptr_eq(&first[1], &dirs.get(&session(1))), "s1 was dropped");
+    }
 }
