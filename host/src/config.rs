@@ -19,7 +19,7 @@ pub struct ServerConfig {
     pub addr: SocketAddr,
     /// Where sessions live (`sessions/`, `blobs/`).
     pub data_dir: PathBuf,
-    /// Where the compiled guest is cached.
+    /// Where the compiled agents and built-in programs are cached.
     pub cache_dir: PathBuf,
     /// Agent components besides (or in place of) the built-in agent, by name.
     pub guests: Vec<GuestSpec>,

@@ -59,7 +59,7 @@ struct ServeArgs {
     /// variable takes a comma-separated list.
     #[arg(long, env = "PI_WORKER_PROGRAM", value_delimiter = ',', value_parser = ProgramSpec::parse)]
     program: Vec<ProgramSpec>,
-    /// Where the compiled guest is cached [default: <data>/cache].
+    /// Where the compiled agents and built-in programs are cached [default: <data>/cache].
     #[arg(long, env = "PI_WORKER_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
     /// Model calls allowed per chat.
