@@ -102,9 +102,9 @@ fn spawn_epoch_ticker(engine: &Engine) {
         .unwrap_or_else(|e| tracing::error!("cannot start the epoch ticker: {e}"));
 }
 
-/// The cache file name for `wasm` (a `kind`: `guest`, `program`) compiled by `engine`: named by
-/// the component's hash and the engine's compatibility hash, so a different component or a
-/// different Wasmtime never loads a stale file.
+/// The cache file name for `wasm` (a `kind`: `guest`, or a built-in program's name) compiled by
+/// `engine`: named by the component's hash and the engine's compatibility hash, so a different
+/// component or a different Wasmtime never loads a stale file.
 fn cache_file_name(engine: &Engine, wasm: &[u8], kind: &str) -> String {
     let mut hasher = DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
@@ -115,9 +115,9 @@ fn cache_file_name(engine: &Engine, wasm: &[u8], kind: &str) -> String {
     format!("{kind}-{}-{engine_hash:016x}.cwasm", &guest_id[..16])
 }
 
-/// The compiled component (a `kind`: `guest`, `program`): loaded from the cache when a trusted
-/// copy is there, else compiled (and cached when the cache directory is trusted). See [`cache`]
-/// for what "trusted" means.
+/// The compiled component (a `kind`: `guest`, or a built-in program's name, `node`): loaded from
+/// the cache when a trusted copy is there, else compiled (and cached when the cache directory is
+/// trusted). See [`cache`] for what "trusted" means.
 pub(crate) fn load_or_compile(
     engine: &Engine,
     wasm: &[u8],
