@@ -129,11 +129,6 @@ impl WriteLog {
     }
 }
 
-/// `path` is `dir` or inside it.
-pub fn is_within(path: &str, dir: &str) -> bool {
-    dir.is_empty() || path == dir || path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
-}
-
 /// `relative` resolved against `dir`, both relative to the program's directory: `.` and `..`
 /// folded (never above the directory: cap-std refuses such paths anyway), no trailing `/`.
 fn join(dir: &str, relative: &str) -> String {
@@ -170,8 +165,8 @@ impl WatchedFilesystem<'_> {
     /// Takes one entry from the budget for `path` under `fd` when nothing is there yet.
     async fn charge_new_entry(&mut self, fd: &Resource<types::Descriptor>, path: &str) -> FsResult<()> {
         let exists = HostDescriptor::stat_at(&mut self.inner, borrow(fd), PathFlags::empty(), path.to_string()).await;
-        if exists.is_err() && !self.log.budget.take_entry() {
-            return Err(ErrorCode::InsufficientSpace.into());
+        if exists.is_err() {
+            room(self.log.budget.take_entry())?;
         }
         Ok(())
     }
@@ -184,6 +179,15 @@ impl WatchedFilesystem<'_> {
             budget: self.log.budget.clone(),
         });
         Ok(self.inner.table.push(wrapped)?)
+    }
+}
+
+/// `Ok` when the budget covered a write, else `insufficient-space`.
+fn room(taken: bool) -> FsResult<()> {
+    if taken {
+        Ok(())
+    } else {
+        Err(ErrorCode::InsufficientSpace.into())
     }
 }
 
@@ -230,9 +234,7 @@ impl HostDescriptor for WatchedFilesystem<'_> {
 
     async fn set_size(&mut self, fd: Resource<types::Descriptor>, size: Filesize) -> FsResult<()> {
         let now = HostDescriptor::stat(&mut self.inner, borrow(&fd)).await?.size;
-        if !self.log.budget.take_bytes(size.saturating_sub(now)) {
-            return Err(ErrorCode::InsufficientSpace.into());
-        }
+        room(self.log.budget.take_bytes(size.saturating_sub(now)))?;
         self.touch_fd(&fd);
         HostDescriptor::set_size(&mut self.inner, fd, size).await
     }
@@ -256,9 +258,7 @@ impl HostDescriptor for WatchedFilesystem<'_> {
     }
 
     async fn write(&mut self, fd: Resource<types::Descriptor>, buf: Vec<u8>, offset: Filesize) -> FsResult<Filesize> {
-        if !self.log.budget.take_bytes(buf.len() as u64) {
-            return Err(ErrorCode::InsufficientSpace.into());
-        }
+        room(self.log.budget.take_bytes(buf.len() as u64))?;
         self.touch_fd(&fd);
         HostDescriptor::write(&mut self.inner, fd, buf, offset).await
     }
@@ -272,9 +272,7 @@ impl HostDescriptor for WatchedFilesystem<'_> {
     }
 
     async fn create_directory_at(&mut self, fd: Resource<types::Descriptor>, path: String) -> FsResult<()> {
-        if !self.log.budget.take_entry() {
-            return Err(ErrorCode::InsufficientSpace.into());
-        }
+        room(self.log.budget.take_entry())?;
         HostDescriptor::create_directory_at(&mut self.inner, fd, path).await
     }
 
@@ -310,9 +308,7 @@ impl HostDescriptor for WatchedFilesystem<'_> {
         new_fd: Resource<types::Descriptor>,
         new_path: String,
     ) -> FsResult<()> {
-        if !self.log.budget.take_entry() {
-            return Err(ErrorCode::InsufficientSpace.into());
-        }
+        room(self.log.budget.take_entry())?;
         // Two names for one file: a write through either changes both.
         self.log.everything = true;
         HostDescriptor::link_at(&mut self.inner, fd, old_flags, old_path, new_fd, new_path).await
@@ -372,9 +368,7 @@ impl HostDescriptor for WatchedFilesystem<'_> {
         src_path: String,
         dest_path: String,
     ) -> FsResult<()> {
-        if !self.log.budget.take_entry() {
-            return Err(ErrorCode::InsufficientSpace.into());
-        }
+        room(self.log.budget.take_entry())?;
         // A write through the link lands on its target, under another name.
         self.log.everything = true;
         HostDescriptor::symlink_at(&mut self.inner, fd, src_path, dest_path).await

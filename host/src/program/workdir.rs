@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use gix_hash::ObjectId;
 use gix_object::Kind;
 
-use super::filesystem::{WriteLog, is_within};
+use super::filesystem::WriteLog;
 use crate::storage::objects::object_id;
 use crate::storage::{FsError, Stores};
 
@@ -170,11 +170,14 @@ impl Workdir {
         // Until it is done, the directory is neither what `files` says nor the workspace.
         self.stale = true;
         let mut synced = Synced::default();
-        for path in self.files.keys().filter(|p| !now.contains_key(*p)) {
-            match std::fs::remove_file(self.dir.join(path)) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(io_fault(path, &e)),
+        // `files` follows each step, so it is rebuilt only where the workspace changed.
+        let gone: Vec<String> = self.files.keys().filter(|p| !now.contains_key(*p)).cloned().collect();
+        for path in gone {
+            match std::fs::remove_file(self.dir.join(&path)) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(io_fault(&path, &e)),
                 _ => synced.removed += 1,
             }
+            self.files.remove(&path);
         }
         let worktree = stores.worktree();
         for (path, file) in now {
@@ -187,9 +190,9 @@ impl Workdir {
                 std::fs::create_dir_all(parent).map_err(|e| io_fault(path, &e))?;
             }
             std::fs::write(&target, bytes).map_err(|e| io_fault(path, &e))?;
+            self.files.insert(path.clone(), file.id);
             synced.written += 1;
         }
-        self.files = now.iter().map(|(path, file)| (path.clone(), file.id)).collect();
         self.stale = false;
         Ok(synced)
     }
@@ -210,20 +213,31 @@ impl Workdir {
                 Err(e) if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory => {}
                 Err(e) => return Err(e),
             }
-            for (path, bytes) in now.iter() {
-                if self.files.get(path) != Some(&object_id(Kind::Blob, bytes)) {
-                    out.insert(path.clone(), FileChange::Write(format!("/{path}"), bytes.clone()));
-                }
-            }
-            for path in self
-                .files
-                .keys()
-                .filter(|p| is_within(p, scope) && !now.contains_key(*p))
-            {
+            for path in self.files_within(scope).filter(|p| !now.contains_key(*p)) {
                 out.insert(path.clone(), FileChange::Remove(format!("/{path}")));
+            }
+            for (path, bytes) in now {
+                if self.files.get(&path) != Some(&object_id(Kind::Blob, &bytes)) {
+                    out.insert(path.clone(), FileChange::Write(format!("/{path}"), bytes));
+                }
             }
         }
         Ok(out.into_values().collect())
+    }
+
+    /// The paths `files` holds at `scope` or under it (all of them for `""`), by range rather
+    /// than by a scan, as a run may touch many paths.
+    fn files_within<'a>(&'a self, scope: &str) -> Box<dyn Iterator<Item = &'a String> + 'a> {
+        if scope.is_empty() {
+            return Box::new(self.files.keys());
+        }
+        // '0' follows '/' in byte order: the range holds exactly the paths under `scope/`.
+        let exact = self.files.get_key_value(scope).map(|(path, _)| path);
+        let under = self
+            .files
+            .range(format!("{scope}/")..format!("{scope}0"))
+            .map(|(path, _)| path);
+        Box::new(exact.into_iter().chain(under))
     }
 
     /// Records that `changes` were stored: the directory now holds what the workspace does.
@@ -283,6 +297,24 @@ fn io_fault(path: &str, e: &io::Error) -> FsError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_within_a_scope_are_the_path_itself_and_what_is_under_it() {
+        let id = object_id(Kind::Blob, b"");
+        let workdir = Workdir {
+            dir: PathBuf::new(),
+            files: ["src", "src-x/a", "src.b", "src/a.ts", "src/lib/c.ts", "srcz"]
+                .into_iter()
+                .map(|p| (p.to_string(), id))
+                .collect(),
+            stale: false,
+        };
+        let within = |scope| workdir.files_within(scope).cloned().collect::<Vec<_>>();
+        assert_eq!(within("src"), ["src", "src/a.ts", "src/lib/c.ts"]);
+        assert_eq!(within("src/lib"), ["src/lib/c.ts"]);
+        assert_eq!(within("nothing"), Vec::<String>::new());
+        assert_eq!(within("").len(), 6);
+    }
 
     #[test]
     fn the_least_recently_used_directory_goes_past_the_cap() {
