@@ -412,6 +412,9 @@ async fn ctrl_c_aborts_the_chat_on_the_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_a_terminal_chat_reads_and_sends_until_ctrl_d_and_ctrl_c_aborts_a_chat() {
+    // Declared first so that, when the test fails, the screen is printed last, after the
+    // server's log.
+    let mut terminal: Terminal;
     let (fake, server, api) = setup(
         Provider::Anthropic,
         vec![
@@ -423,58 +426,36 @@ async fn on_a_terminal_chat_reads_and_sends_until_ctrl_d_and_ctrl_c_aborts_a_cha
     )
     .await;
     let s = api.new_session().await;
-    // `script` gives the client a terminal (a pty) on stdin, stdout and stderr.
-    let inner = format!(
-        "{} chat --url {} --session {s}",
+    terminal = Terminal::run(&format!(
+        "'{}' chat --url {} --session {s}",
         env!("CARGO_BIN_EXE_pi-worker"),
         server.url
-    );
-    let mut child = Command::new("script")
-        .args(["-qec", &inner, "/dev/null"])
-        .env("TERM", "xterm")
-        .env_remove("PI_WORKER_URL")
-        .env_remove("PI_WORKER_TOKEN")
-        .env_remove("PI_WORKER_SESSION")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("script (util-linux) is installed by scripts/test");
-    let screen = Arc::new(Mutex::new(String::new()));
-    let reader = {
-        let (screen, mut stdout) = (screen.clone(), child.stdout.take().unwrap());
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n @ 1..) = stdout.read(&mut buf) {
-                screen.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        })
-    };
-    let mut keyboard = child.stdin.take().unwrap();
-    // Each key goes in only once the prompt is back: rustyline puts the
-    // terminal in raw mode before it prints the prompt, and a key typed in
-    // cooked mode (between chats) is read differently (^D becomes a NUL).
+    ));
+    // Each key goes in only once the prompt is back: rustyline puts the terminal in raw mode
+    // before it prints the prompt, and a key typed in cooked mode (between chats) is read
+    // differently (^D ends the line discipline's input instead of reaching rustyline).
     const PROMPT: &str = "› ";
-    wait_for_screen(&screen, "", PROMPT).await;
-    keyboard.write_all(b"what is this?\r").unwrap();
-    wait_for_screen(&screen, "First answer.", PROMPT).await;
-    keyboard.write_all(b"and then?\r").unwrap();
-    wait_for_screen(&screen, "Second answer.", PROMPT).await;
+    terminal.wait_for("", PROMPT).await;
+    terminal.type_keys(b"what is this?\r");
+    terminal.wait_for("First answer.", PROMPT).await;
+    terminal.type_keys(b"and then?\r");
+    terminal.wait_for("Second answer.", PROMPT).await;
     // Ctrl-C on the terminal while a chat runs aborts it, and the loop goes on.
-    keyboard.write_all(b"take your time\r").unwrap();
+    terminal.type_keys(b"take your time\r");
     wait_for(|| fake.received().len() == 4).await;
-    keyboard.write_all(b"\x03").unwrap();
-    wait_for_screen(&screen, "— aborted · ", PROMPT).await;
-    keyboard.write_all(b"\x04").unwrap();
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
-        .await
-        .unwrap();
-    reader.join().unwrap();
-    let screen = screen.lock().unwrap().clone();
-    assert!(status.success(), "{screen}");
-    assert!(screen.contains("✓ read README.md"), "{screen}");
-    assert!(screen.contains("— end_turn · 1 tool call · "), "{screen}");
-    assert!(screen.contains("aborting the chat"), "{screen}");
+    terminal.type_keys(b"\x03");
+    terminal.wait_for("— aborted · ", PROMPT).await;
+    terminal.type_keys(b"\x04");
+    let (status, screen) = terminal.wait().await;
+    assert_eq!(status.code(), Some(0), "the client's exit status");
+    for shown in [
+        "✓ read README.md",
+        "— end_turn · 1 tool call · ",
+        "aborting the chat",
+        "[Aborted: the chat was stopped on request.]",
+    ] {
+        assert!(screen.contains(shown), "{shown:?} is not on the screen");
+    }
     let requests = fake.received();
     assert_eq!(requests.len(), 4);
     let texts: Vec<String> = conversation(&requests[2].body).into_iter().map(|(_, t)| t).collect();
@@ -491,30 +472,114 @@ async fn on_a_terminal_chat_reads_and_sends_until_ctrl_d_and_ctrl_c_aborts_a_cha
     );
 }
 
+/// A command on a terminal of its own (a pty, from `script`): keys typed into it, and
+/// everything it shows. A failing test prints the screen when the terminal is dropped.
+struct Terminal {
+    child: Option<std::process::Child>,
+    keyboard: Option<std::process::ChildStdin>,
+    /// The bytes shown so far (decoded only as a whole: a read may end inside a character).
+    screen: Arc<Mutex<Vec<u8>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Terminal {
+    /// Starts `command` (a shell command line) on a new terminal.
+    ///
+    /// `script` runs it with `$SHELL -c`. The shell is `/bin/sh` whatever the test's
+    /// environment says, and it `exec`s the command: a shell left waiting in the command's
+    /// process group would get the terminal's Ctrl-C too, and end with status 130 (dash does;
+    /// bash happens to `exec` a lone command by itself).
+    fn run(command: &str) -> Self {
+        let mut child = Command::new("script")
+            .args(["-qec", &format!("exec {command}"), "/dev/null"])
+            .env("SHELL", "/bin/sh")
+            .env("TERM", "xterm")
+            .env_remove("PI_WORKER_URL")
+            .env_remove("PI_WORKER_TOKEN")
+            .env_remove("PI_WORKER_SESSION")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("script (util-linux) is installed by scripts/test");
+        let screen = Arc::new(Mutex::new(Vec::new()));
+        let reader = {
+            let (screen, mut stdout) = (screen.clone(), child.stdout.take().unwrap());
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n @ 1..) = stdout.read(&mut buf) {
+                    screen.lock().unwrap().extend_from_slice(&buf[..n]);
+                }
+            })
+        };
+        Self {
+            keyboard: child.stdin.take(),
+            child: Some(child),
+            screen,
+            reader: Some(reader),
+        }
+    }
+
+    /// What the terminal has shown so far.
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.screen.lock().unwrap()).into_owned()
+    }
+
+    /// Types `keys`.
+    fn type_keys(&self, keys: &[u8]) {
+        let mut keyboard = self.keyboard.as_ref().unwrap();
+        keyboard.write_all(keys).unwrap();
+        keyboard.flush().unwrap();
+    }
+
+    /// Waits (up to 60 s) until the terminal shows `first`, then `then` after it.
+    async fn wait_for(&self, first: &str, then: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let shown = self.screen();
+            if shown
+                .find(first)
+                .is_some_and(|at| shown[at + first.len()..].contains(then))
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{first:?} then {then:?} never showed");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits (up to 60 s) for the command to end; its exit status and the whole screen.
+    async fn wait(&mut self) -> (std::process::ExitStatus, String) {
+        let mut child = self.child.take().unwrap();
+        let status = tokio::time::timeout(
+            Duration::from_secs(60),
+            tokio::task::spawn_blocking(move || child.wait().unwrap()),
+        )
+        .await
+        .expect("the command did not end")
+        .unwrap();
+        self.reader.take().unwrap().join().unwrap();
+        (status, self.screen())
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("--- the terminal's screen ---\n{}", self.screen().escape_debug());
+        }
+    }
+}
+
 /// Waits (up to 20 s) until `done` holds.
 async fn wait_for(done: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !done() {
         assert!(Instant::now() < deadline, "timed out");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// Waits (up to 20 s) until the terminal shows `first`, then `then` after it.
-async fn wait_for_screen(screen: &Mutex<String>, first: &str, then: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let shown = screen.lock().unwrap().clone();
-        if shown
-            .find(first)
-            .is_some_and(|at| shown[at + first.len()..].contains(then))
-        {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{first:?} then {then:?} never showed:\n{shown}"
-        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
