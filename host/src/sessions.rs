@@ -125,7 +125,8 @@ impl SessionStore {
         self.data_dir.join(SCRATCH)
     }
 
-    fn db_path(&self, id: &SessionId) -> PathBuf {
+    /// The session's database file (whether or not it exists).
+    pub fn db_path(&self, id: &SessionId) -> PathBuf {
         self.data_dir.join("sessions").join(format!("{id}.sqlite"))
     }
 

@@ -2,6 +2,7 @@
 //! `wasm32-wasip2` by `host/build.rs`) uploaded into the workspace and run by the agent, with
 //! its output, exit code, written files, CPU and memory limits, and sandbox.
 
+use std::path::Path;
 use std::time::Instant;
 
 use serde_json::json;
@@ -22,7 +23,7 @@ async fn run_tool_runs_workspace_programs_within_their_limits() {
         "--max-workspace-bytes",
         "8000000",
     ];
-    let (fake, _server, api) = setup_with(Provider::Anthropic, vec![], &args).await;
+    let (fake, server, api) = setup_with(Provider::Anthropic, vec![], &args).await;
     let s = api.new_session().await;
     let wasm = std::fs::read(PROGRAM).expect("the run program was built");
     assert_eq!(api.put_file(&s, "tools/prog.wasm", &wasm).await / 100, 2);
@@ -214,6 +215,26 @@ async fn run_tool_runs_workspace_programs_within_their_limits() {
         messages.to_string().contains("Stopped: the chat was aborted"),
         "{messages}"
     );
+
+    // Deleting the session deletes the copy of its files that its programs ran in.
+    let programs = server.data_dir().join("programs");
+    assert!(files_under(&programs).iter().any(|p| p.ends_with("tools/prog.wasm")));
+    assert_eq!(api.delete(&format!("/session/{s}")).await.0, 204);
+    assert_eq!(files_under(&programs), Vec::<String>::new(), "left in {programs:?}");
+}
+
+/// The files under `dir`, at any depth.
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path.display().to_string());
+        }
+    }
+    files
 }
 
 /// The built-in `node` (`runners/node`) on the sample project: its TypeScript runs, a failing
@@ -304,7 +325,7 @@ async fn node_runs_the_samples_typescript_and_its_tests() {
 /// `--program python=…`; the agent is told about it and runs scripts with their standard library.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operators_python_runs_scripts_by_name() {
-    let wasm = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-python.wasm");
+    let wasm = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-python.wasm");
     let built = std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/build-python"))
         .arg(&wasm)
         .status()

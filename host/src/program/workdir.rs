@@ -9,7 +9,8 @@
 //! for the workspace store to apply in one transaction.
 //!
 //! The directories live under one root (`<data>/programs` for the server), emptied when the
-//! server starts; the least recently used are removed past [`MAX_WORKDIRS`].
+//! server starts; the least recently used are removed past [`MAX_WORKDIRS`], and a deleted
+//! session's at once.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
@@ -114,6 +115,15 @@ impl Workdirs {
         drop(open);
         drop(evicted);
         dir
+    }
+
+    /// Forgets the directory of the session whose database is `session` (deleted): it is
+    /// removed now, or when a run still holding it ends.
+    pub fn forget(&self, session: &Path) {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let forgotten = open.dirs.remove(session);
+        drop(open);
+        drop(forgotten);
     }
 }
 
@@ -328,5 +338,19 @@ mod tests {
         assert!(Arc::ptr_eq(&first[0], &dirs.get(&session(0))));
         assert!(Arc::ptr_eq(&first[2], &dirs.get(&session(2))));
         assert!(!Arc::ptr_eq(&first[1], &dirs.get(&session(1))), "s1 was dropped");
+    }
+
+    #[test]
+    fn a_forgotten_directory_goes_when_the_run_holding_it_ends() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dirs = Workdirs::new(&tmp.path().join("programs")).unwrap();
+        let running = dirs.get(Path::new("s"));
+        let path = running.try_lock().unwrap().dir.clone();
+        std::fs::create_dir_all(path.join("src")).unwrap();
+        dirs.forget(Path::new("s"));
+        assert!(path.exists(), "the run still holds it");
+        drop(running);
+        assert!(!path.exists());
+        assert!(!dirs.get(Path::new("s")).try_lock().unwrap().dir.exists());
     }
 }

@@ -219,8 +219,8 @@ impl ChatService {
         .await?
     }
 
-    /// Deletes a session: its database, its spilled blobs and its listing. Refused with
-    /// [`SessionBusy`] while a chat runs on it.
+    /// Deletes a session: its database, its spilled blobs, its listing and the copy of its
+    /// files that programs ran in. Refused with [`SessionBusy`] while a chat runs on it.
     pub async fn delete_session(self: &Arc<Self>, id: &SessionId) -> Result<(), ServiceError> {
         let guard = self.locks.try_lock(id).ok_or_else(|| SessionBusy(id.clone()))?;
         let (service, id) = (self.clone(), id.clone());
@@ -231,6 +231,10 @@ impl ChatService {
             }
             service.changing(&id)?;
             service.sessions.remove(&id).map_err(StorageError::from)?;
+            let db = service.sessions.db_path(&id);
+            for agent in service.agents.iter() {
+                agent.engine.programs().workdirs().forget(&db);
+            }
             service.hubs.forget(&id);
             service.sessions.catalogue().remove(id.as_str())?;
             tracing::info!(session = %id, "deleted session");

@@ -61,6 +61,10 @@ impl Api {
         read(self.client.get(format!("{}{path}", self.base)).send().await.unwrap()).await
     }
 
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        read(self.client.delete(format!("{}{path}", self.base)).send().await.unwrap()).await
+    }
+
     pub async fn new_session(&self) -> String {
         let (status, body) = self.post("/session/new", &json!({})).await;
         assert_eq!(status, 200, "{body}");
