@@ -35,6 +35,19 @@ async fn sessions_pick_their_agent_record_its_hash_and_follow_upgrades() {
         &["--guest", &hostile_flag],
     )
     .await;
+    // The agents are listed for clients to offer, with the hash a new session records.
+    let (status, agents) = api.get("/agents").await;
+    assert_eq!(status, 200, "{agents}");
+    assert_eq!(
+        agents,
+        json!({
+            "defaultAgent": "pi",
+            "agents": [
+                { "name": "hostile", "hash": hash_of(HOSTILE), "programs": ["node"] },
+                { "name": "pi", "hash": hash_of(BUILT_IN), "programs": ["node"] },
+            ]
+        })
+    );
     let pi = new_session(&api, json!({})).await;
     let hostile = new_session(&api, json!({ "agent": "hostile", "template": "empty" })).await;
     assert_eq!(
@@ -70,6 +83,7 @@ async fn sessions_pick_their_agent_record_its_hash_and_follow_upgrades() {
         json!({ "name": "hostile", "createdWith": hash_of(HOSTILE), "current": hash_of(BUILT_IN) })
     );
     assert_eq!(api.chat(&hostile, "hi").await.1["response"], "pi again");
+    assert_eq!(api.get("/agents").await.1["agents"][0]["hash"], hash_of(BUILT_IN));
 
     // A server that no longer runs the agent refuses the chat, and says why.
     server.restart_with(&[]);

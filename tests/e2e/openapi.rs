@@ -192,6 +192,8 @@ async fn real_answers_match_the_document_schemas() {
     }
     ok("SessionInfoBody", api.get(&format!("/session/{s}/info")).await);
     ok("SessionList", api.get("/sessions?limit=5").await);
+    ok("AgentsJson", api.get("/agents").await);
+    ok("ModelsJson", api.get("/models").await);
     ok("CheckpointList", api.get(&format!("/session/{s}/checkpoints")).await);
     ok("DirectoryListing", api.get(&format!("/session/{s}/files")).await);
     ok(

@@ -1,8 +1,8 @@
 //! The web app in a real browser (headless Chromium over WebDriver): create a session, chat and
 //! watch the text stream in and a tool call appear, reload mid-chat and rejoin it, open the file
 //! the agent wrote and edit it, see the diff, press stop, open a checkpoint and fork from it,
-//! delete; upload an archive; and the token asked for once. The page's weight and first paint
-//! are measured and printed.
+//! delete; upload an archive to an agent picked in the form; and the token asked for once. The
+//! page's weight and first paint are measured and printed.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -95,7 +95,16 @@ async fn the_web_app_chats_rejoins_after_a_reload_shows_files_and_diffs_and_stop
     let measured = b.js(MEASURE).await;
     println!("web app, first load: {measured}");
 
-    // A new session (the sample project) from the form.
+    // A new session (the sample project) from the form; with one agent, none to pick.
+    b.wait_until(
+        "the agents loaded",
+        "document.getElementById('new-agent').value === 'pi'",
+    )
+    .await;
+    assert_eq!(
+        b.js("return document.getElementById('new-agent-label').hidden").await,
+        json!(true)
+    );
     b.click("#create-session").await;
     b.wait_until("a session opened", "location.hash.startsWith('#/session/')")
         .await;
@@ -294,11 +303,19 @@ async fn the_web_app_chats_rejoins_after_a_reload_shows_files_and_diffs_and_stop
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_web_app_asks_for_the_token_once_and_shows_errors_as_messages() {
     let token = "a-token-of-sixteen-chars";
-    // No model provider: a chat fails, and the page must say so.
+    // No model provider: a chat fails, and the page must say so. A second agent (ours, by
+    // another name) to pick from.
     let server = Server::start(ServerOptions {
         env: vec![("PI_WORKER_TOKEN".into(), token.into())],
+        args: vec!["--guest".into(), format!("other={}", env!("PI_WORKER_GUEST_WASM"))],
         ..ServerOptions::default()
     });
+    let api = Api::with_token(&server.url, token);
+    let agent_of_open_session = async |b: &Browser| {
+        let hash = b.js("return location.hash").await;
+        let id = hash.as_str().unwrap().trim_start_matches("#/session/").to_string();
+        api.info(&id).await["agent"]["name"].clone()
+    };
     let browser = Browser::start().await;
     let b = &browser;
     b.client.goto(&format!("{}/", server.url)).await.unwrap();
@@ -312,7 +329,21 @@ async fn the_web_app_asks_for_the_token_once_and_shows_errors_as_messages() {
         json!(token)
     );
 
-    // A session from an uploaded .tar.gz.
+    // The agents are offered, the default picked.
+    b.wait_until("the agent picker", "!document.getElementById('new-agent-label').hidden")
+        .await;
+    assert_eq!(
+        b.js("return [...document.getElementById('new-agent').options].map(o => o.value)")
+            .await,
+        json!(["other", "pi"])
+    );
+    assert_eq!(
+        b.js("return document.getElementById('new-agent').value").await,
+        json!("pi")
+    );
+
+    // A session from an uploaded .tar.gz, running the other agent.
+    b.js("document.getElementById('new-agent').value = 'other'").await;
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("project.tar.gz");
     {
@@ -331,6 +362,7 @@ async fn the_web_app_asks_for_the_token_once_and_shows_errors_as_messages() {
     b.click("#create-session").await;
     b.wait_until("the upload opened", "location.hash.startsWith('#/session/')")
         .await;
+    assert_eq!(agent_of_open_session(b).await, "other");
     b.click("[data-tab=files]").await;
     b.click("#file-tree button.dir[data-path=docs]").await;
     b.click("#file-tree button.file[data-path='docs/uploaded.md']").await;
@@ -344,6 +376,7 @@ async fn the_web_app_asks_for_the_token_once_and_shows_errors_as_messages() {
     b.click("#create-session").await;
     b.wait_until("the new session opened", &format!("location.hash !== {uploaded}"))
         .await;
+    assert_eq!(agent_of_open_session(b).await, "other", "the pick stays");
     b.wait_for_text("#messages", "No messages yet").await;
     b.type_into("#chat-input", "hello").await;
     b.click("#send").await;

@@ -1,6 +1,7 @@
 //! The HTTP API (the seed's contract, kept): routes, JSON errors and server-sent events. No
 //! session logic lives here: every handler is an adapter over [`ChatService`].
 
+mod agents;
 mod api_types;
 mod auth;
 mod conversation;
@@ -97,6 +98,7 @@ pub fn api_routes(config: &ServerConfig) -> ApiRoutes<Arc<AppState>> {
         .documented(routes!(git_views::checkpoint_files))
         .documented(routes!(git_views::checkpoint_file))
         .documented(routes!(git_views::models))
+        .documented(routes!(agents::agents))
         .undocumented("/", get(web::index).layer(web::compression()), "the web app's page")
         .undocumented(
             "/web/{*path}",

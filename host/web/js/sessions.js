@@ -1,5 +1,6 @@
 // The session list (refreshed every few seconds and after each change) and creating sessions:
-// the sample project, an empty one, an uploaded archive or a repository URL.
+// the sample project, an empty one, an uploaded archive or a repository URL, with the agent
+// picked when the server runs more than one.
 
 import { json, request } from "./api.js";
 import { ago, el, guard, showError } from "./dom.js";
@@ -57,6 +58,8 @@ export function setUpNewSession(opened) {
   const kind = document.getElementById("new-kind");
   const file = document.getElementById("new-file");
   const repo = document.getElementById("new-repo");
+  const agent = document.getElementById("new-agent");
+  guard(() => offerAgents(agent));
   kind.addEventListener("change", () => {
     file.hidden = kind.value !== "upload";
     repo.hidden = kind.value !== "repo";
@@ -67,7 +70,7 @@ export function setUpNewSession(opened) {
       const button = document.getElementById("create-session");
       button.disabled = true;
       try {
-        const created = await createSession(kind.value, file.files[0], repo.value.trim());
+        const created = await createSession(kind.value, file.files[0], repo.value.trim(), agent.value);
         await refreshSessions();
         opened(created.sessionId);
       } finally {
@@ -77,14 +80,27 @@ export function setUpNewSession(opened) {
   });
 }
 
-async function createSession(kind, archive, url) {
+/** Fills the agent picker from `GET /agents`, and shows it when there is a choice. */
+async function offerAgents(select) {
+  const { defaultAgent, agents } = await json("/agents");
+  select.replaceChildren(
+    ...agents.map((a) => el("option", { value: a.name, title: a.hash }, a.name)),
+  );
+  select.value = defaultAgent;
+  document.getElementById("new-agent-label").hidden = agents.length < 2;
+}
+
+/** Creates a session of `kind`; `agent` is the picked agent's name (empty: the default). */
+async function createSession(kind, archive, url, agent) {
+  const picked = agent ? { agent } : {};
   switch (kind) {
     case "empty":
-      return json("/session/new", { method: "POST", body: { template: "empty" } });
+      return json("/session/new", { method: "POST", body: { template: "empty", ...picked } });
     case "upload": {
       if (!archive) throw new Error("choose a .tar or .tar.gz file first");
       const gzip = /\.(tgz|gz)$/i.test(archive.name);
-      const response = await request("/session/new", {
+      const query = agent ? `?agent=${encodeURIComponent(agent)}` : "";
+      const response = await request(`/session/new${query}`, {
         method: "POST",
         headers: { "Content-Type": gzip ? "application/gzip" : "application/x-tar" },
         body: archive,
@@ -93,8 +109,8 @@ async function createSession(kind, archive, url) {
     }
     case "repo":
       if (!url) throw new Error("give the repository's URL first");
-      return json("/session/new", { method: "POST", body: { repo: url } });
+      return json("/session/new", { method: "POST", body: { repo: url, ...picked } });
     default:
-      return json("/session/new", { method: "POST", body: {} });
+      return json("/session/new", { method: "POST", body: picked });
   }
 }
