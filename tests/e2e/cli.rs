@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{Api, Block, FakeLlm, Provider, Reply, Server, ServerOptions, conversation, setup};
+use crate::support::{Api, Block, FakeLlm, Provider, Reply, Server, ServerOptions, conversation, setup, setup_with};
 
 /// What a finished command did.
 #[derive(Debug)]
@@ -144,6 +144,37 @@ async fn chat_reads_stdin_and_picks_its_session_from_flags_or_the_environment() 
         2,
         "--new and --session together"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_agent_starts_a_session_running_that_agent() {
+    let flag = format!("echo={}", env!("PI_WORKER_HOSTILE_GUEST_WASM"));
+    let (_fake, server, api) = setup_with(Provider::Anthropic, vec![], &["--guest", &flag]).await;
+    let url = server.url.as_str();
+    // --agent implies a new session, even with PI_WORKER_SESSION set.
+    let existing = api.new_session().await;
+    let env = [("PI_WORKER_SESSION", existing.as_str())];
+    let run = pi(&["chat", "--url", url, "--agent", "echo", "hi"], &env, "").await;
+    assert_eq!((run.code, run.stdout.as_str()), (0, "echo: hi\n"), "{run:?}");
+    let s = new_session_id(&run.stderr);
+    assert_ne!(s, existing);
+    assert_eq!(api.info(&s).await["agent"]["name"], "echo");
+    assert_eq!(api.info(&existing).await["messageCount"], 0);
+
+    // An agent the server does not run: its 400, naming those it runs.
+    let run = pi(&["chat", "--url", url, "--agent", "nope", "hi"], &[], "").await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("'nope'") && run.stderr.contains("echo, pi"),
+        "{run:?}"
+    );
+    let run = pi(
+        &["chat", "--url", url, "--agent", "echo", "--session", &s, "hi"],
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(run.code, 2, "--agent and --session together: {run:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

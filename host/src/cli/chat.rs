@@ -24,6 +24,10 @@ pub struct ChatArgs {
     /// Start a new session (its id is printed on stderr).
     #[arg(long)]
     new: bool,
+    /// The agent the new session runs (see `GET /agents`) [default: the server's, `pi`];
+    /// implies `--new`.
+    #[arg(long, conflicts_with = "session")]
+    agent: Option<String>,
     /// The model to answer instead of the server's default (`claude-opus-4-1`, `openai/gpt-4o`).
     #[arg(long)]
     model: Option<String>,
@@ -41,6 +45,8 @@ pub struct Target {
     session: Option<String>,
     model: Option<String>,
     json: bool,
+    /// The agent a new session runs (the server's default when `None`).
+    agent: Option<String>,
 }
 
 impl Target {
@@ -53,7 +59,7 @@ impl Target {
         let session = match &self.session {
             Some(session) => session.clone(),
             None => {
-                let session = self.client.new_session().await?;
+                let session = self.client.new_session(self.agent.as_deref()).await?;
                 eprintln!("new session {session} (continue it with --session {session})");
                 self.session.insert(session).clone()
             }
@@ -79,7 +85,7 @@ impl Target {
 
 /// Runs `pi-worker chat`.
 pub fn run(args: ChatArgs) -> Result<(), CliError> {
-    let session = match (args.session, args.new) {
+    let session = match (args.session, args.new || args.agent.is_some()) {
         (Some(session), _) => Some(session),
         (None, true) => None,
         (None, false) => std::env::var("PI_WORKER_SESSION").ok().filter(|s| !s.trim().is_empty()),
@@ -89,6 +95,7 @@ pub fn run(args: ChatArgs) -> Result<(), CliError> {
         session,
         model: args.model,
         json: args.json,
+        agent: args.agent,
     };
     let runtime = super::runtime()?;
     let message = if !args.message.is_empty() {

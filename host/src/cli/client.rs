@@ -65,10 +65,15 @@ impl ServerClient {
         checked(response).await
     }
 
-    /// `POST /session/new`: a new session (the sample project); returns its id.
-    pub async fn new_session(&self) -> Result<String, CliError> {
+    /// `POST /session/new`: a new session (the sample project) running `agent` (the server's
+    /// default when `None`); returns its id.
+    pub async fn new_session(&self, agent: Option<&str>) -> Result<String, CliError> {
+        let body = match agent {
+            Some(agent) => json!({ "agent": agent }),
+            None => json!({}),
+        };
         let response = self
-            .send(self.http.post(self.url(&["session", "new"])).body("{}"))
+            .send(self.http.post(self.url(&["session", "new"])).body(body.to_string()))
             .await?;
         let body = json_of(response).await?;
         body["sessionId"]
