@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Api, FakeLlm, Provider, Reply, call, setup_with};
+use crate::support::{Api, FakeLlm, Provider, Reply, call, files_beneath, setup_with};
 
 async fn file(api: &Api, s: &str, path: &str) -> Option<String> {
     match api.get(&format!("/session/{s}/files/{path}")).await {
@@ -153,7 +153,7 @@ async fn revert_after_three_chats_then_undo_then_fork_and_delete() {
     assert_eq!(file(&api, &w, "README.md").await, None);
     let data = server.data_dir();
     let blob_files = |id: &str| {
-        walk(&data.join("blobs").join(id))
+        files_beneath(&data.join("blobs").join(id))
             .into_iter()
             .map(|p| std::fs::metadata(p).unwrap())
             .collect::<Vec<_>>()
@@ -163,31 +163,12 @@ async fn revert_after_three_chats_then_undo_then_fork_and_delete() {
         blob_files(&w).iter().all(|m| m.nlink() >= 3),
         "shared by link, not copied"
     );
-    let deleted = reqwest::Client::new()
-        .delete(format!("{}/session/{s}", server.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deleted.status(), 204);
+    assert_eq!(api.delete(&format!("/session/{s}")).await.0, 204);
     for fork in [&f, &w] {
         assert_eq!(file(&api, fork, "big.txt").await.as_deref(), Some(big.as_str()));
     }
     assert!(blob_files(&w).iter().all(|m| m.nlink() == 2));
     assert_eq!(api.post(&format!("/session/{s}/fork"), &json!({})).await.0, 404);
-}
-
-/// Every file beneath `dir`.
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 #[tokio::test]

@@ -2,12 +2,12 @@
 //! `wasm32-wasip2` by `host/build.rs`) uploaded into the workspace and run by the agent, with
 //! its output, exit code, written files, CPU and memory limits, and sandbox.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde_json::json;
 
-use crate::support::{Provider, Reply, call, setup_with};
+use crate::support::{Provider, Reply, call, files_beneath, setup_with};
 
 const PROGRAM: &str = env!("PI_WORKER_RUN_PROGRAM_WASM");
 
@@ -218,23 +218,9 @@ async fn run_tool_runs_workspace_programs_within_their_limits() {
 
     // Deleting the session deletes the copy of its files that its programs ran in.
     let programs = server.data_dir().join("programs");
-    assert!(files_under(&programs).iter().any(|p| p.ends_with("tools/prog.wasm")));
+    assert!(files_beneath(&programs).iter().any(|p| p.ends_with("tools/prog.wasm")));
     assert_eq!(api.delete(&format!("/session/{s}")).await.0, 204);
-    assert_eq!(files_under(&programs), Vec::<String>::new(), "left in {programs:?}");
-}
-
-/// The files under `dir`, at any depth.
-fn files_under(dir: &Path) -> Vec<String> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(files_under(&path));
-        } else {
-            files.push(path.display().to_string());
-        }
-    }
-    files
+    assert_eq!(files_beneath(&programs), Vec::<PathBuf>::new(), "left in {programs:?}");
 }
 
 /// The built-in `node` (`runners/node`) on the sample project: its TypeScript runs, a failing
